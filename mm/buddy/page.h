@@ -1,0 +1,96 @@
+// struct page: one descriptor per physical page frame, as Linux's mem_map.
+//
+// Layout (64 bytes, one cache line):
+//   flags(4) order(1) node(1) zone(1) pad(1) | _refcount(4) _mapcount(4) | lru(16) | union(32)
+// The union is owned by whoever owns the page: the buddy allocator (free and
+// per-cpu lists use only `lru` and `order`), a slab allocator (the slab words),
+// the VM (mapping/index/private), or the compound-page bookkeeping of a tail page.
+//
+// Invariants (checked by BuddyAllocator::CheckInvariants):
+//   - PG_buddy  <=> the page heads a free block of 2^order pages on exactly one
+//                   free list of its zone; _refcount == 0, no other flag but
+//                   PG_reserved is clear.
+//   - PG_pcp    <=> the page sits on a per-cpu list (order in `order`), _refcount == 0.
+//   - PG_head   <=> the page heads an allocated block of order >= 1; its tail pages
+//                   carry PG_tail and point back at it (compound_head).
+//   - an allocated block's head has _refcount >= 1; free pages have 0.
+#ifndef MM_BUDDY_PAGE_H_
+#define MM_BUDDY_PAGE_H_
+
+#include <atomic>
+#include <cstdint>
+
+#include "mm/base/list.h"
+#include "mm/base/types.h"
+
+namespace mm {
+
+// Page flag bits (libmm's own numbering; /proc and reports print them by name).
+enum PageFlag : uint32_t {
+  PG_locked = 1u << 0,
+  PG_referenced = 1u << 1,
+  PG_uptodate = 1u << 2,
+  PG_dirty = 1u << 3,
+  PG_lru = 1u << 4,
+  PG_active = 1u << 5,
+  PG_workingset = 1u << 6,
+  PG_slab = 1u << 7,
+  PG_reserved = 1u << 8,  // memblock/metadata: never on a free list
+  PG_private = 1u << 9,
+  PG_writeback = 1u << 10,
+  PG_head = 1u << 11,     // first page of an allocated block of order >= 1
+  PG_tail = 1u << 12,     // a non-first page of such a block
+  PG_swapcache = 1u << 13,
+  PG_swapbacked = 1u << 14,
+  PG_anon = 1u << 15,
+  PG_buddy = 1u << 16,    // heads a free block on a buddy free list (Linux: PageBuddy)
+  PG_pcp = 1u << 17,      // on a per-cpu free list
+  PG_zero = 1u << 18,     // the shared zero page
+  PG_unevictable = 1u << 19,
+  PG_mlocked = 1u << 20,
+  PG_hwpoison = 1u << 21, // set aside after a bad-state report; never handed out again
+};
+
+inline constexpr int kNrPageFlags = 22;
+// Names in bit order, for reports ("flags: 0x810(slab|head)").
+extern const char* const kPageFlagNames[kNrPageFlags];
+
+struct kmem_cache;  // the slab layer's cache (opaque here)
+
+struct page {
+  uint32_t flags;
+  uint8_t order;  // free block order (PG_buddy/PG_pcp) or allocated block order (head)
+  uint8_t node;
+  uint8_t zone;   // index into the node's zones
+  uint8_t reserved_byte;
+  std::atomic<int32_t> _refcount;
+  std::atomic<int32_t> _mapcount;  // number of PTEs mapping the page (0 = unmapped)
+  ListNode lru;                    // free lists, per-cpu lists, LRU lists, slab lists
+  union {
+    struct {  // page cache, anonymous memory, swap
+      void* mapping;        // address_space or anon_vma
+      uint64_t index;       // offset in the file, or virtual page number
+      uintptr_t private_;   // swap entry, buffer state...
+      void* rmap;           // reverse-map chain (the VM's)
+    };
+    struct {  // slab pages (PG_slab), laid out for the slab allocators to share
+      kmem_cache* slab_cache;
+      void* freelist;       // first free object (SLUB/SLOB) or free-index array (SLAB)
+      uint32_t inuse;       // objects handed out
+      uint32_t objects;     // objects in this slab
+      std::atomic<uintptr_t> remote_free;  // objects freed by other cpus (lock-free stack)
+    };
+    struct {  // tail page of an allocated block
+      struct page* compound_head;
+      uintptr_t compound_pad[3];
+    };
+  };
+};
+
+static_assert(sizeof(page) == 64, "struct page must stay one cache line");
+
+inline bool PageHasFlag(const page* p, uint32_t f) { return (p->flags & f) != 0; }
+
+}  // namespace mm
+
+#endif  // MM_BUDDY_PAGE_H_

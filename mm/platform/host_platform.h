@@ -1,0 +1,30 @@
+// The host (Linux user-space) platform: "physical RAM" is one mmap'd range,
+// cpus are thread slots, the console is stderr.
+#ifndef MM_PLATFORM_HOST_PLATFORM_H_
+#define MM_PLATFORM_HOST_PLATFORM_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "mm/platform/platform.h"
+
+namespace mm {
+
+struct HostPlatform {
+  static constexpr const char* kName = "host";
+  // Simulated physical base of RAM: the same as QEMU virt's, so pfns read alike.
+  static constexpr PhysAddr kPhysBase = 0x80000000ull;
+
+  static void Write(const char* text, size_t n);
+  [[noreturn]] static void Panic(const char* message);
+  static uint64_t NowNs();
+  // Each thread gets a slot number at its first call: 0, 1, 2, ... in order.
+  static unsigned CpuId();
+  static unsigned NumCpus();
+  static bool AcquireRam(uint64_t bytes, RamRange* range);
+  static void ReleaseRam(const RamRange& range);
+};
+
+}  // namespace mm
+
+#endif  // MM_PLATFORM_HOST_PLATFORM_H_

@@ -1,0 +1,72 @@
+// The platform contract: everything mm/ asks of the world outside it.
+//
+// mm/ is freestanding (DESIGN.md). It is given one range of RAM at boot and
+// never asks for memory again; all else it needs is below. Exactly one platform
+// library is linked into a program (host: //mm/platform:host; RISC-V kernel:
+// //kernel_port/riscv:platform). A platform is a class with static members that
+// satisfies the `Platform` concept; MM_DEFINE_PLATFORM(Class) checks it at
+// compile time and emits the hook functions mm/ calls (mm::platform::*), which
+// are the only undefined symbols, with mem*, that the mm/ objects may have.
+#ifndef MM_PLATFORM_PLATFORM_H_
+#define MM_PLATFORM_PLATFORM_H_
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+
+#include "mm/base/panic.h"
+#include "mm/base/types.h"
+
+namespace mm {
+
+// One contiguous range of RAM: physical address and where the kernel sees it
+// (the direct map). On the host `virt_base` is an mmap'd region.
+struct RamRange {
+  PhysAddr phys_base = 0;
+  uintptr_t virt_base = 0;
+  uint64_t size = 0;
+};
+
+template <typename P>
+concept Platform = requires(const char* text, size_t n, uint64_t bytes, RamRange* range,
+                            const RamRange& held) {
+  { P::kName } -> std::convertible_to<const char*>;
+  { P::Write(text, n) } -> std::same_as<void>;       // console output, any thread
+  { P::Panic(text) } -> std::same_as<void>;          // print and stop; never returns
+  { P::NowNs() } -> std::same_as<uint64_t>;          // monotonic nanoseconds
+  { P::CpuId() } -> std::same_as<unsigned>;          // this cpu (host: this thread's slot)
+  { P::NumCpus() } -> std::same_as<unsigned>;        // cpus present (>= 1)
+  { P::AcquireRam(bytes, range) } -> std::same_as<bool>;  // the boot-time RAM grant
+  { P::ReleaseRam(held) } -> std::same_as<void>;     // at shutdown
+};
+
+namespace platform {
+// The hooks (Panic and Write are declared in mm/base/panic.h).
+uint64_t NowNs();
+unsigned CpuId();
+unsigned NumCpus();
+bool AcquireRam(uint64_t bytes, RamRange* range);
+void ReleaseRam(const RamRange& range);
+const char* Name();
+}  // namespace platform
+
+}  // namespace mm
+
+// Emits mm::platform::* for the platform class P; use once, in P's .cc file.
+#define MM_DEFINE_PLATFORM(P)                                                            \
+  static_assert(::mm::Platform<P>, #P " does not satisfy the mm::Platform contract");    \
+  namespace mm::platform {                                                               \
+  [[noreturn]] void Panic(const char* m) {                                               \
+    P::Panic(m);                                                                         \
+    __builtin_unreachable();                                                             \
+  }                                                                                      \
+  void Write(const char* t, size_t n) { P::Write(t, n); }                                \
+  uint64_t NowNs() { return P::NowNs(); }                                                \
+  unsigned CpuId() { return P::CpuId(); }                                                \
+  unsigned NumCpus() { return P::NumCpus(); }                                            \
+  bool AcquireRam(uint64_t b, RamRange* r) { return P::AcquireRam(b, r); }               \
+  void ReleaseRam(const RamRange& r) { P::ReleaseRam(r); }                               \
+  const char* Name() { return P::kName; }                                                \
+  }
+
+#endif  // MM_PLATFORM_PLATFORM_H_
