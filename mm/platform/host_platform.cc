@@ -46,6 +46,7 @@ unsigned HostPlatform::NumCpus() {
 }
 
 bool HostPlatform::AcquireRam(uint64_t bytes, RamRange* range) {
+  if (bytes == 0) bytes = uint64_t{256} << 20;
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                  -1, 0);
   if (p == MAP_FAILED) return false;

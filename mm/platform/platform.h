@@ -36,7 +36,9 @@ concept Platform = requires(const char* text, size_t n, uint64_t bytes, RamRange
   { P::NowNs() } -> std::same_as<uint64_t>;          // monotonic nanoseconds
   { P::CpuId() } -> std::same_as<unsigned>;          // this cpu (host: this thread's slot)
   { P::NumCpus() } -> std::same_as<unsigned>;        // cpus present (>= 1)
-  { P::AcquireRam(bytes, range) } -> std::same_as<bool>;  // the boot-time RAM grant
+  // The boot-time RAM grant: `bytes` of RAM (0: the platform's default, host 256 MiB,
+  // a kernel all free RAM), page-aligned; false if it cannot be had.
+  { P::AcquireRam(bytes, range) } -> std::same_as<bool>;
   { P::ReleaseRam(held) } -> std::same_as<void>;     // at shutdown
 };
 
