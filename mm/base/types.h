@@ -14,7 +14,7 @@ inline constexpr unsigned kPageShift = 12;
 inline constexpr size_t kPageSize = size_t{1} << kPageShift;
 inline constexpr unsigned kMaxPageOrder = 10;  // Linux's MAX_PAGE_ORDER
 inline constexpr unsigned kNrPageOrders = kMaxPageOrder + 1;
-inline constexpr unsigned kMaxCpus = 64;
+inline constexpr unsigned kMaxCpus = 64;  // cpu slots (host: live threads at once)
 inline constexpr unsigned kMaxNodes = 8;
 inline constexpr size_t kCacheLineSize = 64;
 

@@ -7,13 +7,42 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <thread>
 
 namespace mm {
 namespace {
 
-std::atomic<unsigned> g_next_slot{0};
+// Slot allocation: a bitmap of held slots under a mutex (slow path only: a
+// thread's first CpuId() call and its exit).
+std::mutex g_slot_mutex;
+uint64_t g_held[(kMaxCpus + 63) / 64];
+std::atomic<void (*)(unsigned)> g_cpu_dead{nullptr};
+
+unsigned TakeSlot() {
+  std::lock_guard<std::mutex> lock(g_slot_mutex);
+  for (unsigned i = 0; i < kMaxCpus; ++i) {
+    if ((g_held[i / 64] & (uint64_t{1} << (i % 64))) == 0) {
+      g_held[i / 64] |= uint64_t{1} << (i % 64);
+      return i;
+    }
+  }
+  HostPlatform::Panic("HostPlatform::CpuId: more live threads than kMaxCpus cpu slots\n");
+}
+
+// Releases the thread's slot at thread exit, after the cpu-dead callback.
+struct SlotHolder {
+  unsigned slot = ~0u;
+  ~SlotHolder() {
+    if (slot == ~0u) return;
+    if (auto cb = g_cpu_dead.load(std::memory_order_acquire)) cb(slot);
+    std::lock_guard<std::mutex> lock(g_slot_mutex);
+    g_held[slot / 64] &= ~(uint64_t{1} << (slot % 64));
+  }
+};
+
 thread_local unsigned t_slot = ~0u;
+thread_local SlotHolder t_holder;
 
 }  // namespace
 
@@ -34,8 +63,9 @@ uint64_t HostPlatform::NowNs() {
 unsigned HostPlatform::CpuId() {
   unsigned slot = t_slot;
   if (__builtin_expect(slot == ~0u, 0)) {
-    slot = g_next_slot.fetch_add(1, std::memory_order_relaxed);
+    slot = TakeSlot();
     t_slot = slot;
+    t_holder.slot = slot;
   }
   return slot;
 }
@@ -58,6 +88,10 @@ bool HostPlatform::AcquireRam(uint64_t bytes, RamRange* range) {
 
 void HostPlatform::ReleaseRam(const RamRange& range) {
   munmap(reinterpret_cast<void*>(range.virt_base), range.size);
+}
+
+void HostPlatform::SetCpuDeadCallback(void (*callback)(unsigned)) {
+  g_cpu_dead.store(callback, std::memory_order_release);
 }
 
 }  // namespace mm

@@ -18,11 +18,14 @@ struct HostPlatform {
   static void Write(const char* text, size_t n);
   [[noreturn]] static void Panic(const char* message);
   static uint64_t NowNs();
-  // Each thread gets a slot number at its first call: 0, 1, 2, ... in order.
+  // The calling thread's cpu slot: the lowest slot no live thread holds, taken
+  // at the thread's first call and released (after the cpu-dead callback) when
+  // it exits. Panics if more than kMaxCpus threads hold slots at once.
   static unsigned CpuId();
   static unsigned NumCpus();
   static bool AcquireRam(uint64_t bytes, RamRange* range);
   static void ReleaseRam(const RamRange& range);
+  static void SetCpuDeadCallback(void (*callback)(unsigned cpu));
 };
 
 }  // namespace mm

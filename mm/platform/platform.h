@@ -34,12 +34,17 @@ concept Platform = requires(const char* text, size_t n, uint64_t bytes, RamRange
   { P::Write(text, n) } -> std::same_as<void>;       // console output, any thread
   { P::Panic(text) } -> std::same_as<void>;          // print and stop; never returns
   { P::NowNs() } -> std::same_as<uint64_t>;          // monotonic nanoseconds
-  { P::CpuId() } -> std::same_as<unsigned>;          // this cpu (host: this thread's slot)
+  // This cpu, < kMaxCpus. On the host a cpu is a slot unique among live threads,
+  // recycled when its thread exits (after the cpu-dead callback has run on it).
+  { P::CpuId() } -> std::same_as<unsigned>;
   { P::NumCpus() } -> std::same_as<unsigned>;        // cpus present (>= 1)
   // The boot-time RAM grant: `bytes` of RAM (0: the platform's default, host 256 MiB,
   // a kernel all free RAM), page-aligned; false if it cannot be had.
   { P::AcquireRam(bytes, range) } -> std::same_as<bool>;
   { P::ReleaseRam(held) } -> std::same_as<void>;     // at shutdown
+  // Registers the function called, on the dying cpu, when a cpu goes away (host:
+  // a thread exits), so per-cpu caches can be returned (Linux's CPU hot-unplug).
+  { P::SetCpuDeadCallback(static_cast<void (*)(unsigned)>(nullptr)) } -> std::same_as<void>;
 };
 
 namespace platform {
@@ -49,6 +54,7 @@ unsigned CpuId();
 unsigned NumCpus();
 bool AcquireRam(uint64_t bytes, RamRange* range);
 void ReleaseRam(const RamRange& range);
+void SetCpuDeadCallback(void (*callback)(unsigned cpu));
 const char* Name();
 }  // namespace platform
 
@@ -68,6 +74,7 @@ const char* Name();
   unsigned NumCpus() { return P::NumCpus(); }                                            \
   bool AcquireRam(uint64_t b, RamRange* r) { return P::AcquireRam(b, r); }               \
   void ReleaseRam(const RamRange& r) { P::ReleaseRam(r); }                               \
+  void SetCpuDeadCallback(void (*f)(unsigned)) { P::SetCpuDeadCallback(f); }             \
   const char* Name() { return P::kName; }                                                \
   }
 
