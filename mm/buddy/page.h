@@ -62,7 +62,7 @@ struct page {
   uint8_t order;  // free block order (PG_buddy/PG_pcp) or allocated block order (head)
   uint8_t node;
   uint8_t zone;   // index into the node's zones
-  uint8_t reserved_byte;
+  uint8_t free_mt;  // migratetype of the free list the page heads (PG_buddy)
   std::atomic<int32_t> _refcount;
   std::atomic<int32_t> _mapcount;  // number of PTEs mapping the page (0 = unmapped)
   ListNode lru;                    // free lists, per-cpu lists, LRU lists, slab lists
@@ -78,7 +78,9 @@ struct page {
       void* freelist;       // first free object (SLUB/SLOB) or free-index array (SLAB)
       uint32_t inuse;       // objects handed out
       uint32_t objects;     // objects in this slab
-      std::atomic<uintptr_t> remote_free;  // objects freed by other cpus (lock-free stack)
+      // Objects freed by other cpus (a lock-free stack). Access it only through
+      // std::atomic_ref<uintptr_t> (an anonymous struct cannot hold std::atomic).
+      uintptr_t remote_free;
     };
     struct {  // tail page of an allocated block
       struct page* compound_head;

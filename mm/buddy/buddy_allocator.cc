@@ -1,0 +1,857 @@
+// The buddy allocator's allocation and free paths.
+//
+// LOCK ORDER: PerCpuPages::lock -> Zone::lock (zone.h has the full block).
+//   - Allocation of order <= 3 takes only the cpu slot's pcp lock unless the list
+//     is empty (then zone lock inside it, to refill a batch).
+//   - Free of order <= 3 takes only the pcp lock unless the slot goes above
+//     `high` (then the zone lock inside it, to return a batch).
+//   - Orders above 3 take the zone lock.
+//   - Watermark checks read zone counters lock-free (relaxed).
+//   - Reclaim hooks are called with no lock held.
+#include "mm/buddy/buddy_allocator.h"
+
+#include "mm/base/bits.h"
+#include "mm/base/errno.h"
+#include "mm/base/log.h"
+#include "mm/base/panic.h"
+
+namespace mm {
+namespace {
+
+// alloc_flags, as Linux's ALLOC_* (a subset).
+constexpr unsigned kAllocMinReserve = 1u << 0;  // __GFP_HIGH: may dip to half of min
+constexpr unsigned kAllocNonBlock = 1u << 1;    // cannot reclaim: with MIN_RESERVE, a further quarter
+
+// Linux's fallbacks[]: where each migratetype looks when its own lists are empty.
+constexpr MigrateType kFallbacks[kNrMigrateTypes][2] = {
+    {MIGRATE_RECLAIMABLE, MIGRATE_MOVABLE},    // UNMOVABLE
+    {MIGRATE_RECLAIMABLE, MIGRATE_UNMOVABLE},  // MOVABLE
+    {MIGRATE_UNMOVABLE, MIGRATE_MOVABLE},      // RECLAIMABLE
+};
+
+// Flags that must be clear on a page being freed (Linux's PAGE_FLAGS_CHECK_AT_FREE).
+constexpr uint32_t kFlagsCheckAtFree = PG_locked | PG_lru | PG_active | PG_slab | PG_writeback |
+                                       PG_swapcache | PG_unevictable | PG_mlocked | PG_reserved;
+
+// lowmem_reserve ratios (sysctl_lowmem_reserve_ratio): DMA 256, Normal 32.
+constexpr uint64_t kLowmemReserveRatio[kMaxNrZones] = {256, 32};
+
+page* Entry(ListNode* n) { return ContainerOf(n, &page::lru); }
+
+}  // namespace
+
+struct BuddyAllocator::AllocContext {
+  int preferred_nid;
+  ZoneType highest_zone;
+  MigrateType mt;
+  bool this_node;
+};
+
+// ---------------------------------------------------------------------------
+// Boot
+// ---------------------------------------------------------------------------
+
+int BuddyAllocator::Init(Memblock& memblock, const BuddyConfig& config) {
+  const RamRange& ram = memblock.ram();
+  if (!IsAligned(ram.phys_base, kPageSize) || !IsAligned(ram.virt_base, kPageSize) ||
+      ram.size < (uint64_t{4} << 20)) {
+    Printk("buddy: RAM range too small or misaligned (%llu bytes)\n",
+           static_cast<unsigned long long>(ram.size));
+    return -kEINVAL;
+  }
+  nr_nodes_ = config.nr_nodes;
+  nr_cpus_ = config.nr_cpus;
+  if (nr_nodes_ < 1 || nr_nodes_ > kMaxNodes || nr_cpus_ < 1 || nr_cpus_ > kMaxCpus) {
+    Printk("buddy: bad node or cpu count (numa=%u cpus=%u)\n", nr_nodes_, nr_cpus_);
+    return -kEINVAL;
+  }
+  start_pfn_ = ram.phys_base >> kPageShift;
+  nr_pages_ = ram.size >> kPageShift;
+  virt_base_ = ram.virt_base;
+
+  // Nodes split RAM evenly, on MAX_PAGE_ORDER-block boundaries; the last takes the rest.
+  const uint64_t block = uint64_t{1} << kMaxPageOrder;
+  const uint64_t per_node = AlignDown(nr_pages_ / nr_nodes_, block);
+  if (per_node < block) {
+    Printk("buddy: numa=%u leaves nodes smaller than %llu pages\n", nr_nodes_,
+           static_cast<unsigned long long>(block));
+    return -kEINVAL;
+  }
+  const uint64_t dma_pages = AlignUp(config.dma_bytes >> kPageShift, kPageblockNrPages);
+  if (config.dma_bytes != 0 && dma_pages >= per_node) {
+    Printk("buddy: zones=dma:%lluK does not fit in node 0 (%lluK)\n",
+           static_cast<unsigned long long>(config.dma_bytes >> 10),
+           static_cast<unsigned long long>(per_node << (kPageShift - 10)));
+    return -kEINVAL;
+  }
+
+  mem_map_ = static_cast<page*>(memblock.Alloc(nr_pages_ * sizeof(page), kCacheLineSize));
+  if (mem_map_ == nullptr) return -kENOMEM;
+  for (unsigned nid = 0; nid < nr_nodes_; ++nid) {
+    Node* n = memblock.New<Node>();
+    if (n == nullptr) return -kENOMEM;
+    nodes_[nid] = n;
+    n->id = static_cast<int>(nid);
+    n->start_pfn = start_pfn_ + nid * per_node;
+    n->spanned_pages = nid + 1 == nr_nodes_ ? nr_pages_ - nid * per_node : per_node;
+    Pfn zone_start = n->start_pfn;
+    for (unsigned z = 0; z < kMaxNrZones; ++z) {
+      Zone& zone = n->zones[z];
+      zone.type = static_cast<ZoneType>(z);
+      zone.node = static_cast<uint8_t>(nid);
+      uint64_t span = 0;
+      if (z == ZONE_DMA) {
+        span = nid == 0 ? dma_pages : 0;
+      } else {
+        span = n->start_pfn + n->spanned_pages - zone_start;
+      }
+      zone.start_pfn = zone_start;
+      zone.spanned_pages = span;
+      zone.present_pages = span;
+      zone_start += span;
+      if (span == 0) continue;
+      zone.populated = true;
+      const uint64_t nr_pageblocks = (span + kPageblockNrPages - 1) / kPageblockNrPages;
+      zone.pageblock_mt = static_cast<uint8_t*>(memblock.Alloc(nr_pageblocks, 8));
+      zone.pcp = static_cast<PerCpuPages*>(
+          memblock.Alloc(sizeof(PerCpuPages) * nr_cpus_, alignof(PerCpuPages)));
+      if (zone.pageblock_mt == nullptr || zone.pcp == nullptr) return -kENOMEM;
+      for (uint64_t i = 0; i < nr_pageblocks; ++i) zone.pageblock_mt[i] = MIGRATE_MOVABLE;
+      for (unsigned c = 0; c < nr_cpus_; ++c) new (&zone.pcp[c]) PerCpuPages();
+      for (Pfn pfn = zone.start_pfn; pfn < zone.end_pfn(); ++pfn) {
+        page* p = PfnToPage(pfn);
+        p->flags = PG_reserved;
+        p->node = static_cast<uint8_t>(nid);
+        p->zone = static_cast<uint8_t>(z);
+      }
+    }
+  }
+
+  // Everything memblock handed out (including the above) stays reserved; the
+  // rest goes to the free lists in the largest naturally aligned blocks.
+  const Pfn first_free = start_pfn_ + (memblock.used_bytes() >> kPageShift);
+  total_managed_ = 0;
+  for (unsigned nid = 0; nid < nr_nodes_; ++nid) {
+    for (Zone& zone : nodes_[nid]->zones) {
+      if (!zone.populated) continue;
+      Pfn pfn = zone.start_pfn < first_free ? first_free : zone.start_pfn;
+      if (pfn > zone.end_pfn()) pfn = zone.end_pfn();
+      zone.managed_pages = zone.end_pfn() - pfn;
+      total_managed_ += zone.managed_pages;
+      SpinLockGuard guard(zone.lock);
+      while (pfn < zone.end_pfn()) {
+        unsigned order = kMaxPageOrder;
+        while (order > 0 && (!IsAligned(pfn, uint64_t{1} << order) ||
+                             pfn + (uint64_t{1} << order) > zone.end_pfn())) {
+          --order;
+        }
+        page* p = PfnToPage(pfn);
+        for (uint64_t i = 0; i < (uint64_t{1} << order); ++i) p[i].flags = 0;
+        FreeOneBlock(zone, p, pfn, order, PageblockMigrateType(zone, pfn));
+        pfn += uint64_t{1} << order;
+      }
+    }
+  }
+  if (total_managed_ == 0) {
+    Printk("buddy: no RAM left after boot metadata\n");
+    return -kENOMEM;
+  }
+
+  SetupLowmemReserve();
+  uint64_t kbytes;
+  if (config.min_free_kbytes >= 0) {
+    kbytes = static_cast<uint64_t>(config.min_free_kbytes);
+  } else {
+    // init_per_zone_wmark_min: int_sqrt(lowmem_kbytes * 16), clamped to [128, 262144].
+    kbytes = IntSqrt((total_managed_ << (kPageShift - 10)) * 16);
+    if (kbytes < 128) kbytes = 128;
+    if (kbytes > 262144) kbytes = 262144;
+  }
+  SetMinFreeKbytes(kbytes);
+
+  // Per-cpu batch and high, as zone_batchsize() and the classic high = 6 * batch.
+  for (unsigned nid = 0; nid < nr_nodes_; ++nid) {
+    for (Zone& zone : nodes_[nid]->zones) {
+      if (!zone.populated) continue;
+      uint64_t batch = zone.managed_pages >> 10;
+      if (batch > (uint64_t{1} << 20) / kPageSize) batch = (uint64_t{1} << 20) / kPageSize;
+      batch /= 4;
+      if (batch < 1) batch = 1;
+      batch = RoundDownPowerOfTwo(batch + batch / 2) - 1;
+      if (batch < 1) batch = 1;
+      for (unsigned c = 0; c < nr_cpus_; ++c) {
+        zone.pcp[c].batch = static_cast<int>(batch);
+        zone.pcp[c].high = static_cast<int>(6 * batch);
+      }
+    }
+  }
+  return 0;
+}
+
+void BuddyAllocator::SetupLowmemReserve() {
+  for (unsigned nid = 0; nid < nr_nodes_; ++nid) {
+    Zone* zones = nodes_[nid]->zones;
+    for (unsigned j = 0; j < kMaxNrZones; ++j) {
+      uint64_t above = 0;
+      zones[j].lowmem_reserve[j] = 0;
+      for (unsigned i = j + 1; i < kMaxNrZones; ++i) {
+        above += zones[i].managed_pages;
+        zones[j].lowmem_reserve[i] = zones[j].populated ? above / kLowmemReserveRatio[j] : 0;
+      }
+    }
+  }
+}
+
+void BuddyAllocator::SetMinFreeKbytes(uint64_t kbytes) {
+  min_free_kbytes_ = kbytes;
+  SetupWatermarks();
+}
+
+// __setup_per_zone_wmarks: min shared out by managed size; low and high a
+// quarter of min (or 0.1% of the zone, watermark_scale_factor 10) above it.
+void BuddyAllocator::SetupWatermarks() {
+  const uint64_t pages_min = min_free_kbytes_ >> (kPageShift - 10);
+  for (unsigned nid = 0; nid < nr_nodes_; ++nid) {
+    for (Zone& zone : nodes_[nid]->zones) {
+      if (!zone.populated) continue;
+      SpinLockGuard guard(zone.lock);
+      uint64_t tmp = pages_min * zone.managed_pages / total_managed_;
+      zone.watermark[WMARK_MIN] = tmp;
+      uint64_t scaled = zone.managed_pages * 10 / 10000;
+      uint64_t step = (tmp >> 2) > scaled ? (tmp >> 2) : scaled;
+      zone.watermark[WMARK_LOW] = tmp + step;
+      zone.watermark[WMARK_HIGH] = tmp + 2 * step;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Allocation
+// ---------------------------------------------------------------------------
+
+int BuddyAllocator::CpuSlot() const { return static_cast<int>(platform::CpuId() % nr_cpus_); }
+
+page* BuddyAllocator::AllocPages(gfp_t gfp, unsigned order, int nid) {
+  if (__builtin_expect(order > kMaxPageOrder, 0)) {
+    if (!(gfp & __GFP_NOWARN)) {
+      Printk("WARNING: alloc_pages: order %u > MAX_PAGE_ORDER (%u), mode:%#x\n", order,
+             kMaxPageOrder, gfp);
+    }
+    return nullptr;
+  }
+  if (nid != kNumaNoNode && (nid < 0 || nid >= static_cast<int>(nr_nodes_))) {
+    if (!(gfp & __GFP_NOWARN)) Printk("WARNING: alloc_pages_node: no node %d\n", nid);
+    return nullptr;
+  }
+  AllocContext ac{nid == kNumaNoNode ? NodeOfCpu(CpuSlot()) : nid, GfpZone(gfp),
+                  GfpMigrateType(gfp), (gfp & __GFP_THISNODE) != 0};
+  page* p = GetPageFromFreelist(ac, gfp, order, WMARK_LOW, 0);
+  if (__builtin_expect(p == nullptr, 0)) p = AllocSlowpath(ac, gfp, order);
+  if (p != nullptr) PrepNewPage(p, order, gfp);
+  return p;
+}
+
+// The zonelist walk: the preferred node's zones from the highest allowed down
+// (Normal -> DMA, never DMA requests into Normal), then the other nodes in
+// order unless __GFP_THISNODE.
+page* BuddyAllocator::GetPageFromFreelist(AllocContext& ac, gfp_t gfp, unsigned order,
+                                          int wmark_index, unsigned alloc_flags) {
+  (void)gfp;
+  const int nodes = ac.this_node ? 1 : static_cast<int>(nr_nodes_);
+  for (int k = 0; k < nodes; ++k) {
+    const int nid = (ac.preferred_nid + k) % static_cast<int>(nr_nodes_);
+    for (int z = ac.highest_zone; z >= 0; --z) {
+      Zone& zone = nodes_[nid]->zones[z];
+      if (!zone.populated) continue;
+      if (!WatermarkOk(zone, order, zone.watermark[wmark_index], ac.highest_zone, alloc_flags)) {
+        continue;
+      }
+      page* p = Rmqueue(zone, order, ac.mt, alloc_flags);
+      if (p != nullptr) return p;
+    }
+  }
+  return nullptr;
+}
+
+page* BuddyAllocator::AllocSlowpath(AllocContext& ac, gfp_t gfp, unsigned order) {
+  // Below the low watermark: wake kswapd on the nodes we may use.
+  if ((gfp & __GFP_KSWAPD_RECLAIM) && hooks_.wake_kswapd != nullptr) {
+    const int nodes = ac.this_node ? 1 : static_cast<int>(nr_nodes_);
+    for (int k = 0; k < nodes; ++k) {
+      kswapd_wakeups_.fetch_add(1, std::memory_order_relaxed);
+      hooks_.wake_kswapd(hooks_.context, (ac.preferred_nid + k) % static_cast<int>(nr_nodes_),
+                         order);
+    }
+  } else if (gfp & __GFP_KSWAPD_RECLAIM) {
+    kswapd_wakeups_.fetch_add(1, std::memory_order_relaxed);
+  }
+  unsigned alloc_flags = 0;
+  if (gfp & __GFP_HIGH) alloc_flags |= kAllocMinReserve;
+  if (!(gfp & __GFP_DIRECT_RECLAIM)) alloc_flags |= kAllocNonBlock;
+  page* p = GetPageFromFreelist(ac, gfp, order, WMARK_MIN, alloc_flags);
+  if (p != nullptr) return p;
+
+  if ((gfp & __GFP_DIRECT_RECLAIM) && hooks_.direct_reclaim != nullptr) {
+    const int tries = (gfp & __GFP_NORETRY) ? 1 : 16;
+    for (int i = 0; i < tries; ++i) {
+      allocstall_.fetch_add(1, std::memory_order_relaxed);
+      uint64_t progress = hooks_.direct_reclaim(hooks_.context, gfp, order, ac.preferred_nid);
+      p = GetPageFromFreelist(ac, gfp, order, WMARK_MIN, alloc_flags);
+      if (p != nullptr) return p;
+      if (progress == 0) break;
+    }
+  }
+  // Last resort before failing: pages parked on per-cpu lists.
+  DrainAllPages();
+  p = GetPageFromFreelist(ac, gfp, order, WMARK_MIN, alloc_flags);
+  if (p != nullptr) return p;
+  alloc_failures_.fetch_add(1, std::memory_order_relaxed);
+  if (!(gfp & __GFP_NOWARN)) WarnAllocFailure(gfp, order);
+  return nullptr;
+}
+
+void BuddyAllocator::WarnAllocFailure(gfp_t gfp, unsigned order) {
+  Printk("%s: page allocation failure: order:%u, mode:%#x, nodemask=(null)\n",
+         comm_hook_ != nullptr ? comm_hook_() : "swapper", order, gfp);
+  for (unsigned nid = 0; nid < nr_nodes_; ++nid) {
+    for (const Zone& zone : nodes_[nid]->zones) {
+      if (!zone.populated) continue;
+      Printk("Node %u %s free:%llukB min:%llukB low:%llukB high:%llukB managed:%llukB\n", nid,
+             zone.name(), static_cast<unsigned long long>(zone.nr_free.get() << 2),
+             static_cast<unsigned long long>(zone.watermark[WMARK_MIN] << 2),
+             static_cast<unsigned long long>(zone.watermark[WMARK_LOW] << 2),
+             static_cast<unsigned long long>(zone.watermark[WMARK_HIGH] << 2),
+             static_cast<unsigned long long>(zone.managed_pages << 2));
+    }
+  }
+}
+
+// __zone_watermark_ok.
+bool BuddyAllocator::WatermarkOk(const Zone& zone, unsigned order, uint64_t mark,
+                                 ZoneType highest, unsigned alloc_flags) const {
+  int64_t min = static_cast<int64_t>(mark);
+  if (alloc_flags & kAllocMinReserve) {
+    min -= min / 2;
+    if (alloc_flags & kAllocNonBlock) min -= min / 4;
+  }
+  int64_t free_pages = static_cast<int64_t>(zone.nr_free.get()) - ((int64_t{1} << order) - 1);
+  if (free_pages <= min + static_cast<int64_t>(zone.lowmem_reserve[highest])) return false;
+  if (order == 0) return true;
+  for (unsigned o = order; o <= kMaxPageOrder; ++o) {
+    if (zone.free_area[o].nr_free.get() != 0) return true;
+  }
+  return false;
+}
+
+page* BuddyAllocator::Rmqueue(Zone& zone, unsigned order, MigrateType mt, unsigned) {
+  if (order <= kPcpMaxOrder) return RmqueuePcp(zone, order, mt);
+  SpinLockGuard guard(zone.lock);
+  page* p = RmqueueSmallest(zone, order, mt);
+  if (p == nullptr) p = RmqueueFallback(zone, order, mt);
+  if (p != nullptr) zone.pgalloc += uint64_t{1} << order;
+  return p;
+}
+
+page* BuddyAllocator::RmqueuePcp(Zone& zone, unsigned order, MigrateType mt) {
+  PerCpuPages& pcp = zone.pcp[CpuSlot()];
+  SpinLockGuard guard(pcp.lock);
+  List& list = pcp.lists[order][mt];
+  if (__builtin_expect(list.empty(), 0)) {
+    // Refill a batch (scaled down for higher orders, as nr_pcp_alloc).
+    int want = pcp.batch >> order;
+    if (want < 2) want = 2;
+    SpinLockGuard zguard(zone.lock);
+    for (int i = 0; i < want; ++i) {
+      page* p = RmqueueSmallest(zone, order, mt);
+      if (p == nullptr) p = RmqueueFallback(zone, order, mt);
+      if (p == nullptr) break;
+      p->flags = PG_pcp;
+      p->order = static_cast<uint8_t>(order);
+      list.PushBack(&p->lru);
+      pcp.count += 1 << order;
+    }
+    if (list.empty()) return nullptr;
+  }
+  page* p = Entry(list.PopFront());
+  pcp.count -= 1 << order;
+  pcp.pgalloc += uint64_t{1} << order;
+  p->flags = 0;
+  return p;
+}
+
+void BuddyAllocator::AddToFreeArea(Zone& zone, page* p, unsigned order, MigrateType mt) {
+  zone.lock.AssertHeld();
+  p->flags = PG_buddy;
+  p->order = static_cast<uint8_t>(order);
+  p->free_mt = mt;
+  FreeArea& area = zone.free_area[order];
+  area.lists[mt].PushFront(&p->lru);
+  area.nr_free.add(1);
+  area.nr_free_mt[mt].add(1);
+  zone.nr_free.add(int64_t{1} << order);
+}
+
+void BuddyAllocator::DelFromFreeArea(Zone& zone, page* p, unsigned order) {
+  zone.lock.AssertHeld();
+  FreeArea& area = zone.free_area[order];
+  List::Remove(&p->lru);
+  area.nr_free.add(-1);
+  area.nr_free_mt[p->free_mt].add(-1);
+  zone.nr_free.add(-(int64_t{1} << order));
+  p->flags &= ~PG_buddy;
+}
+
+// Splits a block of order `high` down to `low`, freeing the upper halves.
+void BuddyAllocator::Expand(Zone& zone, page* p, unsigned low, unsigned high, MigrateType mt) {
+  uint64_t size = uint64_t{1} << high;
+  while (high > low) {
+    --high;
+    size >>= 1;
+    AddToFreeArea(zone, p + size, high, mt);
+  }
+}
+
+page* BuddyAllocator::RmqueueSmallest(Zone& zone, unsigned order, MigrateType mt) {
+  for (unsigned o = order; o <= kMaxPageOrder; ++o) {
+    ListNode* n = zone.free_area[o].lists[mt].first();
+    if (n == nullptr) continue;
+    page* p = Entry(n);
+    DelFromFreeArea(zone, p, o);
+    Expand(zone, p, order, o, mt);
+    return p;
+  }
+  return nullptr;
+}
+
+// __rmqueue_fallback: take from another migratetype. Prefer the largest block
+// that may be stolen (whole pageblocks change hands, keeping types apart);
+// otherwise take the smallest block without changing ownership.
+page* BuddyAllocator::RmqueueFallback(Zone& zone, unsigned order, MigrateType start_mt) {
+  for (int o = kMaxPageOrder; o >= static_cast<int>(order); --o) {
+    const bool can_steal = o >= static_cast<int>(kPageblockOrder / 2) ||
+                           start_mt == MIGRATE_RECLAIMABLE || start_mt == MIGRATE_UNMOVABLE;
+    if (!can_steal) break;
+    for (MigrateType fmt : kFallbacks[start_mt]) {
+      ListNode* n = zone.free_area[o].lists[fmt].first();
+      if (n == nullptr) continue;
+      page* p = Entry(n);
+      const Pfn pfn = PageToPfn(p);
+      if (o >= static_cast<int>(kPageblockOrder)) {
+        // The block spans whole pageblocks: they all change type.
+        for (Pfn b = pfn; b < pfn + (uint64_t{1} << o); b += kPageblockNrPages) {
+          zone.pageblock_mt[(b - zone.start_pfn) >> kPageblockOrder] = start_mt;
+        }
+        DelFromFreeArea(zone, p, o);
+        AddToFreeArea(zone, p, o, start_mt);
+        ++zone.steal_count;
+      } else {
+        Pfn pb = AlignDown(pfn, kPageblockNrPages);
+        if (pb < zone.start_pfn) pb = zone.start_pfn;
+        uint64_t moved = MovePageblockFree(zone, pb, start_mt);
+        if (moved >= kPageblockNrPages / 2) {
+          zone.pageblock_mt[(pb - zone.start_pfn) >> kPageblockOrder] = start_mt;
+          ++zone.steal_count;
+        }
+      }
+      return RmqueueSmallest(zone, order, start_mt);
+    }
+  }
+  for (unsigned o = order; o <= kMaxPageOrder; ++o) {
+    for (MigrateType fmt : kFallbacks[start_mt]) {
+      ListNode* n = zone.free_area[o].lists[fmt].first();
+      if (n == nullptr) continue;
+      page* p = Entry(n);
+      DelFromFreeArea(zone, p, o);
+      Expand(zone, p, order, o, fmt);
+      return p;
+    }
+  }
+  return nullptr;
+}
+
+// move_freepages_block: every free block in the pageblock moves to `mt`'s lists.
+uint64_t BuddyAllocator::MovePageblockFree(Zone& zone, Pfn start, MigrateType mt) {
+  uint64_t moved = 0;
+  Pfn end = start + kPageblockNrPages;
+  if (end > zone.end_pfn()) end = zone.end_pfn();
+  for (Pfn pfn = start; pfn < end;) {
+    page* p = PfnToPage(pfn);
+    if (p->flags & PG_buddy) {
+      const unsigned order = p->order;
+      DelFromFreeArea(zone, p, order);
+      AddToFreeArea(zone, p, order, mt);
+      moved += uint64_t{1} << order;
+      pfn += uint64_t{1} << order;
+    } else {
+      ++pfn;
+    }
+  }
+  return moved;
+}
+
+void BuddyAllocator::PrepNewPage(page* p, unsigned order, gfp_t gfp) {
+  p->flags = order > 0 ? PG_head : 0;
+  p->order = static_cast<uint8_t>(order);
+  p->_refcount.store(1, std::memory_order_relaxed);
+  p->_mapcount.store(0, std::memory_order_relaxed);
+  p->lru.next = p->lru.prev = nullptr;
+  p->mapping = nullptr;
+  p->index = 0;
+  p->private_ = 0;
+  p->rmap = nullptr;
+  for (uint64_t i = 1; i < (uint64_t{1} << order); ++i) {
+    p[i].flags = PG_tail;
+    p[i].compound_head = p;
+  }
+  if (gfp & __GFP_ZERO) __builtin_memset(PageAddress(p), 0, kPageSize << order);
+}
+
+// ---------------------------------------------------------------------------
+// Free
+// ---------------------------------------------------------------------------
+
+bool BuddyAllocator::IsPage(const page* p) const {
+  const uintptr_t off = reinterpret_cast<uintptr_t>(p) - reinterpret_cast<uintptr_t>(mem_map_);
+  return off < nr_pages_ * sizeof(page) && off % sizeof(page) == 0;
+}
+
+page* BuddyAllocator::VirtToPage(const void* addr) const {
+  if (!VirtAddrValid(addr)) return nullptr;
+  return mem_map_ + ((reinterpret_cast<uintptr_t>(addr) - virt_base_) >> kPageShift);
+}
+
+const char* BuddyAllocator::CheckFreeRequest(const page* p, unsigned order, char* buf,
+                                             size_t size) const {
+  if (order > kMaxPageOrder) return "order above MAX_PAGE_ORDER";
+  if (p->flags & PG_tail) return "freeing a tail page";
+  if (p->flags & PG_reserved) return "freeing a reserved page";
+  if ((p->flags & (PG_buddy | PG_pcp)) || p->_refcount.load(std::memory_order_relaxed) <= 0) {
+    return "double free: page already free (_refcount underflow)";
+  }
+  if (order != p->order || (order > 0) != ((p->flags & PG_head) != 0)) {
+    Format(buf, size, "freeing with the wrong order: freed as order %u, allocated as order %u",
+           order, p->order);
+    return buf;
+  }
+  return nullptr;
+}
+
+const char* BuddyAllocator::CheckFreeBlock(const page* p, unsigned order) const {
+  if (p->_mapcount.load(std::memory_order_relaxed) != 0) return "nonzero mapcount";
+  if (p->flags & kFlagsCheckAtFree) return "PAGE_FLAGS_CHECK_AT_FREE flag(s) set";
+  for (uint64_t i = 1; i < (uint64_t{1} << order); ++i) {
+    const page* t = p + i;
+    if (t->_refcount.load(std::memory_order_relaxed) != 0) return "nonzero _refcount on a tail page";
+    if (t->_mapcount.load(std::memory_order_relaxed) != 0) return "nonzero mapcount on a tail page";
+    if (!(t->flags & PG_tail) || t->compound_head != p) return "corrupted compound tail page";
+  }
+  return nullptr;
+}
+
+void BuddyAllocator::FreePages(page* p, unsigned order) {
+  if (p == nullptr) return;
+  if (!IsPage(p)) {
+    Printk("BUG: Bad page pointer %p freed (order %u): not a struct page of this machine\n",
+           static_cast<void*>(p), order);
+    return;
+  }
+  char buf[128];
+  if (const char* reason = CheckFreeRequest(p, order, buf, sizeof buf)) {
+    BadPage(p, reason);
+    return;
+  }
+  if (p->_refcount.fetch_sub(1, std::memory_order_acq_rel) != 1) return;  // still referenced
+  FreeBlock(p, order);
+}
+
+void BuddyAllocator::FreeBlock(page* p, unsigned order) {
+  if (const char* reason = CheckFreeBlock(p, order)) {
+    p->_refcount.store(1, std::memory_order_relaxed);  // the block stays with its owner
+    BadPage(p, reason);
+    return;
+  }
+  for (uint64_t i = 1; i < (uint64_t{1} << order); ++i) {
+    p[i].flags = 0;
+    p[i].compound_head = nullptr;
+  }
+  p->flags = 0;
+  Zone& zone = ZoneOf(p);
+  const Pfn pfn = PageToPfn(p);
+  const MigrateType mt = PageblockMigrateType(zone, pfn);
+  if (order <= kPcpMaxOrder) {
+    FreeToPcp(zone, p, order, mt);
+    return;
+  }
+  SpinLockGuard guard(zone.lock);
+  FreeOneBlock(zone, p, pfn, order, mt);
+  zone.pgfree += uint64_t{1} << order;
+}
+
+void BuddyAllocator::FreePagesByAddress(uintptr_t addr, unsigned order) {
+  if (addr == 0) return;
+  if (!VirtAddrValid(reinterpret_cast<void*>(addr)) || !IsAligned(addr, kPageSize)) {
+    Printk("BUG: Bad page address %#lx freed (order %u): %s [%#lx-%#lx)\n",
+           static_cast<unsigned long>(addr), order,
+           IsAligned(addr, kPageSize) ? "outside RAM" : "not page aligned in RAM",
+           static_cast<unsigned long>(virt_base_),
+           static_cast<unsigned long>(virt_base_ + (nr_pages_ << kPageShift)));
+    return;
+  }
+  FreePages(VirtToPage(reinterpret_cast<void*>(addr)), order);
+}
+
+void BuddyAllocator::GetPage(page* p) {
+  if (p->flags & PG_tail) p = p->compound_head;
+  MM_CHECK(p->_refcount.load(std::memory_order_relaxed) > 0);
+  p->_refcount.fetch_add(1, std::memory_order_relaxed);
+}
+
+void BuddyAllocator::PutPage(page* p) {
+  if (p->flags & PG_tail) p = p->compound_head;
+  FreePages(p, p->order);
+}
+
+void BuddyAllocator::FreeToPcp(Zone& zone, page* p, unsigned order, MigrateType mt) {
+  PerCpuPages& pcp = zone.pcp[CpuSlot()];
+  SpinLockGuard guard(pcp.lock);
+  p->flags = PG_pcp;
+  p->order = static_cast<uint8_t>(order);
+  pcp.lists[order][mt].PushFront(&p->lru);
+  pcp.count += 1 << order;
+  pcp.pgfree += uint64_t{1} << order;
+  if (__builtin_expect(pcp.count >= pcp.high, 0)) FreePcpBulk(zone, pcp, pcp.batch);
+}
+
+// free_pcppages_bulk: returns at least `pages` pages, coldest (list tail) first,
+// taking from the lists in turn.
+void BuddyAllocator::FreePcpBulk(Zone& zone, PerCpuPages& pcp, int pages) {
+  SpinLockGuard guard(zone.lock);
+  int freed = 0;
+  bool any = true;
+  while (freed < pages && any) {
+    any = false;
+    for (unsigned o = 0; o <= kPcpMaxOrder && freed < pages; ++o) {
+      for (unsigned mt = 0; mt < kNrMigrateTypes && freed < pages; ++mt) {
+        ListNode* n = pcp.lists[o][mt].PopBack();
+        if (n == nullptr) continue;
+        any = true;
+        page* p = Entry(n);
+        p->flags = 0;
+        const Pfn pfn = PageToPfn(p);
+        FreeOneBlock(zone, p, pfn, o, PageblockMigrateType(zone, pfn));
+        pcp.count -= 1 << o;
+        freed += 1 << o;
+      }
+    }
+  }
+}
+
+void BuddyAllocator::DrainZonePcp(Zone& zone, PerCpuPages& pcp) {
+  pcp.lock.AssertHeld();
+  FreePcpBulk(zone, pcp, pcp.count);
+}
+
+void BuddyAllocator::DrainAllPages() {
+  for (unsigned nid = 0; nid < nr_nodes_; ++nid) {
+    for (Zone& zone : nodes_[nid]->zones) {
+      if (!zone.populated) continue;
+      for (unsigned c = 0; c < nr_cpus_; ++c) {
+        SpinLockGuard guard(zone.pcp[c].lock);
+        DrainZonePcp(zone, zone.pcp[c]);
+      }
+    }
+  }
+}
+
+// __free_one_page: merge with the buddy (pfn ^ (1 << order)) while it is free
+// at the same order and in the same zone, all the way up.
+void BuddyAllocator::FreeOneBlock(Zone& zone, page* p, Pfn pfn, unsigned order, MigrateType mt) {
+  zone.lock.AssertHeld();
+  while (order < kMaxPageOrder) {
+    const Pfn buddy_pfn = pfn ^ (Pfn{1} << order);
+    if (!zone.Spans(buddy_pfn)) break;
+    page* buddy = p + (static_cast<int64_t>(buddy_pfn) - static_cast<int64_t>(pfn));
+    if (!(buddy->flags & PG_buddy) || buddy->order != order) break;
+    DelFromFreeArea(zone, buddy, order);
+    const Pfn combined = pfn & buddy_pfn;
+    p += static_cast<int64_t>(combined) - static_cast<int64_t>(pfn);
+    pfn = combined;
+    ++order;
+  }
+  if (order >= kPageblockOrder) {
+    // A merged block of whole pageblocks is of one type: the freed page's.
+    for (Pfn b = pfn; b < pfn + (uint64_t{1} << order); b += kPageblockNrPages) {
+      zone.pageblock_mt[(b - zone.start_pfn) >> kPageblockOrder] = mt;
+    }
+  }
+  AddToFreeArea(zone, p, order, mt);
+}
+
+// ---------------------------------------------------------------------------
+// Counters, reports, invariants
+// ---------------------------------------------------------------------------
+
+uint64_t BuddyAllocator::NrFreeBuddyPages() const {
+  uint64_t n = 0;
+  for (unsigned nid = 0; nid < nr_nodes_; ++nid) {
+    for (const Zone& zone : nodes_[nid]->zones) n += zone.nr_free.get();
+  }
+  return n;
+}
+
+uint64_t BuddyAllocator::NrFreePages() const {
+  uint64_t n = NrFreeBuddyPages();
+  for (unsigned nid = 0; nid < nr_nodes_; ++nid) {
+    for (Zone& zone : nodes_[nid]->zones) {
+      if (!zone.populated) continue;
+      for (unsigned c = 0; c < nr_cpus_; ++c) {
+        SpinLockGuard guard(zone.pcp[c].lock);
+        n += static_cast<uint64_t>(zone.pcp[c].count);
+      }
+    }
+  }
+  return n;
+}
+
+uint64_t BuddyAllocator::TotalReservePages() const {
+  uint64_t total = 0;
+  for (unsigned nid = 0; nid < nr_nodes_; ++nid) {
+    for (const Zone& zone : nodes_[nid]->zones) {
+      if (!zone.populated) continue;
+      uint64_t max = 0;
+      for (uint64_t r : zone.lowmem_reserve) max = r > max ? r : max;
+      uint64_t reserve = max + zone.watermark[WMARK_HIGH];
+      total += reserve < zone.managed_pages ? reserve : zone.managed_pages;
+    }
+  }
+  return total;
+}
+
+uint64_t BuddyAllocator::SumLowWatermarks() const {
+  uint64_t total = 0;
+  for (unsigned nid = 0; nid < nr_nodes_; ++nid) {
+    for (const Zone& zone : nodes_[nid]->zones) total += zone.watermark[WMARK_LOW];
+  }
+  return total;
+}
+
+void BuddyAllocator::BadPage(const page* p, const char* reason) {
+  char names[256];
+  TextBuffer flags(names, sizeof names);
+  for (int i = 0; i < kNrPageFlags; ++i) {
+    if (p->flags & (1u << i)) {
+      if (flags.length() != 0) flags.PutChar('|');
+      flags.Put(kPageFlagNames[i]);
+    }
+  }
+  const Pfn pfn = PageToPfn(p);
+  Printk(
+      "BUG: Bad page state in process %s  pfn:%05llx\n"
+      "page:%p refcount:%d mapcount:%d mapping:%p index:%#llx pfn:%#llx order:%u\n"
+      "flags: %#x(%s)\n"
+      "page dumped because: %s\n",
+      comm_hook_ != nullptr ? comm_hook_() : "swapper", static_cast<unsigned long long>(pfn),
+      static_cast<const void*>(p), p->_refcount.load(std::memory_order_relaxed),
+      p->_mapcount.load(std::memory_order_relaxed),
+      (p->flags & PG_tail) ? nullptr : p->mapping,
+      static_cast<unsigned long long>((p->flags & PG_tail) ? 0 : p->index),
+      static_cast<unsigned long long>(pfn), p->order, p->flags, names, reason);
+}
+
+bool BuddyAllocator::CheckInvariants() {
+  auto fail = [](const char* what, Pfn pfn) {
+    Printk("buddy: invariant violated at pfn %#llx: %s\n", static_cast<unsigned long long>(pfn),
+           what);
+    return false;
+  };
+  for (unsigned nid = 0; nid < nr_nodes_; ++nid) {
+    for (Zone& zone : nodes_[nid]->zones) {
+      if (!zone.populated) continue;
+      for (unsigned c = 0; c < nr_cpus_; ++c) zone.pcp[c].lock.Lock();
+      zone.lock.Lock();
+      bool ok = true;
+      // Free lists: counts, flags, alignment, placement.
+      uint64_t free_pages = 0;
+      for (unsigned o = 0; o <= kMaxPageOrder && ok; ++o) {
+        FreeArea& area = zone.free_area[o];
+        uint64_t blocks = 0;
+        for (unsigned mt = 0; mt < kNrMigrateTypes && ok; ++mt) {
+          if (!area.lists[mt].LinksConsistent()) ok = fail("free list links broken", 0);
+          uint64_t n = 0;
+          for (const ListNode* x = area.lists[mt].first(); ok && x != nullptr && x != area.lists[mt].end();
+               x = x->next) {
+            const page* p = Entry(const_cast<ListNode*>(x));
+            const Pfn pfn = PageToPfn(p);
+            if (!(p->flags & PG_buddy) || p->order != o || p->free_mt != mt) {
+              ok = fail("free-list page without PG_buddy at its order/type", pfn);
+            } else if (!IsAligned(pfn, uint64_t{1} << o) || !zone.Spans(pfn) ||
+                       !zone.Spans(pfn + (uint64_t{1} << o) - 1)) {
+              ok = fail("free block misaligned or outside its zone", pfn);
+            } else if (p->_refcount.load(std::memory_order_relaxed) != 0) {
+              ok = fail("free block with nonzero refcount", pfn);
+            } else if (o < kMaxPageOrder) {
+              const Pfn b = pfn ^ (Pfn{1} << o);
+              if (zone.Spans(b)) {
+                const page* bp = PfnToPage(b);
+                if ((bp->flags & PG_buddy) && bp->order == o) ok = fail("unmerged free buddies", pfn);
+              }
+            }
+            ++n;
+          }
+          if (ok && n != area.nr_free_mt[mt].get()) ok = fail("nr_free per migratetype mismatch", 0);
+          blocks += n;
+          free_pages += n << o;
+        }
+        if (ok && blocks != area.nr_free.get()) ok = fail("nr_free mismatch", 0);
+      }
+      if (ok && free_pages != zone.nr_free.get()) ok = fail("zone nr_free mismatch", zone.start_pfn);
+      // Per-cpu lists.
+      for (unsigned c = 0; c < nr_cpus_ && ok; ++c) {
+        PerCpuPages& pcp = zone.pcp[c];
+        int64_t count = 0;
+        for (unsigned o = 0; o <= kPcpMaxOrder && ok; ++o) {
+          for (unsigned mt = 0; mt < kNrMigrateTypes && ok; ++mt) {
+            for (const ListNode* x = pcp.lists[o][mt].first(); ok && x != nullptr && x != pcp.lists[o][mt].end();
+                 x = x->next) {
+              const page* p = Entry(const_cast<ListNode*>(x));
+              if (!(p->flags & PG_pcp) || p->order != o || !zone.Spans(PageToPfn(p))) {
+                ok = fail("pcp page without PG_pcp at its order", PageToPfn(p));
+              }
+              count += int64_t{1} << o;
+            }
+          }
+        }
+        if (ok && count != pcp.count) ok = fail("pcp count mismatch", zone.start_pfn);
+      }
+      // Every struct page of the zone: free blocks, allocated blocks, reserved.
+      for (Pfn pfn = zone.start_pfn; ok && pfn < zone.end_pfn();) {
+        const page* p = PfnToPage(pfn);
+        if (p->node != nid || p->zone != zone.type) {
+          ok = fail("page with wrong node/zone", pfn);
+          break;
+        }
+        uint64_t span = 1;
+        if (p->flags & (PG_buddy | PG_pcp | PG_head)) span = uint64_t{1} << p->order;
+        if (p->flags & PG_tail) {
+          ok = fail("tail page without a head", pfn);
+          break;
+        }
+        for (uint64_t i = 1; i < span && ok; ++i) {
+          const page* t = p + i;
+          if (p->flags & PG_head) {
+            if (!(t->flags & PG_tail) || t->compound_head != p) ok = fail("bad tail page", pfn + i);
+          } else if (t->flags != 0 || t->_refcount.load(std::memory_order_relaxed) != 0) {
+            ok = fail("page inside a free block is in use", pfn + i);
+          }
+        }
+        pfn += span;
+      }
+      zone.lock.Unlock();
+      for (unsigned c = 0; c < nr_cpus_; ++c) zone.pcp[c].lock.Unlock();
+      if (!ok) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace mm
