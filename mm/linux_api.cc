@@ -1,0 +1,114 @@
+// The facade: every Linux-named function forwards to the current machine.
+// The current-machine pointer is the one global the design allows, here at
+// the top of the layering where Linux's API itself is global.
+#include "mm/linux_api.h"
+
+#include "mm/base/log.h"
+#include "mm/base/panic.h"
+#include "mm/machine.h"
+
+namespace mm {
+namespace {
+
+Machine* g_machine = nullptr;
+
+Machine& M(const char* function) {
+  if (__builtin_expect(g_machine == nullptr, 0)) {
+    PanicAt(function, __FILE__, __LINE__, "no machine: call mm_boot() first");
+  }
+  return *g_machine;
+}
+
+BuddyAllocator& Buddy(const char* function) { return M(function).buddy(); }
+
+void CpuDead(unsigned cpu) {
+  if (g_machine != nullptr) g_machine->OnCpuDead(cpu);
+}
+
+}  // namespace
+
+int mm_boot(const char* cmdline) {
+  if (g_machine != nullptr) {
+    Printk("mm_boot: a machine is already running; call mm_shutdown() first\n");
+    return -kEBUSY;
+  }
+  Machine* m = nullptr;
+  int err = Machine::Boot(cmdline, &m);
+  if (err != 0) return err;
+  g_machine = m;
+  platform::SetCpuDeadCallback(&CpuDead);
+  return 0;
+}
+
+void mm_shutdown(void) {
+  if (g_machine == nullptr) return;
+  platform::SetCpuDeadCallback(nullptr);
+  Machine* m = g_machine;
+  g_machine = nullptr;
+  m->Shutdown();
+}
+
+struct page* alloc_pages(gfp_t gfp, unsigned int order) {
+  return Buddy(__func__).AllocPages(gfp, order);
+}
+
+struct page* alloc_pages_node(int nid, gfp_t gfp, unsigned int order) {
+  return Buddy(__func__).AllocPages(gfp, order, nid);
+}
+
+struct page* alloc_page(gfp_t gfp) { return Buddy(__func__).AllocPages(gfp, 0); }
+
+void __free_pages(struct page* page, unsigned int order) { Buddy(__func__).FreePages(page, order); }
+
+void __free_page(struct page* page) { Buddy(__func__).FreePages(page, 0); }
+
+unsigned long __get_free_pages(gfp_t gfp, unsigned int order) {
+  BuddyAllocator& b = Buddy(__func__);
+  page* p = b.AllocPages(gfp, order);
+  return p == nullptr ? 0 : reinterpret_cast<unsigned long>(b.PageAddress(p));
+}
+
+unsigned long __get_free_page(gfp_t gfp) { return __get_free_pages(gfp, 0); }
+
+unsigned long get_zeroed_page(gfp_t gfp) { return __get_free_pages(gfp | __GFP_ZERO, 0); }
+
+void free_pages(unsigned long addr, unsigned int order) {
+  Buddy(__func__).FreePagesByAddress(addr, order);
+}
+
+void free_page(unsigned long addr) { Buddy(__func__).FreePagesByAddress(addr, 0); }
+
+void* page_address(const struct page* page) { return Buddy(__func__).PageAddress(page); }
+
+struct page* virt_to_page(const void* addr) { return Buddy(__func__).VirtToPage(addr); }
+
+bool virt_addr_valid(const void* addr) { return Buddy(__func__).VirtAddrValid(addr); }
+
+unsigned long page_to_pfn(const struct page* page) { return Buddy(__func__).PageToPfn(page); }
+
+struct page* pfn_to_page(unsigned long pfn) { return Buddy(__func__).PfnToPage(pfn); }
+
+bool pfn_valid(unsigned long pfn) { return Buddy(__func__).PfnValid(pfn); }
+
+int page_to_nid(const struct page* page) { return page->node; }
+
+void get_page(struct page* page) { Buddy(__func__).GetPage(page); }
+
+void put_page(struct page* page) { Buddy(__func__).PutPage(page); }
+
+int page_count(const struct page* page) {
+  if (page->flags & PG_tail) page = page->compound_head;
+  return page->_refcount.load(std::memory_order_relaxed);
+}
+
+int page_mapcount(const struct page* page) { return page->_mapcount.load(std::memory_order_relaxed); }
+
+unsigned long nr_free_pages(void) { return Buddy(__func__).NrFreePages(); }
+
+unsigned long totalram_pages(void) { return Buddy(__func__).TotalRamPages(); }
+
+void drain_all_pages(void) { Buddy(__func__).DrainAllPages(); }
+
+long proc_read(const char* path, char* buf, size_t size) { return M(__func__).ProcRead(path, buf, size); }
+
+}  // namespace mm

@@ -1,0 +1,131 @@
+// libmm's Linux-compatible API (shared/docs/API.md): Linux's names, signatures
+// and return conventions, as a thin facade over the current Machine.
+// Freestanding: the same header compiles into the RISC-V kernel.
+//
+// Concurrency: mm_boot/mm_shutdown must not race with any other call. The
+// other functions are thread-safe. Calls other than mm_boot panic (naming the
+// function) when no machine is booted.
+#ifndef MM_LINUX_API_H_
+#define MM_LINUX_API_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "mm/base/errno.h"
+#include "mm/base/types.h"
+#include "mm/buddy/gfp.h"
+#include "mm/buddy/page.h"
+
+// ---- Constants the C library may also define: macros only where it has not ----
+#ifndef PAGE_SHIFT
+#define PAGE_SHIFT 12
+#endif
+#ifndef PAGE_SIZE
+#define PAGE_SIZE (1UL << PAGE_SHIFT)
+#endif
+#ifndef PAGE_MASK
+#define PAGE_MASK (~(PAGE_SIZE - 1))
+#endif
+#define MAX_PAGE_ORDER 10
+#define NR_PAGE_ORDERS (MAX_PAGE_ORDER + 1)
+#define NUMA_NO_NODE (-1)
+#define IS_ERR_VALUE(x) ((unsigned long)(x) >= (unsigned long)-4095)
+
+#ifndef EPERM
+#define EPERM 1
+#endif
+#ifndef ENOENT
+#define ENOENT 2
+#endif
+#ifndef ESRCH
+#define ESRCH 3
+#endif
+#ifndef EINTR
+#define EINTR 4
+#endif
+#ifndef EIO
+#define EIO 5
+#endif
+#ifndef ECHILD
+#define ECHILD 10
+#endif
+#ifndef EAGAIN
+#define EAGAIN 11
+#endif
+#ifndef ENOMEM
+#define ENOMEM 12
+#endif
+#ifndef EACCES
+#define EACCES 13
+#endif
+#ifndef EFAULT
+#define EFAULT 14
+#endif
+#ifndef EBUSY
+#define EBUSY 16
+#endif
+#ifndef EEXIST
+#define EEXIST 17
+#endif
+#ifndef ENODEV
+#define ENODEV 19
+#endif
+#ifndef EINVAL
+#define EINVAL 22
+#endif
+#ifndef ENOSPC
+#define ENOSPC 28
+#endif
+#ifndef ENOSYS
+#define ENOSYS 38
+#endif
+#ifndef EOVERFLOW
+#define EOVERFLOW 75
+#endif
+
+static_assert(PAGE_SHIFT == 12 && MAX_PAGE_ORDER == 10, "libmm's page geometry");
+
+namespace mm {
+
+// ---- Boot ----
+// Builds a machine from a kernel-style command line (mem= numa= zones=dma:
+// cpus= min_free_kbytes= slab_allocator= slub_debug). Returns 0, -EINVAL with a
+// message naming the bad word, -ENOMEM, or -EBUSY if a machine is running.
+int mm_boot(const char* cmdline);
+// Tears the current machine down, returning all memory to the host.
+void mm_shutdown(void);
+
+// ---- Pages (buddy allocator) ----
+struct page* alloc_pages(gfp_t gfp, unsigned int order);
+struct page* alloc_pages_node(int nid, gfp_t gfp, unsigned int order);
+struct page* alloc_page(gfp_t gfp);
+void __free_pages(struct page* page, unsigned int order);
+void __free_page(struct page* page);
+unsigned long __get_free_pages(gfp_t gfp, unsigned int order);
+unsigned long __get_free_page(gfp_t gfp);
+unsigned long get_zeroed_page(gfp_t gfp);
+void free_pages(unsigned long addr, unsigned int order);
+void free_page(unsigned long addr);
+void* page_address(const struct page* page);
+struct page* virt_to_page(const void* addr);   // nullptr if addr is not in RAM
+bool virt_addr_valid(const void* addr);
+unsigned long page_to_pfn(const struct page* page);
+struct page* pfn_to_page(unsigned long pfn);   // nullptr if !pfn_valid(pfn)
+bool pfn_valid(unsigned long pfn);
+int page_to_nid(const struct page* page);
+void get_page(struct page* page);
+void put_page(struct page* page);  // frees the page when the count drops to zero
+int page_count(const struct page* page);
+int page_mapcount(const struct page* page);
+unsigned long nr_free_pages(void);
+unsigned long totalram_pages(void);
+void drain_all_pages(void);
+
+// ---- Text views, as Linux prints them ----
+// Fills buf like snprintf (at most size-1 bytes plus a NUL) and returns the
+// full length of the file's text, or -ENOENT.
+long proc_read(const char* path, char* buf, size_t size);
+
+}  // namespace mm
+
+#endif  // MM_LINUX_API_H_

@@ -1,0 +1,102 @@
+#include "mm/machine.h"
+
+#include "mm/base/errno.h"
+#include "mm/base/log.h"
+#include "mm/base/string_util.h"
+
+namespace mm {
+
+int Machine::Boot(const char* cmdline, Machine** out) {
+  BootParams params;
+  int err = ParseBootParams(cmdline, &params);
+  if (err != 0) return err;
+  for (int i = 0; i < params.nr_slab_words; ++i) {
+    // The object allocators are not part of this build yet.
+    Printk("mm_boot: bad command-line word '%.*s': no slab allocator in this build\n",
+           static_cast<int>(params.slab_word_len[i]), params.slab_words[i]);
+    return -kEINVAL;
+  }
+  RamRange ram;
+  if (!platform::AcquireRam(params.mem_bytes, &ram)) {
+    Printk("mm_boot: the platform cannot provide mem=%lluK of RAM\n",
+           static_cast<unsigned long long>(params.mem_bytes >> 10));
+    return -kENOMEM;
+  }
+  Memblock memblock(ram);
+  Machine* m = memblock.New<Machine>();
+  BuddyAllocator* buddy = memblock.New<BuddyAllocator>();
+  if (m == nullptr || buddy == nullptr) {
+    platform::ReleaseRam(ram);
+    return -kENOMEM;
+  }
+  m->ram_ = ram;
+  m->params_ = params;
+  m->buddy_ = buddy;
+  BuddyConfig config;
+  config.nr_nodes = params.nr_nodes;
+  config.nr_cpus = params.nr_cpus != 0 ? params.nr_cpus : platform::NumCpus();
+  if (config.nr_cpus > kMaxCpus) config.nr_cpus = kMaxCpus;
+  config.dma_bytes = params.dma_bytes;
+  config.min_free_kbytes = params.min_free_kbytes;
+  err = buddy->Init(memblock, config);
+  if (err != 0) {
+    platform::ReleaseRam(ram);
+    return err;
+  }
+  *out = m;
+  return 0;
+}
+
+void Machine::Shutdown() {
+  const RamRange ram = ram_;
+  this->~Machine();
+  platform::ReleaseRam(ram);  // the machine itself lived in this RAM
+}
+
+void Machine::OnCpuDead(unsigned cpu) { (void)cpu; }
+
+// si_mem_available: free pages above the reserves, plus the part of the page
+// cache and reclaimable slab that could be reclaimed without thrashing.
+void Machine::ShowMeminfo(TextBuffer& out) {
+  auto kb = [](uint64_t pages) { return static_cast<unsigned long long>(pages << (kPageShift - 10)); };
+  const uint64_t total = buddy_->TotalRamPages();
+  const uint64_t free_pages = buddy_->NrFreePages();
+  const uint64_t reserve = buddy_->TotalReservePages();
+  const int64_t available = static_cast<int64_t>(free_pages) - static_cast<int64_t>(reserve);
+  const uint64_t pagecache = 0;  // no page cache yet: Cached is 0
+  out.Append("MemTotal:       %8llu kB\n", kb(total));
+  out.Append("MemFree:        %8llu kB\n", kb(free_pages));
+  out.Append("MemAvailable:   %8llu kB\n", kb(available < 0 ? 0 : static_cast<uint64_t>(available)));
+  out.Append("Buffers:        %8llu kB\n", kb(0));
+  out.Append("Cached:         %8llu kB\n", kb(pagecache));
+  out.Append("SwapCached:     %8llu kB\n", kb(0));
+  out.Append("SwapTotal:      %8llu kB\n", kb(0));
+  out.Append("SwapFree:       %8llu kB\n", kb(0));
+}
+
+void Machine::ShowVmstat(TextBuffer& out) { buddy_->ShowVmstat(out); }
+
+long Machine::ProcRead(const char* path, char* buf, size_t size) {
+  TextBuffer out(buf, size);
+  if (StrEq(path, "/proc/buddyinfo")) {
+    buddy_->ShowBuddyinfo(out);
+  } else if (StrEq(path, "/proc/pagetypeinfo")) {
+    buddy_->ShowPagetypeinfo(out);
+  } else if (StrEq(path, "/proc/zoneinfo")) {
+    buddy_->ShowZoneinfo(out);
+  } else if (StrEq(path, "/proc/meminfo")) {
+    ShowMeminfo(out);
+  } else if (StrEq(path, "/proc/vmstat")) {
+    ShowVmstat(out);
+  } else if (StrEq(path, "/sys/kernel/debug/extfrag/extfrag_index")) {
+    buddy_->ShowExtfragIndex(out);
+  } else if (StrEq(path, "/sys/kernel/debug/extfrag/unusable_index")) {
+    buddy_->ShowUnusableIndex(out);
+  } else {
+    if (size > 0) buf[0] = '\0';
+    return -kENOENT;
+  }
+  return static_cast<long>(out.length());
+}
+
+}  // namespace mm
