@@ -1,0 +1,59 @@
+// All replacement policies of mm/swap, by name.
+//
+//   fifo lru clock esc lfu opt linux arc clockpro lirs s3fifo sieve mm
+//
+// VisitPolicy(kind, f) calls f.template operator()<P>() with the policy type,
+// so callers (the replayer, tests, the benchmark) can instantiate Simulator<P>
+// without virtual calls on the per-reference path.
+#ifndef MM_SWAP_POLICIES_H_
+#define MM_SWAP_POLICIES_H_
+
+#include <cstddef>
+#include <optional>
+#include <utility>
+
+#include "mm/swap/clock_policy.h"
+#include "mm/swap/fifo_policy.h"
+#include "mm/swap/lru_policy.h"
+#include "mm/swap/opt_policy.h"
+#include "mm/swap/policy.h"
+
+namespace mm::swap {
+
+enum class PolicyKind : int {
+  kFifo,
+  kLru,
+  kClock,
+  kOpt,
+};
+
+inline constexpr PolicyKind kAllPolicies[] = {
+    PolicyKind::kFifo, PolicyKind::kLru, PolicyKind::kClock, PolicyKind::kOpt,
+};
+
+// The default policy of the reclaim engine.
+inline constexpr PolicyKind kDefaultPolicy = PolicyKind::kLru;
+
+template <typename F>
+decltype(auto) VisitPolicy(PolicyKind kind, F&& f) {
+  switch (kind) {
+    case PolicyKind::kFifo: return std::forward<F>(f).template operator()<FifoPolicy>();
+    case PolicyKind::kLru: return std::forward<F>(f).template operator()<LruPolicy>();
+    case PolicyKind::kClock: return std::forward<F>(f).template operator()<ClockPolicy>();
+    case PolicyKind::kOpt: return std::forward<F>(f).template operator()<OptPolicy>();
+  }
+  __builtin_unreachable();
+}
+
+// The policy's name (its kName).
+const char* PolicyName(PolicyKind kind);
+
+// Whether the policy needs Reference::next_use (offline).
+constexpr bool IsOffline(PolicyKind kind) { return kind == PolicyKind::kOpt; }
+
+// Parses a policy name; "clock-pro" is accepted for "clockpro".
+std::optional<PolicyKind> ParsePolicyName(const char* name);
+
+}  // namespace mm::swap
+
+#endif  // MM_SWAP_POLICIES_H_
