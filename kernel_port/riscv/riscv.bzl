@@ -24,3 +24,28 @@ riscv64_binary = rule(
         ),
     },
 )
+
+def _riscv64_archives_impl(ctx):
+    archives = []
+    for dep in ctx.attr.deps:
+        if CcInfo in dep:
+            for linker_input in dep[CcInfo].linking_context.linker_inputs.to_list():
+                for lib in linker_input.libraries:
+                    a = lib.static_library or lib.pic_static_library
+                    if a != None and a not in archives:
+                        archives.append(a)
+    if not archives:
+        fail("riscv64_archives(%s): the deps produced no static archives" % ctx.label)
+    return [DefaultInfo(files = depset(archives), runfiles = ctx.runfiles(files = archives))]
+
+riscv64_archives = rule(
+    implementation = _riscv64_archives_impl,
+    doc = """The static archives (.a/.lo) of `deps` and all their transitive
+    cc_library deps, built for //platforms:riscv64_virt.""",
+    attrs = {
+        "deps": attr.label_list(cfg = _to_riscv, mandatory = True, providers = [CcInfo]),
+        "_allowlist_function_transition": attr.label(
+            default = "@bazel_tools//tools/allowlists/function_transition_allowlist",
+        ),
+    },
+)
