@@ -39,8 +39,11 @@ uint64_t RiscvPlatform::FreeRamEnd() {
 void RiscvPlatform::Write(const char* text, size_t n) { riscv::UartWrite(text, n); }
 
 void RiscvPlatform::Panic(const char* message) {
-  riscv::UartPuts(message);
-  riscv::UartPuts("\nKERNEL_PANIC: powering off (SBI SRST, reason: system failure)\n");
+  size_t n = 0;
+  while (message[n] != '\0') ++n;
+  riscv::UartWrite(message, n);
+  if (n == 0 || message[n - 1] != '\n') riscv::UartPuts("\n");
+  riscv::UartPuts("KERNEL_PANIC: powering off (SBI SRST, reason: system failure)\n");
   riscv::SbiShutdown(riscv::ShutdownReason::kSystemFailure);
 }
 
