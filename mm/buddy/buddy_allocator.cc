@@ -41,6 +41,7 @@ page* Entry(ListNode* n) { return ContainerOf(n, &page::lru); }
 }  // namespace
 
 struct BuddyAllocator::AllocContext {
+  int slot;  // the calling cpu's pcp slot
   int preferred_nid;
   ZoneType highest_zone;
   MigrateType mt;
@@ -64,6 +65,10 @@ int BuddyAllocator::Init(Memblock& memblock, const BuddyConfig& config) {
   if (nr_nodes_ < 1 || nr_nodes_ > kMaxNodes || nr_cpus_ < 1 || nr_cpus_ > kMaxCpus) {
     Printk("buddy: bad node or cpu count (numa=%u cpus=%u)\n", nr_nodes_, nr_cpus_);
     return -kEINVAL;
+  }
+  for (unsigned c = 0; c < kMaxCpus; ++c) {
+    slot_of_cpu_[c] = static_cast<uint8_t>(c % nr_cpus_);
+    node_of_slot_[c] = static_cast<uint8_t>((c % nr_cpus_) % nr_nodes_);
   }
   start_pfn_ = ram.phys_base >> kPageShift;
   nr_pages_ = ram.size >> kPageShift;
@@ -111,6 +116,7 @@ int BuddyAllocator::Init(Memblock& memblock, const BuddyConfig& config) {
       zone_start += span;
       if (span == 0) continue;
       zone.populated = true;
+      zone_table_[nid][z] = &zone;
       const uint64_t nr_pageblocks = (span + kPageblockNrPages - 1) / kPageblockNrPages;
       zone.pageblock_mt = static_cast<uint8_t*>(memblock.Alloc(nr_pageblocks, 8));
       zone.pcp = static_cast<PerCpuPages*>(
@@ -229,9 +235,43 @@ void BuddyAllocator::SetupWatermarks() {
 // Allocation
 // ---------------------------------------------------------------------------
 
-int BuddyAllocator::CpuSlot() const { return static_cast<int>(platform::CpuId() % nr_cpus_); }
+// The fast path: one page from the calling cpu's list in its node's highest
+// allowed zone, with that zone above its low watermark (for the zone itself
+// lowmem_reserve is 0, so the order-0 check is one comparison). Anything else
+// (an empty list, a low zone, a node request, a higher order) returns nullptr
+// and the general path decides.
+__attribute__((always_inline)) inline page* BuddyAllocator::AllocFast(gfp_t gfp) {
+  const int slot = CpuSlot();
+  Zone* zone = zone_table_[NodeOfSlot(slot)][GfpZone(gfp)];
+  if (zone == nullptr || zone->nr_free.get() <= zone->watermark[WMARK_LOW]) return nullptr;
+  PerCpuPages& pcp = zone->pcp[slot];
+  pcp.lock.Lock();
+  ListNode* n = pcp.lists[0][GfpMigrateType(gfp)].PopFront();
+  if (__builtin_expect(n == nullptr, 0)) {
+    pcp.lock.Unlock();
+    return nullptr;
+  }
+  pcp.count -= 1;
+  pcp.pgalloc += 1;
+  pcp.lock.Unlock();
+  page* p = Entry(n);
+  p->flags = 0;
+  p->_refcount.store(1, std::memory_order_relaxed);
+  p->private_ = 0;
+  if (gfp & __GFP_ZERO) __builtin_memset(PageAddress(p), 0, kPageSize);
+  return p;
+}
 
 page* BuddyAllocator::AllocPages(gfp_t gfp, unsigned order, int nid) {
+  if (__builtin_expect(order == 0 && nid == kNumaNoNode, 1) &&
+      pcp_enabled_.load(std::memory_order_relaxed)) {
+    if (page* p = AllocFast(gfp)) return p;
+  }
+  return AllocPagesGeneral(gfp, order, nid);
+}
+
+__attribute__((noinline)) page* BuddyAllocator::AllocPagesGeneral(gfp_t gfp, unsigned order,
+                                                                 int nid) {
   if (__builtin_expect(order > kMaxPageOrder, 0)) {
     if (!(gfp & __GFP_NOWARN)) {
       Printk("WARNING: alloc_pages: order %u > MAX_PAGE_ORDER (%u), mode:%#x\n", order,
@@ -243,7 +283,8 @@ page* BuddyAllocator::AllocPages(gfp_t gfp, unsigned order, int nid) {
     if (!(gfp & __GFP_NOWARN)) Printk("WARNING: alloc_pages_node: no node %d\n", nid);
     return nullptr;
   }
-  AllocContext ac{nid == kNumaNoNode ? NodeOfCpu(CpuSlot()) : nid, GfpZone(gfp),
+  const int slot = CpuSlot();
+  AllocContext ac{slot, nid == kNumaNoNode ? NodeOfSlot(slot) : nid, GfpZone(gfp),
                   GfpMigrateType(gfp), (gfp & __GFP_THISNODE) != 0};
   page* p = GetPageFromFreelist(ac, gfp, order, WMARK_LOW, 0);
   if (__builtin_expect(p == nullptr, 0)) p = AllocSlowpath(ac, gfp, order);
@@ -258,15 +299,14 @@ page* BuddyAllocator::GetPageFromFreelist(AllocContext& ac, gfp_t gfp, unsigned 
                                           int wmark_index, unsigned alloc_flags) {
   (void)gfp;
   const int nodes = ac.this_node ? 1 : static_cast<int>(nr_nodes_);
-  for (int k = 0; k < nodes; ++k) {
-    const int nid = (ac.preferred_nid + k) % static_cast<int>(nr_nodes_);
+  for (int k = 0, nid = ac.preferred_nid; k < nodes; ++k, nid = nid + 1 == static_cast<int>(nr_nodes_) ? 0 : nid + 1) {
     for (int z = ac.highest_zone; z >= 0; --z) {
       Zone& zone = nodes_[nid]->zones[z];
       if (!zone.populated) continue;
       if (!WatermarkOk(zone, order, zone.watermark[wmark_index], ac.highest_zone, alloc_flags)) {
         continue;
       }
-      page* p = Rmqueue(zone, order, ac.mt, alloc_flags);
+      page* p = Rmqueue(zone, ac.slot, order, ac.mt, alloc_flags);
       if (p != nullptr) return p;
     }
   }
@@ -327,7 +367,7 @@ void BuddyAllocator::WarnAllocFailure(gfp_t gfp, unsigned order) {
 }
 
 // __zone_watermark_ok.
-bool BuddyAllocator::WatermarkOk(const Zone& zone, unsigned order, uint64_t mark,
+inline bool BuddyAllocator::WatermarkOk(const Zone& zone, unsigned order, uint64_t mark,
                                  ZoneType highest, unsigned alloc_flags) const {
   int64_t min = static_cast<int64_t>(mark);
   if (alloc_flags & kAllocMinReserve) {
@@ -343,8 +383,10 @@ bool BuddyAllocator::WatermarkOk(const Zone& zone, unsigned order, uint64_t mark
   return false;
 }
 
-page* BuddyAllocator::Rmqueue(Zone& zone, unsigned order, MigrateType mt, unsigned) {
-  if (order <= kPcpMaxOrder) return RmqueuePcp(zone, order, mt);
+page* BuddyAllocator::Rmqueue(Zone& zone, int slot, unsigned order, MigrateType mt, unsigned) {
+  if (order <= kPcpMaxOrder && pcp_enabled_.load(std::memory_order_relaxed)) {
+    return RmqueuePcp(zone, slot, order, mt);
+  }
   SpinLockGuard guard(zone.lock);
   page* p = RmqueueSmallest(zone, order, mt);
   if (p == nullptr) p = RmqueueFallback(zone, order, mt);
@@ -352,8 +394,8 @@ page* BuddyAllocator::Rmqueue(Zone& zone, unsigned order, MigrateType mt, unsign
   return p;
 }
 
-page* BuddyAllocator::RmqueuePcp(Zone& zone, unsigned order, MigrateType mt) {
-  PerCpuPages& pcp = zone.pcp[CpuSlot()];
+page* BuddyAllocator::RmqueuePcp(Zone& zone, int slot, unsigned order, MigrateType mt) {
+  PerCpuPages& pcp = zone.pcp[slot];
   SpinLockGuard guard(pcp.lock);
   List& list = pcp.lists[order][mt];
   if (__builtin_expect(list.empty(), 0)) {
@@ -489,16 +531,13 @@ uint64_t BuddyAllocator::MovePageblockFree(Zone& zone, Pfn start, MigrateType mt
   return moved;
 }
 
-void BuddyAllocator::PrepNewPage(page* p, unsigned order, gfp_t gfp) {
+// post_alloc_hook/prep_new_page. mapping and the mapcount are already clear
+// (checked at free); the other union words are the new owner's to set.
+inline void BuddyAllocator::PrepNewPage(page* p, unsigned order, gfp_t gfp) {
   p->flags = order > 0 ? PG_head : 0;
   p->order = static_cast<uint8_t>(order);
   p->_refcount.store(1, std::memory_order_relaxed);
-  p->_mapcount.store(0, std::memory_order_relaxed);
-  p->lru.next = p->lru.prev = nullptr;
-  p->mapping = nullptr;
-  p->index = 0;
   p->private_ = 0;
-  p->rmap = nullptr;
   for (uint64_t i = 1; i < (uint64_t{1} << order); ++i) {
     p[i].flags = PG_tail;
     p[i].compound_head = p;
@@ -509,11 +548,6 @@ void BuddyAllocator::PrepNewPage(page* p, unsigned order, gfp_t gfp) {
 // ---------------------------------------------------------------------------
 // Free
 // ---------------------------------------------------------------------------
-
-bool BuddyAllocator::IsPage(const page* p) const {
-  const uintptr_t off = reinterpret_cast<uintptr_t>(p) - reinterpret_cast<uintptr_t>(mem_map_);
-  return off < nr_pages_ * sizeof(page) && off % sizeof(page) == 0;
-}
 
 page* BuddyAllocator::VirtToPage(const void* addr) const {
   if (!VirtAddrValid(addr)) return nullptr;
@@ -538,6 +572,7 @@ const char* BuddyAllocator::CheckFreeRequest(const page* p, unsigned order, char
 
 const char* BuddyAllocator::CheckFreeBlock(const page* p, unsigned order) const {
   if (p->_mapcount.load(std::memory_order_relaxed) != 0) return "nonzero mapcount";
+  if (p->mapping != nullptr) return "non-NULL mapping";
   if (p->flags & kFlagsCheckAtFree) return "PAGE_FLAGS_CHECK_AT_FREE flag(s) set";
   for (uint64_t i = 1; i < (uint64_t{1} << order); ++i) {
     const page* t = p + i;
@@ -548,7 +583,33 @@ const char* BuddyAllocator::CheckFreeBlock(const page* p, unsigned order) const 
   return nullptr;
 }
 
+// The fast path: an order-0 page in its plain allocated state (one reference,
+// unmapped, no flags) goes to the cpu's list. Everything else, including every
+// kind of bad input, takes the general path, which checks and reports.
 void BuddyAllocator::FreePages(page* p, unsigned order) {
+  constexpr uint32_t kNotPlain = PG_tail | PG_head | PG_buddy | PG_pcp | kFlagsCheckAtFree;
+  const int slot = CpuSlot();  // first: little is live across the platform call
+  if (__builtin_expect(order == 0 && IsPage(p), 1) && (p->flags & kNotPlain) == 0 &&
+      p->order == 0 && p->_refcount.load(std::memory_order_acquire) == 1 &&
+      p->_mapcount.load(std::memory_order_relaxed) == 0 && p->mapping == nullptr &&
+      pcp_enabled_.load(std::memory_order_relaxed)) {
+    p->_refcount.store(0, std::memory_order_relaxed);
+    Zone& zone = ZoneOf(p);
+    const MigrateType mt = PageblockMigrateType(zone, PageToPfn(p));
+    PerCpuPages& pcp = zone.pcp[slot];
+    pcp.lock.Lock();
+    p->flags = PG_pcp;
+    pcp.lists[0][mt].PushFront(&p->lru);
+    pcp.count += 1;
+    pcp.pgfree += 1;
+    if (__builtin_expect(pcp.count >= pcp.high, 0)) FreePcpBulk(zone, pcp, pcp.batch);
+    pcp.lock.Unlock();
+    return;
+  }
+  FreePagesGeneral(p, order);
+}
+
+__attribute__((noinline)) void BuddyAllocator::FreePagesGeneral(page* p, unsigned order) {
   if (p == nullptr) return;
   if (!IsPage(p)) {
     Printk("BUG: Bad page pointer %p freed (order %u): not a struct page of this machine\n",
@@ -560,7 +621,13 @@ void BuddyAllocator::FreePages(page* p, unsigned order) {
     BadPage(p, reason);
     return;
   }
-  if (p->_refcount.fetch_sub(1, std::memory_order_acq_rel) != 1) return;  // still referenced
+  // put_page_testzero. A count of 1 is ours alone: nobody else can take a new
+  // reference without holding one, so the last put needs no atomic RMW.
+  if (p->_refcount.load(std::memory_order_acquire) == 1) {
+    p->_refcount.store(0, std::memory_order_relaxed);
+  } else if (p->_refcount.fetch_sub(1, std::memory_order_acq_rel) != 1) {
+    return;  // still referenced
+  }
   FreeBlock(p, order);
 }
 
@@ -578,7 +645,7 @@ void BuddyAllocator::FreeBlock(page* p, unsigned order) {
   Zone& zone = ZoneOf(p);
   const Pfn pfn = PageToPfn(p);
   const MigrateType mt = PageblockMigrateType(zone, pfn);
-  if (order <= kPcpMaxOrder) {
+  if (order <= kPcpMaxOrder && pcp_enabled_.load(std::memory_order_relaxed)) {
     FreeToPcp(zone, p, order, mt);
     return;
   }
@@ -611,7 +678,7 @@ void BuddyAllocator::PutPage(page* p) {
   FreePages(p, p->order);
 }
 
-void BuddyAllocator::FreeToPcp(Zone& zone, page* p, unsigned order, MigrateType mt) {
+inline void BuddyAllocator::FreeToPcp(Zone& zone, page* p, unsigned order, MigrateType mt) {
   PerCpuPages& pcp = zone.pcp[CpuSlot()];
   SpinLockGuard guard(pcp.lock);
   p->flags = PG_pcp;
@@ -624,7 +691,8 @@ void BuddyAllocator::FreeToPcp(Zone& zone, page* p, unsigned order, MigrateType 
 
 // free_pcppages_bulk: returns at least `pages` pages, coldest (list tail) first,
 // taking from the lists in turn.
-void BuddyAllocator::FreePcpBulk(Zone& zone, PerCpuPages& pcp, int pages) {
+__attribute__((noinline)) void BuddyAllocator::FreePcpBulk(Zone& zone, PerCpuPages& pcp,
+                                                           int pages) {
   SpinLockGuard guard(zone.lock);
   int freed = 0;
   bool any = true;
@@ -649,6 +717,11 @@ void BuddyAllocator::FreePcpBulk(Zone& zone, PerCpuPages& pcp, int pages) {
 void BuddyAllocator::DrainZonePcp(Zone& zone, PerCpuPages& pcp) {
   pcp.lock.AssertHeld();
   FreePcpBulk(zone, pcp, pcp.count);
+}
+
+void BuddyAllocator::SetPcpEnabled(bool enabled) {
+  pcp_enabled_.store(enabled, std::memory_order_relaxed);
+  if (!enabled) DrainAllPages();
 }
 
 void BuddyAllocator::DrainAllPages() {

@@ -74,7 +74,10 @@ class BuddyAllocator {
   // ---- Translation (lock-free) ----
   bool PfnValid(Pfn pfn) const { return pfn - start_pfn_ < nr_pages_; }
   // True iff p points exactly at one of this machine's struct pages.
-  bool IsPage(const page* p) const;
+  bool IsPage(const page* p) const {
+    const uintptr_t off = reinterpret_cast<uintptr_t>(p) - reinterpret_cast<uintptr_t>(mem_map_);
+    return off < nr_pages_ * sizeof(page) && off % sizeof(page) == 0;
+  }
   page* PfnToPage(Pfn pfn) const { return PfnValid(pfn) ? mem_map_ + (pfn - start_pfn_) : nullptr; }
   Pfn PageToPfn(const page* p) const { return start_pfn_ + static_cast<Pfn>(p - mem_map_); }
   void* PageAddress(const page* p) const {
@@ -106,6 +109,10 @@ class BuddyAllocator {
   void SetMinFreeKbytes(uint64_t kbytes);
   uint64_t min_free_kbytes() const { return min_free_kbytes_; }
 
+  // With false, every order goes straight to the zone free lists under the zone
+  // lock (as Linux falls back when the pcp trylock fails). Drains first.
+  void SetPcpEnabled(bool enabled);
+
   void SetReclaimHooks(const ReclaimHooks& hooks) { hooks_ = hooks; }
   // Name printed as "in process NAME" in reports (the VM installs `current`'s comm).
   void SetCommHook(const char* (*comm)()) { comm_hook_ = comm; }
@@ -132,14 +139,18 @@ class BuddyAllocator {
  private:
   struct AllocContext;
 
-  int CpuSlot() const;
-  int NodeOfCpu(int cpu) const { return cpu % static_cast<int>(nr_nodes_); }
+  // The pcp slot of the calling cpu and that slot's node (tables, no division).
+  int CpuSlot() const { return slot_of_cpu_[platform::CpuId() % kMaxCpus]; }
+  int NodeOfSlot(int slot) const { return node_of_slot_[slot]; }
 
+  page* AllocFast(gfp_t gfp);
+  page* AllocPagesGeneral(gfp_t gfp, unsigned order, int nid);
+  void FreePagesGeneral(page* p, unsigned order);
   page* GetPageFromFreelist(AllocContext& ac, gfp_t gfp, unsigned order, int wmark_index,
                             unsigned alloc_flags);
   page* AllocSlowpath(AllocContext& ac, gfp_t gfp, unsigned order);
-  page* Rmqueue(Zone& zone, unsigned order, MigrateType mt, unsigned alloc_flags);
-  page* RmqueuePcp(Zone& zone, unsigned order, MigrateType mt);
+  page* Rmqueue(Zone& zone, int slot, unsigned order, MigrateType mt, unsigned alloc_flags);
+  page* RmqueuePcp(Zone& zone, int slot, unsigned order, MigrateType mt);
   page* RmqueueSmallest(Zone& zone, unsigned order, MigrateType mt);
   page* RmqueueFallback(Zone& zone, unsigned order, MigrateType start_mt);
   void Expand(Zone& zone, page* p, unsigned low, unsigned high, MigrateType mt);
@@ -161,7 +172,7 @@ class BuddyAllocator {
   MigrateType PageblockMigrateType(const Zone& zone, Pfn pfn) const {
     return static_cast<MigrateType>(zone.pageblock_mt[(pfn - zone.start_pfn) >> kPageblockOrder]);
   }
-  Zone& ZoneOf(const page* p) { return nodes_[p->node]->zones[p->zone]; }
+  Zone& ZoneOf(const page* p) { return *zone_table_[p->node][p->zone]; }
   void SetupWatermarks();
   void SetupLowmemReserve();
   void WarnAllocFailure(gfp_t gfp, unsigned order);
@@ -175,8 +186,12 @@ class BuddyAllocator {
   uint64_t total_managed_ = 0;
   uint64_t min_free_kbytes_ = 0;
   Node* nodes_[kMaxNodes] = {};
+  Zone* zone_table_[kMaxNodes][kMaxNrZones] = {};  // nullptr where unpopulated
   ReclaimHooks hooks_;
   const char* (*comm_hook_)() = nullptr;
+  std::atomic<bool> pcp_enabled_{true};
+  uint8_t slot_of_cpu_[kMaxCpus] = {};   // cpu id -> pcp slot (cpu % nr_cpus)
+  uint8_t node_of_slot_[kMaxCpus] = {};  // pcp slot -> its node (slot % nr_nodes)
   std::atomic<uint64_t> alloc_failures_{0};
   std::atomic<uint64_t> allocstall_{0};
   std::atomic<uint64_t> kswapd_wakeups_{0};
