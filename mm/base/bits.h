@@ -9,8 +9,23 @@ namespace mm {
 
 constexpr bool IsPowerOfTwo(uint64_t x) { return x != 0 && (x & (x - 1)) == 0; }
 
-// floor(log2(x)); x must be non-zero.
-constexpr unsigned Log2Floor(uint64_t x) { return 63u - static_cast<unsigned>(std::countl_zero(x)); }
+// floor(log2(x)); x must be non-zero. Without a count-leading-zeros
+// instruction (RISC-V without Zbb) std::countl_zero becomes a call into libgcc,
+// which mm/ must not need: there, a branch-light binary search instead.
+constexpr unsigned Log2Floor(uint64_t x) {
+#if defined(__riscv) && !defined(__riscv_zbb)
+  unsigned r = 0;
+  for (unsigned shift = 32; shift != 0; shift >>= 1) {
+    if (x >> shift) {
+      x >>= shift;
+      r += shift;
+    }
+  }
+  return r;
+#else
+  return 63u - static_cast<unsigned>(std::countl_zero(x));
+#endif
+}
 
 // ceil(log2(x)); Log2Ceil(1) == 0. x must be non-zero.
 constexpr unsigned Log2Ceil(uint64_t x) { return x <= 1 ? 0 : Log2Floor(x - 1) + 1; }
