@@ -1,0 +1,197 @@
+// The object-allocator layer of a machine (Linux's slab_common): the kmem_cache
+// registry, kmalloc size classes and large kmalloc, ksize/krealloc/kcalloc,
+// /proc/slabinfo, and the runtime dispatch to the allocator chosen once at boot.
+//
+// DISPATCH. Every entry point makes exactly one switch on kind_ (fixed at Init)
+// and then calls the selected allocator's member function directly; each
+// allocator satisfies the ObjectAllocator concept, so its fast path is inlined
+// into the switch arm: no virtual call, no function pointer. With only SLUB
+// built the switch has one arm and compiles away. Adding SLAB/SLOB = adding a
+// member and a `case` in Dispatch().
+//
+// LOCK ORDER
+//   registry_lock_  ->  the allocator's locks (SLUB: SlubNode::lock)  ->  page source
+//   - registry_lock_ protects caches_ (the list of every kmem_cache, newest
+//     first, like Linux's slab_caches) and each cache's refcount.
+//   - kmalloc_[] and the boot cache are written once in Init and read lock-free.
+//   - Alloc/Free/Kmalloc/Kfree take no lock of this layer.
+//
+// METADATA. Every kmem_cache except the first lives in a slab object of the boot
+// cache "kmem_cache" (Linux's boot_kmem_cache), whose own descriptor is a member
+// of this object; the object itself lives where the machine puts it (its RAM).
+//
+// INVARIANTS (CheckInvariants): the registry list is consistent and holds the boot
+// cache and every kmalloc cache; each cache passes its allocator's CheckCache;
+// every kmalloc cache k has object_size == kKmallocClasses[k].size.
+#ifndef MM_SLAB_COMMON_BASIC_SLAB_SYSTEM_H_
+#define MM_SLAB_COMMON_BASIC_SLAB_SYSTEM_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <new>
+
+#include "mm/base/bits.h"
+#include "mm/base/errno.h"
+#include "mm/base/format.h"
+#include "mm/base/list.h"
+#include "mm/base/log.h"
+#include "mm/base/panic.h"
+#include "mm/base/spinlock.h"
+#include "mm/buddy/gfp.h"
+#include "mm/buddy/page.h"
+#include "mm/slab_common/kmalloc_sizes.h"
+#include "mm/slab_common/kmem_cache.h"
+#include "mm/slab_common/object_allocator.h"
+#include "mm/slab_common/page_source.h"
+#include "mm/slab_common/slab_config.h"
+#include "mm/slab_common/slab_debug.h"
+#include "mm/slab_common/slab_flags.h"
+#include "mm/slub/slub.h"
+
+namespace mm {
+
+template <PageSource PS>
+class BasicSlabSystem {
+  static_assert(ObjectAllocator<slub::Slub<PS>>);
+
+ public:
+  BasicSlabSystem() = default;
+  BasicSlabSystem(const BasicSlabSystem&) = delete;
+  BasicSlabSystem& operator=(const BasicSlabSystem&) = delete;
+
+  // Boots the layer over `pages`: the boot cache and the kmalloc caches.
+  // Returns 0, -EINVAL (allocator not built) or -ENOMEM.
+  int Init(PS& pages, const SlabConfig& cfg);
+  // Tears every cache down (all objects must have been freed). Returns 0, or
+  // -EBUSY after reporting the caches that still hold objects (their memory stays).
+  int Shutdown();
+
+  // slab_allocator= and slub_debug[=...] words; see slab_config.h.
+  static int ParseSlabOption(const char* word, size_t len, SlabConfig* cfg) {
+    return mm::ParseSlabOption(word, len, cfg);
+  }
+
+  // ---- kmem_cache_* ----
+  // kmem_cache_create: nullptr on bad arguments or no memory (panics with SLAB_PANIC).
+  kmem_cache* CreateCache(const char* name, unsigned size, unsigned align, slab_flags_t flags,
+                          void (*ctor)(void*));
+  // kmem_cache_destroy: 0, or -EBUSY with Linux's reports when objects are live
+  // (the cache then stays usable); nullptr is a no-op. kmalloc caches and the
+  // boot cache cannot be destroyed (-EINVAL).
+  int DestroyCache(kmem_cache* s);
+
+  [[gnu::always_inline]] void* Alloc(kmem_cache* s, gfp_t gfp) {
+    const void* caller = __builtin_return_address(0);
+    return Dispatch([&](auto& a) { return a.Alloc(s, gfp, caller); });
+  }
+  [[gnu::always_inline]] void* Zalloc(kmem_cache* s, gfp_t gfp) {
+    const void* caller = __builtin_return_address(0);
+    return Dispatch([&](auto& a) { return a.Alloc(s, gfp | __GFP_ZERO, caller); });
+  }
+  [[gnu::always_inline]] void Free(kmem_cache* s, void* obj) {
+    const void* caller = __builtin_return_address(0);
+    if (obj == nullptr) return;
+    Dispatch([&](auto& a) { a.Free(s, obj, caller); });
+  }
+  // nr objects into p[0..nr), or 0 with nothing allocated.
+  int AllocBulk(kmem_cache* s, gfp_t gfp, size_t nr, void** p) {
+    return Dispatch([&](auto& a) { return a.AllocBulk(s, gfp, nr, p); });
+  }
+  void FreeBulk(kmem_cache* s, size_t nr, void** p) {
+    Dispatch([&](auto& a) { a.FreeBulk(s, nr, p); });
+  }
+  // kmem_cache_shrink: 0 if the cache holds no slab afterwards, else 1.
+  int Shrink(kmem_cache* s) {
+    return Dispatch([&](auto& a) { return a.Shrink(s); });
+  }
+  unsigned CacheSize(const kmem_cache* s) const { return s->object_size; }
+
+  // ---- kmalloc family ----
+  [[gnu::always_inline]] void* Kmalloc(size_t size, gfp_t gfp) {
+    const void* caller = __builtin_return_address(0);
+    if (__builtin_expect(size - 1 < kKmallocMaxCacheSize, 1)) {
+      kmem_cache* s = kmalloc_[KmallocIndex(size)];
+      return Dispatch([&](auto& a) { return a.Alloc(s, gfp, caller); });
+    }
+    if (size == 0) return ZERO_SIZE_PTR;
+    return KmallocLarge(size, gfp);
+  }
+  void* Kzalloc(size_t size, gfp_t gfp) { return Kmalloc(size, gfp | __GFP_ZERO); }
+  // nullptr when n * size overflows.
+  void* KmallocArray(size_t n, size_t size, gfp_t gfp) {
+    uint64_t bytes;
+    if (!CheckedMul(n, size, &bytes)) return nullptr;
+    return Kmalloc(bytes, gfp);
+  }
+  void* Kcalloc(size_t n, size_t size, gfp_t gfp) { return KmallocArray(n, size, gfp | __GFP_ZERO); }
+  // Keeps the first min(old, new) bytes. new_size 0 frees and returns
+  // ZERO_SIZE_PTR; on failure returns nullptr and leaves p alone.
+  void* Krealloc(const void* p, size_t new_size, gfp_t gfp);
+  // Accepts nullptr and ZERO_SIZE_PTR.
+  [[gnu::always_inline]] void Kfree(const void* p) {
+    const void* caller = __builtin_return_address(0);
+    if (ZERO_OR_NULL_PTR(p)) return;
+    page* pg = HeadPageOf(*pages_, p);
+    if (__builtin_expect(pg != nullptr && (pg->flags & PG_slab) != 0, 1)) {
+      kmem_cache* s = pg->slab_cache;
+      void* obj = const_cast<void*>(p);
+      Dispatch([&](auto& a) { a.Free(s, obj, caller); });
+      return;
+    }
+    KfreeLarge(p, pg);
+  }
+  // Usable size of a kmalloc'ed (or cache) object; 0 for nullptr/ZERO_SIZE_PTR.
+  size_t Ksize(const void* p) const;
+
+  const char* AllocatorName() const { return AllocatorKindName(kind_); }
+  AllocatorKind kind() const { return kind_; }
+
+  // /proc/slabinfo ("slabinfo - version: 2.1").
+  void ShowSlabinfo(TextBuffer& out);
+  // Returns a dead cpu's cached objects and slabs (call on that cpu, or when it
+  // cannot run).
+  void OnCpuDead(unsigned cpu);
+  // Checks the invariants above on a quiescent system; prints the first
+  // violation and returns false.
+  bool CheckInvariants();
+
+  // ---- For tests, tools and benchmarks ----
+  kmem_cache* KmallocCache(unsigned index) const { return kmalloc_[index]; }
+  kmem_cache* boot_cache() { return &boot_cache_; }
+  PS& pages() const { return *pages_; }
+  slub::Slub<PS>& slub() { return slub_; }
+  kmem_cache* FindCache(const char* name);
+
+ private:
+  // The single runtime dispatch: a switch on the allocator chosen at boot.
+  template <typename F>
+  [[gnu::always_inline]] decltype(auto) Dispatch(F&& f) {
+    switch (kind_) {
+      case AllocatorKind::kSlub:
+      default:
+        return f(slub_);
+    }
+  }
+
+  kmem_cache* CreateCacheInternal(const char* name, unsigned size, unsigned align,
+                                  slab_flags_t flags, void (*ctor)(void*), const void* caller);
+  void* KmallocLarge(size_t size, gfp_t gfp);
+  void KfreeLarge(const void* p, page* pg);
+  void SetupCache(kmem_cache* s, const char* name);
+
+  AllocatorKind kind_ = AllocatorKind::kSlub;
+  PS* pages_ = nullptr;
+  SlabConfig cfg_;
+  slub::Slub<PS> slub_;
+  kmem_cache* kmalloc_[kNrKmallocClasses] = {};
+  SpinLock registry_lock_;
+  List caches_ MM_GUARDED_BY(registry_lock_);
+  bool up_ = false;
+  kmem_cache boot_cache_;
+};
+
+}  // namespace mm
+
+#include "mm/slab_common/basic_slab_system_impl.h"  // IWYU pragma: export
+
+#endif  // MM_SLAB_COMMON_BASIC_SLAB_SYSTEM_H_

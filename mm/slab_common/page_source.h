@@ -1,0 +1,38 @@
+// The page source an object allocator takes its slabs from (tcmalloc's habit of
+// injecting the outside world as a template parameter): the buddy allocator in
+// production, a fake in tests.
+#ifndef MM_SLAB_COMMON_PAGE_SOURCE_H_
+#define MM_SLAB_COMMON_PAGE_SOURCE_H_
+
+#include <concepts>
+#include <cstdint>
+
+#include "mm/buddy/gfp.h"
+#include "mm/buddy/page.h"
+
+namespace mm {
+
+// A page source hands out naturally aligned blocks of 2^order pages with struct
+// pages; for order >= 1 the tail pages carry PG_tail and point at the head
+// (compound_head), and the head has PG_head and `order` set (page.h).
+template <typename P>
+concept PageSource = requires(P& ps, const P& cps, page* pg, const void* addr, gfp_t gfp,
+                              unsigned order) {
+  { ps.AllocPages(gfp, order, -1) } -> std::same_as<page*>;  // nid -1: any node
+  { ps.FreePages(pg, order) } -> std::same_as<void>;
+  { cps.PageAddress(pg) } -> std::same_as<void*>;
+  { cps.VirtToPage(addr) } -> std::same_as<page*>;  // nullptr outside RAM
+  { cps.nr_nodes() } -> std::convertible_to<unsigned>;
+};
+
+// The head page of the block that holds `addr`, or nullptr outside RAM.
+template <PageSource P>
+inline page* HeadPageOf(const P& ps, const void* addr) {
+  page* pg = ps.VirtToPage(addr);
+  if (pg != nullptr && (pg->flags & PG_tail) != 0) pg = pg->compound_head;
+  return pg;
+}
+
+}  // namespace mm
+
+#endif  // MM_SLAB_COMMON_PAGE_SOURCE_H_

@@ -1,0 +1,74 @@
+#include "mm/slab_common/slab_config.h"
+
+#include <cstring>
+
+#include "gtest/gtest.h"
+#include "mm/base/errno.h"
+#include "mm/buddy/buddy_test_util.h"
+#include "mm/slab_common/kmalloc_sizes.h"
+
+namespace mm {
+namespace {
+
+int Parse(const char* w, SlabConfig* cfg) { return ParseSlabOption(w, strlen(w), cfg); }
+
+TEST(SlabConfig, SlabAllocatorWord) {
+  SlabConfig cfg;
+  EXPECT_EQ(Parse("slab_allocator=slub", &cfg), 0);
+  EXPECT_EQ(cfg.kind, AllocatorKind::kSlub);
+  LogCapture log;
+  EXPECT_EQ(Parse("slab_allocator=slab", &cfg), -kEINVAL);
+  EXPECT_TRUE(log.Contains("slab_allocator=slab")) << log.text();
+  EXPECT_EQ(Parse("slab_allocator=foo", &cfg), -kEINVAL);
+  EXPECT_TRUE(log.Contains("slab_allocator=foo")) << log.text();
+  EXPECT_EQ(Parse("mem=64M", &cfg), 1);  // not ours
+}
+
+TEST(SlabConfig, SlubDebugForms) {
+  SlabConfig cfg;
+  EXPECT_EQ(Parse("slub_debug", &cfg), 0);
+  EXPECT_EQ(cfg.debug_flags, SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER);
+  EXPECT_EQ(DebugFlagsFor(cfg, "anything"), cfg.debug_flags);
+
+  cfg = SlabConfig();
+  EXPECT_EQ(Parse("slub_debug=FZPU", &cfg), 0);
+  EXPECT_EQ(cfg.debug_flags, SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER);
+
+  cfg = SlabConfig();
+  EXPECT_EQ(Parse("slub_debug=FZ,kmalloc-64", &cfg), 0);
+  EXPECT_EQ(cfg.debug_flags, SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE);
+  EXPECT_EQ(DebugFlagsFor(cfg, "kmalloc-64"), SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE);
+  EXPECT_EQ(DebugFlagsFor(cfg, "kmalloc-96"), 0u);
+
+  cfg = SlabConfig();
+  EXPECT_EQ(Parse("slub_debug=P,dentry,kmalloc-*", &cfg), 0);
+  EXPECT_EQ(DebugFlagsFor(cfg, "kmalloc-8k"), SLAB_POISON);
+  EXPECT_EQ(DebugFlagsFor(cfg, "dentry"), SLAB_POISON);
+  EXPECT_EQ(DebugFlagsFor(cfg, "dentryx"), 0u);
+
+  cfg = SlabConfig();
+  EXPECT_EQ(Parse("slub_debug=-", &cfg), 0);
+  EXPECT_EQ(cfg.debug_flags, 0u);
+}
+
+TEST(SlabConfig, BadLettersAreNamed) {
+  SlabConfig cfg;
+  LogCapture log;
+  EXPECT_EQ(Parse("slub_debug=FQX", &cfg), -kEINVAL);
+  EXPECT_TRUE(log.Contains("'QX'")) << log.text();
+  EXPECT_TRUE(log.Contains("slub_debug=FQX")) << log.text();
+}
+
+TEST(KmallocSizes, IndexIsSmallestFittingClass) {
+  for (size_t size = 1; size <= kKmallocMaxCacheSize; ++size) {
+    unsigned k = KmallocIndex(size);
+    ASSERT_LT(k, kNrKmallocClasses);
+    ASSERT_GE(kKmallocClasses[k].size, size) << size;
+    if (k > 0) {
+      ASSERT_LT(kKmallocClasses[k - 1].size, size) << size;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace mm

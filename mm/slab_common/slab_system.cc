@@ -1,0 +1,8 @@
+#include "mm/slab_common/slab_system.h"
+
+namespace mm {
+
+template class slub::Slub<BuddyAllocator>;
+template class BasicSlabSystem<BuddyAllocator>;
+
+}  // namespace mm

@@ -1,0 +1,298 @@
+// SLUB: the unqueued slab allocator, as Linux builds it, over an injected page
+// source (BuddyAllocator in production, a fake in tests).
+//
+// LOCK ORDER AND LOCKLESS PATHS
+//   registry lock (BasicSlabSystem)  ->  SlubNode::lock  ->  page source locks
+//   - SlubNode::lock protects the node's partial list (page->lru of the slabs on
+//     it), nr_partial, the full list of debug caches, and for every slab that is
+//     NOT frozen: page->freelist, page->inuse and the frozen bit's 0 -> 1 change.
+//   - SlubCpu is touched only by the cpu that owns it (platform::CpuId(); on the
+//     host a cpu slot is unique to a live thread), so it needs no lock and no
+//     atomics, exactly as Linux's this_cpu ops with preemption off. Exceptions,
+//     documented at each use: FlushCpu from the cpu-dead callback (runs on the
+//     dying cpu) and ShutdownCache/CheckCache, whose callers guarantee the cache is
+//     quiescent (Linux's kmem_cache_destroy contract).
+//   - LOCKLESS FAST PATHS: Alloc pops the cpu's private freelist; Free pushes onto
+//     it when the object lies in the cpu's active slab. No lock, no atomic.
+//   - LOCK-FREE REMOTE FREE: a free into a FROZEN slab that is not the freeing
+//     cpu's active slab (another cpu's active slab, or any cpu-partial slab) is a
+//     CAS push onto Remote(page). The owner takes the whole stack with one
+//     exchange when its private freelist runs dry.
+//   - Node counters nr_slabs/total_objects are relaxed atomics (read by slabinfo).
+//
+// THE FROZEN BIT. page->remote_free holds (stack head | kFrozen). A slab is
+// frozen while it is some cpu's active slab or on some cpu's partial list. The
+// bit is set under the node lock (or on a brand-new slab nobody else sees) and
+// cleared only by an exchange under the node lock (Deactivate). A remote freer
+// that sees the bit clear takes the node lock and re-checks it, so the free-list
+// owner is always unambiguous: frozen -> the remote stack; not frozen -> the
+// page freelist under the lock.
+//
+// SLAB INVARIANTS (CheckCache walks them on a quiescent cache):
+//   (S1) every slab: PG_slab, slab_cache == s, objects == s->objects or
+//        s->min_objects, and   inuse + |page->freelist| == objects.
+//   (S2) a slab on a node partial list is not frozen and 0 <= inuse < objects;
+//        node.nr_partial == length of node.partial.
+//   (S3) an active slab (cpu->slab) is frozen, page->freelist == nullptr,
+//        inuse == objects, and  |cpu->freelist| + |remote stack| <= objects;
+//        cpu->slab_start/slab_bytes describe exactly its objects.
+//   (S4) a cpu-partial slab is frozen; cpu->nr_partial == length of the chain.
+//   (S5) every free-list entry (page, cpu, remote) is an object boundary inside
+//        its slab, and no list has a cycle.
+//   (S6) sum over nodes of nr_slabs == slabs on partial lists + active slabs +
+//        cpu-partial slabs + full slabs (full slabs are on no list, except debug
+//        caches, which keep them on node.full so that they can be validated).
+//   Debug caches never use the cpu structures: every operation runs under the
+//   node lock, and every object carries a state tag (slab_debug.h); quarantined
+//   objects count as in use.
+#ifndef MM_SLUB_SLUB_H_
+#define MM_SLUB_SLUB_H_
+
+#include <atomic>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <new>
+
+#include "mm/base/bits.h"
+#include "mm/base/errno.h"
+#include "mm/base/format.h"
+#include "mm/base/list.h"
+#include "mm/base/log.h"
+#include "mm/base/panic.h"
+#include "mm/base/spinlock.h"
+#include "mm/base/thread_annotations.h"
+#include "mm/base/types.h"
+#include "mm/buddy/gfp.h"
+#include "mm/buddy/page.h"
+#include "mm/platform/platform.h"
+#include "mm/slab_common/kmem_cache.h"
+#include "mm/slab_common/page_source.h"
+#include "mm/slab_common/slab_debug.h"
+
+namespace mm::slub {
+
+// CONFIG_SLAB_FREELIST_HARDENED: free pointers are stored as
+// ptr ^ cache random ^ address of the slot rotated by 32 bits (Linux swabs it;
+// a rotation needs no libgcc helper on RISC-V without Zbb).
+#ifndef MM_SLAB_FREELIST_HARDENED
+#define MM_SLAB_FREELIST_HARDENED 1
+#endif
+inline constexpr bool kFreelistHardened = MM_SLAB_FREELIST_HARDENED != 0;
+
+inline constexpr uintptr_t kFrozen = 1;
+// page->remote_free is a plain word in struct page; it is only ever accessed
+// through this atomic view.
+inline std::atomic_ref<uintptr_t> Remote(page* pg) { return std::atomic_ref<uintptr_t>(pg->remote_free); }        // low bit of page->remote_free
+inline constexpr unsigned kMaxOrder = 3;       // slub_max_order (PAGE_ALLOC_COSTLY_ORDER)
+
+// A cpu's view of a cache. Owned by that cpu (see LOCK ORDER).
+struct alignas(kCacheLineSize) SlubCpu {
+  void* freelist;        // private free objects of `slab` (encoded chain)
+  uintptr_t slab_start;  // address of the active slab's first slot; 0 if none
+  uintptr_t slab_bytes;  // objects * size of the active slab; 0 if none
+  page* slab;            // the active (frozen) slab, or nullptr
+  page* partial;         // frozen per-cpu partial slabs, chained via page->lru.next
+  unsigned nr_partial;
+};
+static_assert(sizeof(SlubCpu) == kCacheLineSize);
+
+struct alignas(kCacheLineSize) SlubNode {
+  SpinLock lock;
+  unsigned long nr_partial MM_GUARDED_BY(lock) = 0;
+  List partial MM_GUARDED_BY(lock);
+  List full MM_GUARDED_BY(lock);  // debug caches only
+  std::atomic<unsigned long> nr_slabs{0};
+  std::atomic<unsigned long> total_objects{0};
+};
+
+// SLUB's part of a kmem_cache (placed in s->allocator_private).
+struct SlubCache {
+  SlubCpu cpu[kMaxCpus];
+  SlubNode node[kMaxNodes];
+  unsigned min_partial = 5;
+  unsigned cpu_partial_slabs = 0;
+  unsigned nr_nodes = 1;
+};
+static_assert(sizeof(SlubCache) <= kCachePrivateBytes, "grow kCachePrivateBytes");
+
+// Linux's calculate_order: the smallest order whose leftover is at most
+// slab_size/fraction with at least `min_objects` objects, relaxing fraction from
+// 1/16 to 1/4 and then min_objects, up to kMaxOrder; then anything that fits.
+// Returns the order, or -1 if even a maximal block cannot hold one object.
+int CalculateOrder(unsigned size, unsigned nr_cpus);
+
+template <PageSource PS>
+class Slub {
+ public:
+  static constexpr const char* kName = "slub";
+
+  Slub() = default;
+  Slub(const Slub&) = delete;
+  Slub& operator=(const Slub&) = delete;
+
+  void Init(PS* pages, unsigned nr_cpus) {
+    pages_ = pages;
+    nr_cpus_ = nr_cpus == 0 ? 1 : nr_cpus;
+  }
+  PS* pages() const { return pages_; }
+
+  int InitCache(kmem_cache* s) {
+    int order = CalculateOrder(s->size, nr_cpus_);
+    if (order < 0) return -kEINVAL;
+    s->order = static_cast<unsigned>(order);
+    s->objects = static_cast<unsigned>((kPageSize << s->order) / s->size);
+    s->min_order = static_cast<unsigned>(Log2Ceil((s->size + kPageSize - 1) / kPageSize));
+    s->min_objects = static_cast<unsigned>((kPageSize << s->min_order) / s->size);
+    if (s->min_order > s->order) {
+      s->min_order = s->order;
+      s->min_objects = s->objects;
+    }
+    SlubCache* c = new (s->allocator_private) SlubCache();
+    // Linux's set_min_partial: ilog2(size) / 2 clamped to [5, 10].
+    unsigned mp = Log2Floor(s->size) / 2;
+    c->min_partial = mp < 5 ? 5 : (mp > 10 ? 10 : mp);
+    // Linux's set_cpu_partial, objects converted to slabs.
+    unsigned nr_objects = s->size >= kPageSize ? 2 : s->size >= 1024 ? 6 : s->size >= 256 ? 13 : 30;
+    c->cpu_partial_slabs = (nr_objects * 2 + s->objects - 1) / s->objects;
+    c->nr_nodes = pages_->nr_nodes();
+    if (c->nr_nodes == 0 || c->nr_nodes > kMaxNodes) c->nr_nodes = 1;
+    if (kFreelistHardened) s->random = MixRandom(reinterpret_cast<uintptr_t>(s));
+    return 0;
+  }
+
+  // ---- Fast paths (lockless) ----
+  void* Alloc(kmem_cache* s, gfp_t gfp, const void* caller) {
+    SlubCpu* c = CpuOf(s, platform::CpuId());
+    void* obj = c->freelist;
+    if (__builtin_expect(obj != nullptr, 1)) {
+      c->freelist = GetFreePointer(s, obj);
+      if (__builtin_expect((gfp & __GFP_ZERO) != 0, 0)) __builtin_memset(obj, 0, s->object_size);
+      return obj;
+    }
+    return AllocSlow(s, gfp, caller);
+  }
+
+  void Free(kmem_cache* s, void* obj, const void* caller) {
+    SlubCpu* c = CpuOf(s, platform::CpuId());
+    if (__builtin_expect(reinterpret_cast<uintptr_t>(obj) - c->slab_start < c->slab_bytes, 1)) {
+      SetFreePointer(s, obj, c->freelist);
+      c->freelist = obj;
+      return;
+    }
+    FreeSlow(s, obj, caller);
+  }
+
+  int AllocBulk(kmem_cache* s, gfp_t gfp, size_t n, void** p) {
+    const void* caller = __builtin_return_address(0);
+    for (size_t i = 0; i < n; ++i) {
+      p[i] = Alloc(s, gfp, caller);
+      if (p[i] == nullptr) {
+        FreeBulk(s, i, p);
+        return 0;
+      }
+    }
+    return static_cast<int>(n);
+  }
+
+  void FreeBulk(kmem_cache* s, size_t n, void** p) {
+    const void* caller = __builtin_return_address(0);
+    for (size_t i = 0; i < n; ++i) Free(s, p[i], caller);
+  }
+
+  kmem_cache* ObjectCache(const void* obj) const {
+    page* pg = HeadPageOf(*pages_, obj);
+    if (pg == nullptr || (pg->flags & PG_slab) == 0) return nullptr;
+    return pg->slab_cache;
+  }
+
+  // ---- Slow paths ----
+  void* AllocSlow(kmem_cache* s, gfp_t gfp, const void* caller);
+  void FreeSlow(kmem_cache* s, void* obj, const void* caller);
+
+  int Shrink(kmem_cache* s);
+  int ShutdownCache(kmem_cache* s);
+  void FlushCpu(kmem_cache* s, unsigned cpu);
+  void GetSlabinfo(kmem_cache* s, SlabInfo* info);
+  bool CheckCache(kmem_cache* s);
+
+  // ---- Helpers (public for tests) ----
+  static SlubCache* CacheOf(kmem_cache* s) {
+    return std::launder(reinterpret_cast<SlubCache*>(s->allocator_private));
+  }
+  static SlubCpu* CpuOf(kmem_cache* s, unsigned cpu) {
+    return reinterpret_cast<SlubCpu*>(s->allocator_private) + cpu;
+  }
+  static void* GetFreePointer(const kmem_cache* s, void* obj) {
+    uintptr_t* slot = reinterpret_cast<uintptr_t*>(static_cast<char*>(obj) + s->offset);
+    uintptr_t v = *slot;
+    if (kFreelistHardened) v ^= s->random ^ std::rotl(reinterpret_cast<uintptr_t>(slot), 32);
+    return reinterpret_cast<void*>(v);
+  }
+  static void SetFreePointer(const kmem_cache* s, void* obj, void* next) {
+    uintptr_t* slot = reinterpret_cast<uintptr_t*>(static_cast<char*>(obj) + s->offset);
+    uintptr_t v = reinterpret_cast<uintptr_t>(next);
+    if (kFreelistHardened) v ^= s->random ^ std::rotl(reinterpret_cast<uintptr_t>(slot), 32);
+    *slot = v;
+  }
+  // Slab memory start (first slot) of a slab page.
+  uintptr_t SlabBase(const page* pg) const {
+    return reinterpret_cast<uintptr_t>(pages_->PageAddress(pg));
+  }
+  unsigned SlabOrder(const kmem_cache* s, const page* pg) const {
+    return pg->objects == s->objects ? s->order : s->min_order;
+  }
+  // True iff obj is an object pointer (slot start + red_left_pad) of slab pg.
+  bool IsObjectOf(const kmem_cache* s, const page* pg, const void* obj) const {
+    uintptr_t off = reinterpret_cast<uintptr_t>(obj) - SlabBase(pg);
+    if (off < s->red_left_pad) return false;
+    off -= s->red_left_pad;
+    return off % s->size == 0 && off / s->size < pg->objects;
+  }
+
+ private:
+  static uintptr_t MixRandom(uintptr_t seed) {  // splitmix64 of the clock and the cache
+    uint64_t z = platform::NowNs() ^ seed ^ 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return static_cast<uintptr_t>(z ^ (z >> 31)) | 1;
+  }
+  unsigned LocalNode(const SlubCache* c, unsigned cpu) const { return cpu % c->nr_nodes; }
+  SlubNode& NodeOfSlab(SlubCache* c, const page* pg) {
+    return c->node[pg->node < c->nr_nodes ? pg->node : 0];
+  }
+
+  page* NewSlab(kmem_cache* s, gfp_t gfp);
+  void DiscardSlab(kmem_cache* s, page* pg);
+  void ActivateSlab(kmem_cache* s, SlubCpu* c, page* pg);
+  // Unfreezes pg (an active slab with private list `cpu_freelist`, or a
+  // cpu-partial slab with cpu_freelist == nullptr): merges its remote stack and
+  // the private list into page->freelist and puts it where it belongs.
+  void Deactivate(kmem_cache* s, page* pg, void* cpu_freelist);
+  void UnfreezePartials(kmem_cache* s, SlubCpu* c);
+  bool GetPartial(kmem_cache* s, SlubCpu* c, unsigned cpu);
+  // Places an unfrozen slab after a change of inuse, node lock held; returns true
+  // if the slab must be discarded (already taken off every list).
+  bool PlaceLocked(kmem_cache* s, SlubCache* sc, SlubNode& n, page* pg, bool on_partial)
+      MM_EXCLUSIVE_LOCKS_REQUIRED(n.lock);
+  unsigned ChainLength(const kmem_cache* s, void* head) const {
+    unsigned k = 0;
+    for (void* p = head; p != nullptr; p = GetFreePointer(s, p)) ++k;
+    return k;
+  }
+
+  // Debug caches (all under the node lock).
+  void* DebugAlloc(kmem_cache* s, gfp_t gfp, const void* caller);
+  void DebugFree(kmem_cache* s, page* pg, void* obj, const void* caller);
+  void RepairFreelist(kmem_cache* s, page* pg);
+  unsigned LiveObjects(kmem_cache* s, page* pg, bool report);
+
+  PS* pages_ = nullptr;
+  unsigned nr_cpus_ = 1;
+};
+
+}  // namespace mm::slub
+
+#include "mm/slub/slub_impl.h"  // IWYU pragma: export
+
+#endif  // MM_SLUB_SLUB_H_

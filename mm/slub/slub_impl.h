@@ -1,0 +1,697 @@
+// SLUB slow paths (template definitions; included by slub.h). The lock order and
+// invariants are at the top of slub.h.
+#ifndef MM_SLUB_SLUB_IMPL_H_
+#define MM_SLUB_SLUB_IMPL_H_
+
+namespace mm::slub {
+
+namespace internal {
+inline page* NextPartial(const page* pg) { return reinterpret_cast<page*>(pg->lru.next); }
+inline page* LruEntry(ListNode* n) { return ContainerOf(n, &page::lru); }
+}  // namespace internal
+
+// ---------------------------------------------------------------------------
+// Slab pages
+// ---------------------------------------------------------------------------
+
+// A new slab, not on any list, counted on its node. Its objects are built (debug
+// init, then ctor: the ctor runs once per object per slab, never per alloc) and
+// chained in address order on page->freelist. remote_free == 0 (not frozen).
+template <PageSource PS>
+page* Slub<PS>::NewSlab(kmem_cache* s, gfp_t gfp) {
+  gfp_t pg_gfp = (gfp & ~(__GFP_ZERO | __GFP_COMP)) | __GFP_COMP;
+  if (s->flags & SLAB_CACHE_DMA) pg_gfp |= __GFP_DMA;
+  if (s->flags & SLAB_RECLAIM_ACCOUNT) pg_gfp |= __GFP_RECLAIMABLE;
+  page* pg = nullptr;
+  unsigned objects = s->objects;
+  if (s->order > s->min_order) {
+    pg = pages_->AllocPages(pg_gfp | __GFP_NOWARN | __GFP_NORETRY, s->order, -1);
+  }
+  if (pg == nullptr) {
+    pg = pages_->AllocPages(pg_gfp, s->min_order, -1);
+    objects = s->min_objects;
+    if (pg == nullptr) return nullptr;
+  }
+  if (objects != s->objects && objects != s->min_objects) objects = s->min_objects;
+  pg->flags |= PG_slab;
+  pg->slab_cache = s;
+  pg->objects = objects;
+  pg->inuse = 0;
+  Remote(pg).store(0, std::memory_order_relaxed);
+  pg->lru.next = pg->lru.prev = nullptr;
+  const uintptr_t base = SlabBase(pg);
+  const bool debug = CacheDebug(s);
+  void* head = nullptr;
+  for (unsigned i = objects; i-- > 0;) {
+    void* obj = reinterpret_cast<void*>(base + static_cast<uintptr_t>(i) * s->size + s->red_left_pad);
+    if (debug) slab_debug::InitFreeObject(s, obj);
+    if (s->ctor != nullptr) s->ctor(obj);
+    SetFreePointer(s, obj, head);
+    head = obj;
+  }
+  pg->freelist = head;
+  if (debug) {
+    slab_debug::FillPadding(s, reinterpret_cast<void*>(base), kPageSize << pg->order, objects);
+  }
+  SlubNode& n = NodeOfSlab(CacheOf(s), pg);
+  n.nr_slabs.fetch_add(1, std::memory_order_relaxed);
+  n.total_objects.fetch_add(objects, std::memory_order_relaxed);
+  return pg;
+}
+
+// Returns an empty, unlisted, unfrozen slab to the page source.
+template <PageSource PS>
+void Slub<PS>::DiscardSlab(kmem_cache* s, page* pg) {
+  MM_DCHECK(pg->inuse == 0);
+  if (s->flags & SLAB_CONSISTENCY_CHECKS) {
+    slab_debug::Corruption c;
+    void* base = reinterpret_cast<void*>(SlabBase(pg));
+    if (!slab_debug::CheckPadding(s, base, kPageSize << pg->order, pg->objects, &c)) {
+      slab_debug::ReportSlab(s, pg, "Padding overwritten. 0x%lx-0x%lx @offset=%lu",
+                             static_cast<unsigned long>(c.first), static_cast<unsigned long>(c.last),
+                             static_cast<unsigned long>(c.first - SlabBase(pg)));
+    }
+  }
+  SlubNode& n = NodeOfSlab(CacheOf(s), pg);
+  n.nr_slabs.fetch_sub(1, std::memory_order_relaxed);
+  n.total_objects.fetch_sub(pg->objects, std::memory_order_relaxed);
+  const unsigned order = pg->order;
+  pg->flags &= ~PG_slab;
+  pg->slab_cache = nullptr;
+  pg->freelist = nullptr;
+  pg->inuse = 0;
+  pg->objects = 0;
+  Remote(pg).store(0, std::memory_order_relaxed);
+  pg->lru.next = pg->lru.prev = nullptr;
+  pages_->FreePages(pg, order);
+}
+
+// Makes pg (frozen by the caller) this cpu's active slab: the cpu takes
+// page->freelist as its private list; inuse == objects from now on (S3).
+template <PageSource PS>
+void Slub<PS>::ActivateSlab(kmem_cache* s, SlubCpu* c, page* pg) {
+  c->slab = pg;
+  c->freelist = pg->freelist;
+  pg->freelist = nullptr;
+  pg->inuse = pg->objects;
+  c->slab_start = SlabBase(pg);
+  c->slab_bytes = static_cast<uintptr_t>(pg->objects) * s->size;
+}
+
+template <PageSource PS>
+bool Slub<PS>::PlaceLocked(kmem_cache* s, SlubCache* sc, SlubNode& n, page* pg, bool on_partial) {
+  n.lock.AssertHeld();
+  if (pg->inuse == 0 && n.nr_partial >= sc->min_partial) {
+    if (pg->lru.linked()) {  // partial list, or a debug cache's full list
+      List::Remove(&pg->lru);
+      if (on_partial) --n.nr_partial;
+    }
+    return true;  // discard
+  }
+  if (pg->inuse < pg->objects) {
+    if (!on_partial) {
+      if (pg->lru.linked()) List::Remove(&pg->lru);  // debug: off the full list
+      n.partial.PushBack(&pg->lru);
+      ++n.nr_partial;
+    }
+  } else if (on_partial) {  // became full (debug alloc)
+    List::Remove(&pg->lru);
+    --n.nr_partial;
+    if (CacheDebug(s)) n.full.PushBack(&pg->lru);
+  } else if (CacheDebug(s) && !pg->lru.linked()) {
+    n.full.PushBack(&pg->lru);
+  }
+  return false;
+}
+
+template <PageSource PS>
+void Slub<PS>::Deactivate(kmem_cache* s, page* pg, void* cpu_freelist) {
+  SlubCache* sc = CacheOf(s);
+  SlubNode& n = NodeOfSlab(sc, pg);
+  // The private list is ours alone: count and merge it outside the lock.
+  unsigned freed = 0;
+  void* merged = pg->freelist;  // cpu-partial slabs keep their page freelist
+  for (void* p = cpu_freelist; p != nullptr;) {
+    void* next = GetFreePointer(s, p);
+    SetFreePointer(s, p, merged);
+    merged = p;
+    ++freed;
+    p = next;
+  }
+  bool discard;
+  {
+    SpinLockGuard guard(n.lock);
+    // Unfreeze: from here on remote freers take the node lock.
+    uintptr_t r = Remote(pg).exchange(0, std::memory_order_acquire) & ~kFrozen;
+    for (void* p = reinterpret_cast<void*>(r); p != nullptr;) {
+      void* next = GetFreePointer(s, p);
+      SetFreePointer(s, p, merged);
+      merged = p;
+      ++freed;
+      p = next;
+    }
+    pg->freelist = merged;
+    MM_CHECK(freed <= pg->inuse);
+    pg->inuse -= freed;
+    discard = PlaceLocked(s, sc, n, pg, /*on_partial=*/false);
+  }
+  if (discard) DiscardSlab(s, pg);
+}
+
+template <PageSource PS>
+void Slub<PS>::UnfreezePartials(kmem_cache* s, SlubCpu* c) {
+  page* pg = c->partial;
+  c->partial = nullptr;
+  c->nr_partial = 0;
+  while (pg != nullptr) {
+    page* next = internal::NextPartial(pg);
+    pg->lru.next = nullptr;
+    Deactivate(s, pg, nullptr);
+    pg = next;
+  }
+}
+
+// Takes a slab from a node partial list (local node first), freezes it and makes
+// it active; moves up to half the cpu-partial quota more onto the cpu's list.
+template <PageSource PS>
+bool Slub<PS>::GetPartial(kmem_cache* s, SlubCpu* c, unsigned cpu) {
+  SlubCache* sc = CacheOf(s);
+  const unsigned local = LocalNode(sc, cpu);
+  for (unsigned k = 0; k < sc->nr_nodes; ++k) {
+    SlubNode& n = sc->node[(local + k) % sc->nr_nodes];
+    if (n.nr_partial == 0) continue;  // racy peek; rechecked under the lock
+    SpinLockGuard guard(n.lock);
+    if (n.partial.empty()) continue;
+    page* pg = internal::LruEntry(n.partial.PopFront());
+    --n.nr_partial;
+    Remote(pg).store(kFrozen, std::memory_order_relaxed);
+    ActivateSlab(s, c, pg);
+    while (c->nr_partial < sc->cpu_partial_slabs / 2 && !n.partial.empty()) {
+      page* extra = internal::LruEntry(n.partial.PopFront());
+      --n.nr_partial;
+      Remote(extra).store(kFrozen, std::memory_order_relaxed);
+      extra->lru.next = reinterpret_cast<ListNode*>(c->partial);
+      c->partial = extra;
+      ++c->nr_partial;
+    }
+    return true;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------
+// Allocation slow path
+// ---------------------------------------------------------------------------
+
+template <PageSource PS>
+void* Slub<PS>::AllocSlow(kmem_cache* s, gfp_t gfp, const void* caller) {
+  if (CacheDebug(s)) return DebugAlloc(s, gfp, caller);
+  const unsigned cpu = platform::CpuId();
+  SlubCpu* c = CpuOf(s, cpu);
+  void* obj = nullptr;
+  for (;;) {
+    if (c->slab != nullptr) {
+      // Reclaim the objects other cpus freed into our active slab.
+      uintptr_t r = Remote(c->slab).exchange(kFrozen, std::memory_order_acquire) & ~kFrozen;
+      if (r != 0) {
+        obj = reinterpret_cast<void*>(r);
+        break;
+      }
+      page* old = c->slab;
+      c->slab = nullptr;
+      c->slab_start = 0;
+      c->slab_bytes = 0;
+      Deactivate(s, old, c->freelist);  // full unless a remote free raced in
+      c->freelist = nullptr;
+    }
+    if (c->partial != nullptr) {
+      page* pg = c->partial;
+      c->partial = internal::NextPartial(pg);
+      --c->nr_partial;
+      pg->lru.next = nullptr;
+      ActivateSlab(s, c, pg);  // stays frozen
+      if (c->freelist != nullptr) {
+        obj = c->freelist;
+        break;
+      }
+      continue;  // only remote frees: reclaimed at the top
+    }
+    if (GetPartial(s, c, cpu)) {
+      obj = c->freelist;
+      if (obj != nullptr) break;
+      continue;
+    }
+    page* pg = NewSlab(s, gfp);
+    if (pg == nullptr) return nullptr;
+    Remote(pg).store(kFrozen, std::memory_order_relaxed);
+    ActivateSlab(s, c, pg);
+    obj = c->freelist;
+    break;
+  }
+  c->freelist = GetFreePointer(s, obj);
+  if (gfp & __GFP_ZERO) __builtin_memset(obj, 0, s->object_size);
+  return obj;
+}
+
+// ---------------------------------------------------------------------------
+// Free slow path
+// ---------------------------------------------------------------------------
+
+template <PageSource PS>
+void Slub<PS>::FreeSlow(kmem_cache* s, void* obj, const void* caller) {
+  page* pg = HeadPageOf(*pages_, obj);
+  if (pg == nullptr || (pg->flags & PG_slab) == 0 || pg->slab_cache != s) {
+    if (pg == nullptr || (pg->flags & PG_slab) == 0) {
+      slab_debug::ReportSlab(s, pg, "Attempt to free object(%p) outside of slab", obj);
+    } else {
+      slab_debug::ReportSlab(s, pg, "kmem_cache_free: Wrong slab cache. %s but object is from %s",
+                             s->name, pg->slab_cache->name);
+    }
+    return;
+  }
+  if (CacheDebug(s)) {
+    DebugFree(s, pg, obj, caller);
+    return;
+  }
+  SlubCache* sc = CacheOf(s);
+  SlubNode& n = NodeOfSlab(sc, pg);
+  for (;;) {
+    // Lock-free push onto a frozen slab's remote stack.
+    uintptr_t r = Remote(pg).load(std::memory_order_relaxed);
+    while (r & kFrozen) {
+      SetFreePointer(s, obj, reinterpret_cast<void*>(r & ~kFrozen));
+      if (Remote(pg).compare_exchange_weak(r, reinterpret_cast<uintptr_t>(obj) | kFrozen,
+                                                std::memory_order_release,
+                                                std::memory_order_relaxed)) {
+        return;
+      }
+    }
+    bool discard = false;
+    bool to_cpu_partial = false;
+    {
+      SpinLockGuard guard(n.lock);
+      if (Remote(pg).load(std::memory_order_relaxed) & kFrozen) continue;  // frozen meanwhile
+      const bool was_full = pg->inuse == pg->objects;
+      SetFreePointer(s, obj, pg->freelist);
+      pg->freelist = obj;
+      --pg->inuse;
+      if (was_full && pg->inuse > 0 && sc->cpu_partial_slabs > 0) {
+        // Linux's put_cpu_partial: a slab that was full goes to this cpu's
+        // partial list, frozen.
+        Remote(pg).store(kFrozen, std::memory_order_relaxed);
+        to_cpu_partial = true;
+      } else {
+        discard = PlaceLocked(s, sc, n, pg, /*on_partial=*/!was_full);
+      }
+    }
+    if (discard) DiscardSlab(s, pg);
+    if (to_cpu_partial) {
+      SlubCpu* c = CpuOf(s, platform::CpuId());
+      if (c->nr_partial >= sc->cpu_partial_slabs) UnfreezePartials(s, c);
+      pg->lru.next = reinterpret_cast<ListNode*>(c->partial);
+      c->partial = pg;
+      ++c->nr_partial;
+    }
+    return;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Debug caches: everything under the node lock, with checks and reports.
+// ---------------------------------------------------------------------------
+
+// Rebuilds page->freelist from the object state tags (after freelist damage):
+// every object tagged free goes back on the list; inuse is recomputed.
+template <PageSource PS>
+void Slub<PS>::RepairFreelist(kmem_cache* s, page* pg) {
+  const uintptr_t base = SlabBase(pg);
+  void* head = nullptr;
+  unsigned nfree = 0;
+  for (unsigned i = pg->objects; i-- > 0;) {
+    void* obj = reinterpret_cast<void*>(base + static_cast<uintptr_t>(i) * s->size + s->red_left_pad);
+    if (*slab_debug::TagOf(s, obj) == kTagFree) {
+      SetFreePointer(s, obj, head);
+      head = obj;
+      ++nfree;
+    }
+  }
+  pg->freelist = head;
+  pg->inuse = pg->objects - nfree;
+}
+
+template <PageSource PS>
+void* Slub<PS>::DebugAlloc(kmem_cache* s, gfp_t gfp, const void* caller) {
+  SlubCache* sc = CacheOf(s);
+  const unsigned local = LocalNode(sc, platform::CpuId());
+  for (;;) {
+    page* pg = nullptr;
+    SlubNode* n = nullptr;
+    for (unsigned k = 0; k < sc->nr_nodes && pg == nullptr; ++k) {
+      SlubNode& cand = sc->node[(local + k) % sc->nr_nodes];
+      cand.lock.Lock();
+      if (!cand.partial.empty()) {
+        pg = internal::LruEntry(cand.partial.first());
+        n = &cand;
+      } else {
+        cand.lock.Unlock();
+      }
+    }
+    if (pg == nullptr) {
+      page* fresh = NewSlab(s, gfp);
+      if (fresh == nullptr) return nullptr;
+      n = &NodeOfSlab(sc, fresh);
+      SpinLockGuard guard(n->lock);
+      n->partial.PushFront(&fresh->lru);
+      ++n->nr_partial;
+      continue;
+    }
+    // n->lock is held.
+    const void* base = reinterpret_cast<void*>(SlabBase(pg));
+    void* obj = pg->freelist;
+    if (obj == nullptr || !IsObjectOf(s, pg, obj) || *slab_debug::TagOf(s, obj) != kTagFree) {
+      slab_debug::ReportSlab(s, pg, "Freepointer corrupt: slab freelist %p", obj);
+      RepairFreelist(s, pg);
+      Printk("FIX %s: Freelist rebuilt from the object states (%u free)\n", s->name,
+             pg->objects - pg->inuse);
+      const bool discard = PlaceLocked(s, sc, *n, pg, /*on_partial=*/true);
+      n->lock.Unlock();
+      if (discard) DiscardSlab(s, pg);
+      continue;
+    }
+    void* next = GetFreePointer(s, obj);
+    if (next != nullptr && (!IsObjectOf(s, pg, next) || *slab_debug::TagOf(s, next) != kTagFree)) {
+      slab_debug::ReportObject(s, pg, base, obj, "Freechain corrupt", nullptr,
+                               "Object set aside, freelist rebuilt from the object states");
+      slab_debug::MarkQuarantined(s, obj);
+      RepairFreelist(s, pg);
+      PlaceLocked(s, sc, *n, pg, /*on_partial=*/true);
+      n->lock.Unlock();
+      continue;
+    }
+    slab_debug::Corruption corr;
+    const bool intact = slab_debug::CheckFreeObject(s, obj, &corr);
+    pg->freelist = next;
+    ++pg->inuse;
+    if (!intact) {
+      char title[64];
+      mm::Format(title, sizeof title, "%s overwritten", corr.what);
+      slab_debug::ReportObject(s, pg, base, obj, title, &corr,
+                               "Object set aside, never handed out again");
+      slab_debug::MarkQuarantined(s, obj);
+      PlaceLocked(s, sc, *n, pg, /*on_partial=*/true);
+      n->lock.Unlock();
+      continue;
+    }
+    slab_debug::MarkAllocated(s, obj, caller);
+    PlaceLocked(s, sc, *n, pg, /*on_partial=*/true);
+    n->lock.Unlock();
+    if (gfp & __GFP_ZERO) __builtin_memset(obj, 0, s->object_size);
+    return obj;
+  }
+}
+
+template <PageSource PS>
+void Slub<PS>::DebugFree(kmem_cache* s, page* pg, void* obj, const void* caller) {
+  SlubCache* sc = CacheOf(s);
+  SlubNode& n = NodeOfSlab(sc, pg);
+  const void* base = reinterpret_cast<void*>(SlabBase(pg));
+  bool discard = false;
+  {
+    SpinLockGuard guard(n.lock);
+    if (!IsObjectOf(s, pg, obj)) {
+      slab_debug::ReportSlab(s, pg, "Invalid object pointer %p", obj);
+      Printk("FIX %s: Object at %p not freed\n", s->name, obj);
+      return;
+    }
+    const uint64_t tag = *slab_debug::TagOf(s, obj);
+    if (tag == kTagFree || tag == kTagQuarantined) {
+      slab_debug::ReportObject(s, pg, base, obj, "Object already free", nullptr,
+                               tag == kTagFree ? "Object not freed again"
+                                               : "Object was set aside; not freed");
+      return;
+    }
+    slab_debug::Corruption corr;
+    if (tag != kTagAllocated || !slab_debug::CheckAllocatedObject(s, obj, &corr)) {
+      char title[64];
+      mm::Format(title, sizeof title, "%s overwritten",
+             tag != kTagAllocated ? "Object state" : corr.what);
+      slab_debug::ReportObject(s, pg, base, obj, title, tag != kTagAllocated ? nullptr : &corr,
+                               "Object set aside, never handed out again");
+      slab_debug::MarkQuarantined(s, obj);  // stays counted in inuse
+      return;
+    }
+    slab_debug::MarkFreed(s, obj, caller);
+    const bool was_full = pg->inuse == pg->objects;
+    SetFreePointer(s, obj, pg->freelist);
+    pg->freelist = obj;
+    --pg->inuse;
+    discard = PlaceLocked(s, sc, n, pg, /*on_partial=*/!was_full);
+  }
+  if (discard) DiscardSlab(s, pg);
+}
+
+// ---------------------------------------------------------------------------
+// Shrink, flush, shutdown
+// ---------------------------------------------------------------------------
+
+template <PageSource PS>
+void Slub<PS>::FlushCpu(kmem_cache* s, unsigned cpu) {
+  SlubCpu* c = CpuOf(s, cpu);
+  if (c->slab != nullptr) {
+    page* pg = c->slab;
+    void* fl = c->freelist;
+    c->slab = nullptr;
+    c->freelist = nullptr;
+    c->slab_start = 0;
+    c->slab_bytes = 0;
+    Deactivate(s, pg, fl);
+  }
+  UnfreezePartials(s, c);
+}
+
+// kmem_cache_shrink: flushes this cpu's slabs (other live cpus keep theirs: we
+// cannot interrupt them; a dead cpu's are flushed by its cpu-dead callback) and
+// returns every empty slab on the node partial lists, ignoring min_partial.
+template <PageSource PS>
+int Slub<PS>::Shrink(kmem_cache* s) {
+  if (!CacheDebug(s)) FlushCpu(s, platform::CpuId());
+  SlubCache* sc = CacheOf(s);
+  int remaining = 0;
+  for (unsigned k = 0; k < sc->nr_nodes; ++k) {
+    SlubNode& n = sc->node[k];
+    List empty;
+    {
+      SpinLockGuard guard(n.lock);
+      ListNode* p = n.partial.first();
+      while (p != nullptr && p != n.partial.end()) {
+        ListNode* next = p->next;
+        page* pg = internal::LruEntry(p);
+        if (pg->inuse == 0) {
+          List::Remove(p);
+          --n.nr_partial;
+          empty.PushBack(p);
+        }
+        p = next == n.partial.end() ? nullptr : next;
+      }
+    }
+    while (ListNode* p = empty.PopFront()) DiscardSlab(s, internal::LruEntry(p));
+    if (n.nr_slabs.load(std::memory_order_relaxed) != 0) remaining = 1;
+  }
+  return remaining;
+}
+
+// Live objects of slab pg (node lock held): allocated, not quarantined. With
+// `report`, prints each one ("Object 0x... @offset=...").
+template <PageSource PS>
+unsigned Slub<PS>::LiveObjects(kmem_cache* s, page* pg, bool report) {
+  const uintptr_t base = SlabBase(pg);
+  unsigned live = 0;
+  for (unsigned i = 0; i < pg->objects; ++i) {
+    void* obj = reinterpret_cast<void*>(base + static_cast<uintptr_t>(i) * s->size + s->red_left_pad);
+    bool is_live;
+    if (CacheDebug(s)) {
+      is_live = *slab_debug::TagOf(s, obj) == kTagAllocated;
+    } else {
+      is_live = true;
+      for (void* f = pg->freelist; f != nullptr && is_live; f = GetFreePointer(s, f)) is_live = f != obj;
+    }
+    if (!is_live) continue;
+    ++live;
+    if (report) {
+      Printk("Object %p @offset=%lu\n", obj,
+             static_cast<unsigned long>(reinterpret_cast<uintptr_t>(obj) - base));
+    }
+  }
+  return live;
+}
+
+// __kmem_cache_shutdown. The caller guarantees no other cpu uses the cache, so
+// every cpu's slabs may be flushed from here.
+template <PageSource PS>
+int Slub<PS>::ShutdownCache(kmem_cache* s) {
+  for (unsigned cpu = 0; cpu < kMaxCpus; ++cpu) FlushCpu(s, cpu);
+  SlubCache* sc = CacheOf(s);
+  bool live = false;
+  for (unsigned k = 0; k < sc->nr_nodes; ++k) {
+    SlubNode& n = sc->node[k];
+    SpinLockGuard guard(n.lock);
+    for (List* list : {&n.partial, &n.full}) {
+      for (ListNode* p = list->first(); p != nullptr && p != list->end(); p = p->next) {
+        page* pg = internal::LruEntry(p);
+        if (pg->inuse == 0 || LiveObjects(s, pg, false) == 0) continue;
+        live = true;
+        slab_debug::ReportSlab(s, pg, "Objects remaining in %s on __kmem_cache_shutdown()",
+                               s->name);
+        LiveObjects(s, pg, true);
+      }
+    }
+    // Full slabs of non-debug caches are on no list: nr_slabs tells.
+    const unsigned long unlisted =
+        n.nr_slabs.load(std::memory_order_relaxed) - n.nr_partial - n.full.CountSlow();
+    if (unlisted != 0) {
+      live = true;
+      slab_debug::ReportSlab(s, nullptr,
+                             "Objects remaining in %s on __kmem_cache_shutdown(): %lu full slab(s)",
+                             s->name, unlisted);
+    }
+  }
+  if (live) return -kEBUSY;
+  // Free every slab (empty, or holding only quarantined objects).
+  for (unsigned k = 0; k < sc->nr_nodes; ++k) {
+    SlubNode& n = sc->node[k];
+    List all;
+    {
+      SpinLockGuard guard(n.lock);
+      while (ListNode* p = n.partial.PopFront()) all.PushBack(p);
+      while (ListNode* p = n.full.PopFront()) all.PushBack(p);
+      n.nr_partial = 0;
+    }
+    while (ListNode* p = all.PopFront()) {
+      page* pg = internal::LruEntry(p);
+      pg->inuse = 0;
+      DiscardSlab(s, pg);
+    }
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------
+// Views and invariants
+// ---------------------------------------------------------------------------
+
+template <PageSource PS>
+void Slub<PS>::GetSlabinfo(kmem_cache* s, SlabInfo* info) {
+  SlubCache* sc = CacheOf(s);
+  unsigned long slabs = 0, objects = 0, free = 0;
+  for (unsigned k = 0; k < sc->nr_nodes; ++k) {
+    SlubNode& n = sc->node[k];
+    slabs += n.nr_slabs.load(std::memory_order_relaxed);
+    objects += n.total_objects.load(std::memory_order_relaxed);
+    SpinLockGuard guard(n.lock);  // count_partial
+    for (ListNode* p = n.partial.first(); p != nullptr && p != n.partial.end(); p = p->next) {
+      page* pg = internal::LruEntry(p);
+      free += pg->objects - pg->inuse;
+    }
+  }
+  info->active_objs = objects - free;
+  info->num_objs = objects;
+  info->active_slabs = slabs;
+  info->num_slabs = slabs;
+  info->objects_per_slab = s->objects;
+  info->cache_order = s->order;
+}
+
+template <PageSource PS>
+bool Slub<PS>::CheckCache(kmem_cache* s) {
+  SlubCache* sc = CacheOf(s);
+  bool ok = true;
+  auto fail = [&](const char* what, const void* where) {
+    if (ok) Printk("SLUB %s: invariant violated: %s (%p)\n", s->name, what, where);
+    ok = false;
+  };
+  // (S5) a free chain: object boundaries of pg, no cycle; returns its length.
+  auto chain = [&](page* pg, void* head, const char* what) -> unsigned {
+    unsigned len = 0;
+    for (void* p = head; p != nullptr; p = GetFreePointer(s, p)) {
+      if (!IsObjectOf(s, pg, p)) {
+        fail(what, p);
+        return len;
+      }
+      if (++len > pg->objects) {
+        fail("free chain longer than the slab (cycle)", pg);
+        return len;
+      }
+      if (CacheDebug(s) && *slab_debug::TagOf(s, p) != kTagFree) fail("free object not tagged free", p);
+    }
+    return len;
+  };
+  auto slab_ok = [&](page* pg) {  // (S1)
+    if ((pg->flags & PG_slab) == 0 || pg->slab_cache != s) fail("slab page not PG_slab of this cache", pg);
+    if (pg->objects != s->objects && pg->objects != s->min_objects) fail("bad objects count", pg);
+    unsigned len = chain(pg, pg->freelist, "page freelist entry not an object");
+    if (pg->inuse + len != pg->objects) fail("inuse + |freelist| != objects", pg);
+  };
+  unsigned long counted = 0;
+  bool have_unlisted_full = !CacheDebug(s);
+  for (unsigned cpu = 0; cpu < kMaxCpus; ++cpu) {
+    SlubCpu* c = CpuOf(s, cpu);
+    if (c->slab != nullptr) {  // (S3)
+      page* pg = c->slab;
+      ++counted;
+      slab_ok(pg);
+      uintptr_t r = Remote(pg).load(std::memory_order_acquire);
+      if ((r & kFrozen) == 0) fail("active slab not frozen", pg);
+      if (pg->freelist != nullptr || pg->inuse != pg->objects) fail("active slab owns a page freelist", pg);
+      unsigned a = chain(pg, c->freelist, "cpu freelist entry not an object");
+      unsigned b = chain(pg, reinterpret_cast<void*>(r & ~kFrozen), "remote free entry not an object");
+      if (a + b > pg->objects) fail("cpu + remote free objects exceed the slab", pg);
+      if (c->slab_start != SlabBase(pg) || c->slab_bytes != uintptr_t{pg->objects} * s->size) {
+        fail("cpu slab bounds", pg);
+      }
+    } else if (c->freelist != nullptr || c->slab_bytes != 0) {
+      fail("cpu freelist without a slab", c);
+    }
+    unsigned np = 0;
+    for (page* pg = c->partial; pg != nullptr; pg = internal::NextPartial(pg)) {  // (S4)
+      ++np;
+      ++counted;
+      slab_ok(pg);
+      uintptr_t r = Remote(pg).load(std::memory_order_acquire);
+      if ((r & kFrozen) == 0) fail("cpu-partial slab not frozen", pg);
+      unsigned b = chain(pg, reinterpret_cast<void*>(r & ~kFrozen), "remote free entry not an object");
+      if (b > pg->inuse) fail("remote frees exceed inuse", pg);
+      if (np > 100000) break;
+    }
+    if (np != c->nr_partial) fail("cpu nr_partial", c);
+  }
+  unsigned long nr_slabs = 0;
+  for (unsigned k = 0; k < sc->nr_nodes; ++k) {
+    SlubNode& n = sc->node[k];
+    SpinLockGuard guard(n.lock);
+    nr_slabs += n.nr_slabs.load(std::memory_order_relaxed);
+    if (!n.partial.LinksConsistent() || !n.full.LinksConsistent()) fail("node list links", &n);
+    unsigned long np = 0;
+    for (ListNode* p = n.partial.first(); p != nullptr && p != n.partial.end(); p = p->next) {
+      page* pg = internal::LruEntry(p);  // (S2)
+      ++np;
+      ++counted;
+      slab_ok(pg);
+      if (Remote(pg).load(std::memory_order_relaxed) != 0) fail("partial slab frozen", pg);
+      if (pg->inuse >= pg->objects) fail("full slab on the partial list", pg);
+    }
+    if (np != n.nr_partial) fail("node nr_partial", &n);
+    for (ListNode* p = n.full.first(); p != nullptr && p != n.full.end(); p = p->next) {
+      page* pg = internal::LruEntry(p);
+      ++counted;
+      slab_ok(pg);
+      if (pg->inuse != pg->objects) fail("non-full slab on the full list", pg);
+    }
+  }
+  // (S6)
+  if (have_unlisted_full ? counted > nr_slabs : counted != nr_slabs) fail("nr_slabs does not match the lists", s);
+  return ok;
+}
+
+}  // namespace mm::slub
+
+#endif  // MM_SLUB_SLUB_IMPL_H_

@@ -1,0 +1,75 @@
+// SLUB unit tests: calculate_order and the cpu/node machinery on the real buddy
+// allocator. The cross-allocator conformance suite is in //test/slab.
+#include "mm/slub/slub.h"
+
+#include "gtest/gtest.h"
+#include "mm/buddy/buddy_test_util.h"
+#include "mm/slab_common/slab_system.h"
+
+namespace mm::slub {
+namespace {
+
+TEST(CalculateOrder, MatchesLinuxForKmallocSizes) {
+  // 2 cpus: min_objects = 4 * (fls(2) + 1) = 12.
+  EXPECT_EQ(CalculateOrder(64, 2), 0);
+  EXPECT_EQ(CalculateOrder(96, 2), 0);
+  EXPECT_EQ(CalculateOrder(192, 2), 0);
+  EXPECT_EQ(CalculateOrder(512, 2), 1);
+  EXPECT_EQ(CalculateOrder(4096, 2), 3);
+  EXPECT_EQ(CalculateOrder(8192, 2), 3);
+  // Bounded waste: 700-byte objects; leftover at most 1/16 of the slab if possible.
+  int o = CalculateOrder(700, 2);
+  ASSERT_GE(o, 0);
+  uint64_t slab = kPageSize << o;
+  EXPECT_LE(slab % 700, slab / 8);
+  EXPECT_GE(slab / 700, 5u);
+  // Too big for kMaxOrder: one object, any leftover, up to MAX_PAGE_ORDER.
+  EXPECT_EQ(CalculateOrder(100000, 2), 5);
+}
+
+class SlubTest : public ::testing::Test {
+ protected:
+  SlubTest() : buddy_(64 << 20) {
+    sys_ = new SlabSystem();
+    EXPECT_EQ(sys_->Init(*buddy_, SlabConfig()), 0);
+  }
+  ~SlubTest() override {
+    EXPECT_EQ(sys_->Shutdown(), 0);
+    delete sys_;
+  }
+  TestBuddy buddy_;
+  SlabSystem* sys_;
+};
+
+TEST_F(SlubTest, FastPathReusesLastFreed) {
+  kmem_cache* s = sys_->CreateCache("t64", 64, 0, 0, nullptr);
+  ASSERT_NE(s, nullptr);
+  void* a = sys_->Alloc(s, GFP_KERNEL);
+  ASSERT_NE(a, nullptr);
+  sys_->Free(s, a);
+  void* b = sys_->Alloc(s, GFP_KERNEL);
+  EXPECT_EQ(a, b);  // LIFO per-cpu freelist
+  sys_->Free(s, b);
+  EXPECT_TRUE(sys_->CheckInvariants());
+  EXPECT_EQ(sys_->DestroyCache(s), 0);
+}
+
+TEST_F(SlubTest, EmptySlabsReturnBeyondMinPartial) {
+  kmem_cache* s = sys_->CreateCache("t256", 256, 0, 0, nullptr);
+  ASSERT_NE(s, nullptr);
+  const uint64_t free_before = buddy_->NrFreePages();
+  std::vector<void*> v;
+  for (int i = 0; i < 5000; ++i) v.push_back(sys_->Alloc(s, GFP_KERNEL));
+  EXPECT_LT(buddy_->NrFreePages(), free_before);
+  for (void* p : v) sys_->Free(s, p);
+  EXPECT_TRUE(sys_->CheckInvariants());
+  EXPECT_EQ(sys_->Shrink(s), 0);
+  EXPECT_TRUE(sys_->CheckInvariants());
+  SlabInfo info;
+  sys_->slub().GetSlabinfo(s, &info);
+  EXPECT_EQ(info.num_slabs, 0u);
+  EXPECT_EQ(sys_->DestroyCache(s), 0);
+}
+
+}  // namespace
+}  // namespace mm::slub
