@@ -828,7 +828,7 @@ void BuddyAllocator::BadPage(const page* p, const char* reason) {
       p->_mapcount.load(std::memory_order_relaxed),
       (p->flags & PG_tail) ? nullptr : p->mapping,
       static_cast<unsigned long long>((p->flags & PG_tail) ? 0 : p->index),
-      static_cast<unsigned long long>(pfn), p->order, p->flags, names, reason);
+      static_cast<unsigned long long>(pfn), p->order, p->flags.get(), names, reason);
 }
 
 bool BuddyAllocator::CheckInvariants() {

@@ -57,8 +57,30 @@ extern const char* const kPageFlagNames[kNrPageFlags];
 
 struct kmem_cache;  // the slab layer's cache (opaque here)
 
+// page->flags: a word that other cpus may read while its owner writes it (the
+// buddy allocator tests PG_buddy of a neighbour it does not own, as Linux's
+// PageBuddy check does). Every access is a relaxed atomic load or store, which
+// compile to plain loads and stores; read-modify-writes are NOT atomic and are
+// only for the page's owner (or under the lock that owns the page's state).
+class PageFlags {
+ public:
+  constexpr PageFlags() = default;
+  operator uint32_t() const { return v_.load(std::memory_order_relaxed); }
+  PageFlags& operator=(uint32_t f) {
+    v_.store(f, std::memory_order_relaxed);
+    return *this;
+  }
+  PageFlags& operator|=(uint32_t f) { return *this = *this | f; }
+  PageFlags& operator&=(uint32_t f) { return *this = *this & f; }
+  uint32_t get() const { return *this; }
+
+ private:
+  std::atomic<uint32_t> v_{0};
+};
+static_assert(sizeof(PageFlags) == 4);
+
 struct page {
-  uint32_t flags;
+  PageFlags flags;
   uint8_t order;  // free block order (PG_buddy/PG_pcp) or allocated block order (head)
   uint8_t node;
   uint8_t zone;   // index into the node's zones

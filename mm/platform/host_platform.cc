@@ -75,13 +75,23 @@ unsigned HostPlatform::NumCpus() {
   return n == 0 ? 1 : n;
 }
 
+// The range is aligned to kRamAlign in virtual memory, as it is physically
+// (kPhysBase), so that naturally aligned blocks of every order are aligned in
+// the direct map too, as they are in Linux's.
 bool HostPlatform::AcquireRam(uint64_t bytes, RamRange* range) {
+  constexpr uint64_t kRamAlign = uint64_t{4} << 20;  // MAX_PAGE_ORDER block
   if (bytes == 0) bytes = uint64_t{256} << 20;
-  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                 -1, 0);
+  bytes = (bytes + kPageSize - 1) & ~uint64_t{kPageSize - 1};
+  void* p = mmap(nullptr, bytes + kRamAlign, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return false;
+  const uintptr_t raw = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t start = (raw + kRamAlign - 1) & ~uintptr_t{kRamAlign - 1};
+  if (start > raw) munmap(p, start - raw);
+  const uintptr_t end = start + bytes;
+  if (raw + bytes + kRamAlign > end) munmap(reinterpret_cast<void*>(end), raw + bytes + kRamAlign - end);
   range->phys_base = kPhysBase;
-  range->virt_base = reinterpret_cast<uintptr_t>(p);
+  range->virt_base = start;
   range->size = bytes;
   return true;
 }
