@@ -97,9 +97,26 @@ struct alignas(kCacheLineSize) SlubCpu {
 };
 static_assert(sizeof(SlubCpu) == kCacheLineSize);
 
+// A counter written under a lock and peeked at without it (relaxed atomics that
+// compile to plain loads and stores).
+class LockedCounter {
+ public:
+  operator unsigned long() const { return v_.load(std::memory_order_relaxed); }
+  LockedCounter& operator=(unsigned long x) {
+    v_.store(x, std::memory_order_relaxed);
+    return *this;
+  }
+  LockedCounter& operator++() { return *this = *this + 1; }
+  LockedCounter& operator--() { return *this = *this - 1; }
+
+ private:
+  std::atomic<unsigned long> v_{0};
+};
+
 struct alignas(kCacheLineSize) SlubNode {
   SpinLock lock;
-  unsigned long nr_partial MM_GUARDED_BY(lock) = 0;
+  LockedCounter nr_partial;  // written under lock; GetPartial peeks at it without
+
   List partial MM_GUARDED_BY(lock);
   List full MM_GUARDED_BY(lock);  // debug caches only
   std::atomic<unsigned long> nr_slabs{0};
