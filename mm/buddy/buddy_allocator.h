@@ -140,7 +140,7 @@ class BuddyAllocator {
   struct AllocContext;
 
   // The pcp slot of the calling cpu and that slot's node (tables, no division).
-  int CpuSlot() const { return slot_of_cpu_[platform::CpuId() % kMaxCpus]; }
+  int CpuSlot() const { return slot_of_cpu_[platform::FastCpuId() % kMaxCpus]; }
   int NodeOfSlot(int slot) const { return node_of_slot_[slot]; }
 
   page* AllocFast(gfp_t gfp);

@@ -36,15 +36,19 @@ struct SlotHolder {
   ~SlotHolder() {
     if (slot == ~0u) return;
     if (auto cb = g_cpu_dead.load(std::memory_order_acquire)) cb(slot);
+    platform::host_cpu_slot = ~0u;  // later calls on this thread take a new slot
     std::lock_guard<std::mutex> lock(g_slot_mutex);
     g_held[slot / 64] &= ~(uint64_t{1} << (slot % 64));
   }
 };
 
-thread_local unsigned t_slot = ~0u;
 thread_local SlotHolder t_holder;
 
 }  // namespace
+
+namespace platform {
+__thread unsigned host_cpu_slot = ~0u;  // read inline by FastCpuId()
+}  // namespace platform
 
 void HostPlatform::Write(const char* text, size_t n) { fwrite(text, 1, n, stderr); }
 
@@ -61,11 +65,11 @@ uint64_t HostPlatform::NowNs() {
 }
 
 unsigned HostPlatform::CpuId() {
-  unsigned slot = t_slot;
+  unsigned slot = platform::host_cpu_slot;
   if (__builtin_expect(slot == ~0u, 0)) {
     slot = TakeSlot();
-    t_slot = slot;
-    t_holder.slot = slot;
+    platform::host_cpu_slot = slot;
+    t_holder.slot = slot;  // registers the exit hook
   }
   return slot;
 }

@@ -56,6 +56,20 @@ bool AcquireRam(uint64_t bytes, RamRange* range);
 void ReleaseRam(const RamRange& range);
 void SetCpuDeadCallback(void (*callback)(unsigned cpu));
 const char* Name();
+
+// CpuId() for fast paths. In a hosted build (the host platform) the calling
+// thread's slot is read inline from a thread variable the host platform keeps
+// (~0u until the thread's first CpuId()), as tcmalloc reads its rseq cpu id; a
+// freestanding build (-ffreestanding: __STDC_HOSTED__ == 0) calls the hook.
+#if __STDC_HOSTED__
+extern __thread unsigned host_cpu_slot;
+inline unsigned FastCpuId() {
+  const unsigned slot = host_cpu_slot;
+  return __builtin_expect(slot != ~0u, 1) ? slot : CpuId();
+}
+#else
+inline unsigned FastCpuId() { return CpuId(); }
+#endif
 }  // namespace platform
 
 }  // namespace mm
