@@ -29,6 +29,15 @@ std::optional<PolicyKind> ParsePolicyName(const char* name) {
 template class Simulator<FifoPolicy>;
 template class Simulator<LruPolicy>;
 template class Simulator<ClockPolicy>;
+template class Simulator<EscPolicy>;
+template class Simulator<LfuPolicy>;
 template class Simulator<OptPolicy>;
+template class Simulator<LinuxPolicy>;
+template class Simulator<ArcPolicy>;
+template class Simulator<ClockProPolicy>;
+template class Simulator<LirsPolicy>;
+template class Simulator<S3FifoPolicy>;
+template class Simulator<SievePolicy>;
+template class Simulator<MmPolicy>;
 
 }  // namespace mm::swap
