@@ -109,6 +109,51 @@ unsigned long totalram_pages(void) { return Buddy(__func__).TotalRamPages(); }
 
 void drain_all_pages(void) { Buddy(__func__).DrainAllPages(); }
 
+struct kmem_cache* kmem_cache_create(const char* name, unsigned int size, unsigned int align,
+                                     slab_flags_t flags, void (*ctor)(void*)) {
+  return M(__func__).slab().CreateCache(name, size, align, flags, ctor);
+}
+
+void kmem_cache_destroy(struct kmem_cache* s) { M(__func__).slab().DestroyCache(s); }
+
+void* kmem_cache_alloc(struct kmem_cache* s, gfp_t gfp) { return M(__func__).slab().Alloc(s, gfp); }
+
+void* kmem_cache_zalloc(struct kmem_cache* s, gfp_t gfp) { return M(__func__).slab().Zalloc(s, gfp); }
+
+void kmem_cache_free(struct kmem_cache* s, void* obj) { M(__func__).slab().Free(s, obj); }
+
+int kmem_cache_alloc_bulk(struct kmem_cache* s, gfp_t gfp, size_t nr, void** p) {
+  return M(__func__).slab().AllocBulk(s, gfp, nr, p);
+}
+
+void kmem_cache_free_bulk(struct kmem_cache* s, size_t nr, void** p) {
+  M(__func__).slab().FreeBulk(s, nr, p);
+}
+
+int kmem_cache_shrink(struct kmem_cache* s) { return M(__func__).slab().Shrink(s); }
+
+unsigned int kmem_cache_size(struct kmem_cache* s) { return M(__func__).slab().CacheSize(s); }
+
+void* kmalloc(size_t size, gfp_t gfp) { return M(__func__).slab().Kmalloc(size, gfp); }
+
+void* kzalloc(size_t size, gfp_t gfp) { return M(__func__).slab().Kzalloc(size, gfp); }
+
+void* kcalloc(size_t n, size_t size, gfp_t gfp) { return M(__func__).slab().Kcalloc(n, size, gfp); }
+
+void* kmalloc_array(size_t n, size_t size, gfp_t gfp) {
+  return M(__func__).slab().KmallocArray(n, size, gfp);
+}
+
+void* krealloc(const void* p, size_t new_size, gfp_t gfp) {
+  return M(__func__).slab().Krealloc(p, new_size, gfp);
+}
+
+void kfree(const void* p) { M(__func__).slab().Kfree(p); }
+
+size_t ksize(const void* p) { return M(__func__).slab().Ksize(p); }
+
+const char* slab_allocator_name(void) { return M(__func__).slab().AllocatorName(); }
+
 long proc_read(const char* path, char* buf, size_t size) { return M(__func__).ProcRead(path, buf, size); }
 
 }  // namespace mm

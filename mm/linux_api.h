@@ -15,6 +15,8 @@
 #include "mm/base/types.h"
 #include "mm/buddy/gfp.h"
 #include "mm/buddy/page.h"
+#include "mm/slab_common/kmem_cache.h"
+#include "mm/slab_common/slab_flags.h"
 
 // ---- Constants the C library may also define: macros only where it has not ----
 #ifndef PAGE_SHIFT
@@ -120,6 +122,32 @@ int page_mapcount(const struct page* page);
 unsigned long nr_free_pages(void);
 unsigned long totalram_pages(void);
 void drain_all_pages(void);
+
+// ---- Objects (one interface; SLUB behind it) ----
+// kmem_cache_create: nullptr on bad arguments or no memory (panics with SLAB_PANIC).
+// The ctor runs when an object is first constructed in a new slab.
+struct kmem_cache* kmem_cache_create(const char* name, unsigned int size, unsigned int align,
+                                     slab_flags_t flags, void (*ctor)(void*));
+// Refuses, reporting "Objects remaining in NAME on __kmem_cache_shutdown()", a
+// cache with live objects (it stays usable); nullptr is a no-op.
+void kmem_cache_destroy(struct kmem_cache* s);
+void* kmem_cache_alloc(struct kmem_cache* s, gfp_t gfp);
+void* kmem_cache_zalloc(struct kmem_cache* s, gfp_t gfp);
+void kmem_cache_free(struct kmem_cache* s, void* obj);
+int kmem_cache_alloc_bulk(struct kmem_cache* s, gfp_t gfp, size_t nr, void** p);  // nr or 0
+void kmem_cache_free_bulk(struct kmem_cache* s, size_t nr, void** p);
+int kmem_cache_shrink(struct kmem_cache* s);
+unsigned int kmem_cache_size(struct kmem_cache* s);
+// kmalloc(0) is ZERO_SIZE_PTR; objects are aligned to at least 8 bytes and to
+// their power-of-two size up to PAGE_SIZE; above 8 KiB the page allocator serves.
+void* kmalloc(size_t size, gfp_t gfp);
+void* kzalloc(size_t size, gfp_t gfp);
+void* kcalloc(size_t n, size_t size, gfp_t gfp);        // nullptr on n*size overflow
+void* kmalloc_array(size_t n, size_t size, gfp_t gfp);  // likewise
+void* krealloc(const void* p, size_t new_size, gfp_t gfp);
+void kfree(const void* p);  // accepts nullptr and ZERO_SIZE_PTR
+size_t ksize(const void* p);
+const char* slab_allocator_name(void);  // "slub", "slab" or "slob"
 
 // ---- Text views, as Linux prints them ----
 // Fills buf like snprintf (at most size-1 bytes plus a NUL) and returns the

@@ -10,11 +10,10 @@ int Machine::Boot(const char* cmdline, Machine** out) {
   BootParams params;
   int err = ParseBootParams(cmdline, &params);
   if (err != 0) return err;
+  SlabConfig slab_config;
   for (int i = 0; i < params.nr_slab_words; ++i) {
-    // The object allocators are not part of this build yet.
-    Printk("mm_boot: bad command-line word '%.*s': no slab allocator in this build\n",
-           static_cast<int>(params.slab_word_len[i]), params.slab_words[i]);
-    return -kEINVAL;
+    err = SlabSystem::ParseSlabOption(params.slab_words[i], params.slab_word_len[i], &slab_config);
+    if (err < 0) return err;  // the slab layer named the bad word
   }
   RamRange ram;
   if (!platform::AcquireRam(params.mem_bytes, &ram)) {
@@ -25,7 +24,8 @@ int Machine::Boot(const char* cmdline, Machine** out) {
   Memblock memblock(ram);
   Machine* m = memblock.New<Machine>();
   BuddyAllocator* buddy = memblock.New<BuddyAllocator>();
-  if (m == nullptr || buddy == nullptr) {
+  SlabSystem* slab = memblock.New<SlabSystem>();
+  if (m == nullptr || buddy == nullptr || slab == nullptr) {
     platform::ReleaseRam(ram);
     return -kENOMEM;
   }
@@ -38,22 +38,36 @@ int Machine::Boot(const char* cmdline, Machine** out) {
   if (config.nr_cpus > kMaxCpus) config.nr_cpus = kMaxCpus;
   config.dma_bytes = params.dma_bytes;
   config.min_free_kbytes = params.min_free_kbytes;
-  err = buddy->Init(memblock, config);
+  err = buddy->Init(memblock, config);  // memblock is closed after this
   if (err != 0) {
     platform::ReleaseRam(ram);
     return err;
   }
+  slab_config.nr_cpus = config.nr_cpus;
+  err = slab->Init(*buddy, slab_config);
+  if (err != 0) {
+    Printk("mm_boot: the %s allocator failed to start (%d)\n", AllocatorKindName(slab_config.kind),
+           err);
+    platform::ReleaseRam(ram);
+    return err;
+  }
+  m->slab_ = slab;
   *out = m;
   return 0;
 }
 
 void Machine::Shutdown() {
+  // Caches with live objects are reported by the slab layer; the RAM goes back
+  // to the platform all the same, since nothing can use it after shutdown.
+  if (slab_ != nullptr) slab_->Shutdown();
   const RamRange ram = ram_;
   this->~Machine();
   platform::ReleaseRam(ram);  // the machine itself lived in this RAM
 }
 
-void Machine::OnCpuDead(unsigned cpu) { (void)cpu; }
+void Machine::OnCpuDead(unsigned cpu) {
+  if (slab_ != nullptr) slab_->OnCpuDead(cpu);
+}
 
 // si_mem_available: free pages above the reserves, plus the part of the page
 // cache and reclaimable slab that could be reclaimed without thrashing.
@@ -84,6 +98,8 @@ long Machine::ProcRead(const char* path, char* buf, size_t size) {
     buddy_->ShowPagetypeinfo(out);
   } else if (StrEq(path, "/proc/zoneinfo")) {
     buddy_->ShowZoneinfo(out);
+  } else if (StrEq(path, "/proc/slabinfo")) {
+    slab_->ShowSlabinfo(out);
   } else if (StrEq(path, "/proc/meminfo")) {
     ShowMeminfo(out);
   } else if (StrEq(path, "/proc/vmstat")) {

@@ -1,5 +1,5 @@
 // A Machine: everything one mm_boot() builds — the RAM grant, the buddy
-// allocator, and (as the layers land) the object allocator, VM and swap —
+// allocator, the object allocator (SLUB), and (as the layers land) VM and swap —
 // living in the RAM it manages (its first memblock allocation).
 //
 // Concurrency: Boot and Shutdown are single-threaded (no other thread may use
@@ -12,6 +12,7 @@
 #include "mm/boot_params.h"
 #include "mm/buddy/buddy_allocator.h"
 #include "mm/platform/platform.h"
+#include "mm/slab_common/slab_system.h"
 
 namespace mm {
 
@@ -28,6 +29,7 @@ class Machine {
   void Shutdown();
 
   BuddyAllocator& buddy() { return *buddy_; }
+  SlabSystem& slab() { return *slab_; }
   const BootParams& params() const { return params_; }
 
   // proc_read's implementation: fills buf like snprintf, returns the full
@@ -44,6 +46,7 @@ class Machine {
   RamRange ram_;
   BootParams params_;
   BuddyAllocator* buddy_ = nullptr;
+  SlabSystem* slab_ = nullptr;
 };
 
 }  // namespace mm
