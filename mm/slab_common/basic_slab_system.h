@@ -72,6 +72,8 @@ class BasicSlabSystem {
   }
 
   // ---- kmem_cache_* ----
+  // The inline entry points record __builtin_return_address(0) of the function
+  // they are inlined into (the facade's caller) for SLAB_STORE_USER.
   // kmem_cache_create: nullptr on bad arguments or no memory (panics with SLAB_PANIC).
   kmem_cache* CreateCache(const char* name, unsigned size, unsigned align, slab_flags_t flags,
                           void (*ctor)(void*));
@@ -81,17 +83,14 @@ class BasicSlabSystem {
   int DestroyCache(kmem_cache* s);
 
   [[gnu::always_inline]] void* Alloc(kmem_cache* s, gfp_t gfp) {
-    const void* caller = __builtin_return_address(0);
-    return Dispatch([&](auto& a) { return a.Alloc(s, gfp, caller); });
+    return Dispatch([&](auto& a) { return a.Alloc(s, gfp, __builtin_return_address(0)); });
   }
   [[gnu::always_inline]] void* Zalloc(kmem_cache* s, gfp_t gfp) {
-    const void* caller = __builtin_return_address(0);
-    return Dispatch([&](auto& a) { return a.Alloc(s, gfp | __GFP_ZERO, caller); });
+    return Dispatch([&](auto& a) { return a.Alloc(s, gfp | __GFP_ZERO, __builtin_return_address(0)); });
   }
   [[gnu::always_inline]] void Free(kmem_cache* s, void* obj) {
-    const void* caller = __builtin_return_address(0);
     if (obj == nullptr) return;
-    Dispatch([&](auto& a) { a.Free(s, obj, caller); });
+    Dispatch([&](auto& a) { a.Free(s, obj, __builtin_return_address(0)); });
   }
   // nr objects into p[0..nr), or 0 with nothing allocated.
   int AllocBulk(kmem_cache* s, gfp_t gfp, size_t nr, void** p) {
@@ -108,10 +107,9 @@ class BasicSlabSystem {
 
   // ---- kmalloc family ----
   [[gnu::always_inline]] void* Kmalloc(size_t size, gfp_t gfp) {
-    const void* caller = __builtin_return_address(0);
     if (__builtin_expect(size - 1 < kKmallocMaxCacheSize, 1)) {
       kmem_cache* s = kmalloc_[KmallocIndex(size)];
-      return Dispatch([&](auto& a) { return a.Alloc(s, gfp, caller); });
+      return Dispatch([&](auto& a) { return a.Alloc(s, gfp, __builtin_return_address(0)); });
     }
     if (size == 0) return ZERO_SIZE_PTR;
     return KmallocLarge(size, gfp);
@@ -129,13 +127,12 @@ class BasicSlabSystem {
   void* Krealloc(const void* p, size_t new_size, gfp_t gfp);
   // Accepts nullptr and ZERO_SIZE_PTR.
   [[gnu::always_inline]] void Kfree(const void* p) {
-    const void* caller = __builtin_return_address(0);
     if (ZERO_OR_NULL_PTR(p)) return;
     page* pg = HeadPageOf(*pages_, p);
     if (__builtin_expect(pg != nullptr && (pg->flags & PG_slab) != 0, 1)) {
       kmem_cache* s = pg->slab_cache;
       void* obj = const_cast<void*>(p);
-      Dispatch([&](auto& a) { a.Free(s, obj, caller); });
+      Dispatch([&](auto& a) { a.Free(s, obj, __builtin_return_address(0)); });
       return;
     }
     KfreeLarge(p, pg);
