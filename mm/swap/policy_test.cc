@@ -248,7 +248,9 @@ TEST(S3FifoTest, OneHitWondersLeaveThroughTheSmallQueue) {
   for (PageId p = 0; p < 18; ++p) h.Access(p), h.Access(p);  // hot pages
   for (PageId p = 1000; p < 1100; ++p) {
     const AccessResult r = h.Access(p);  // a scan of one-hit wonders
-    if (r.evicted) EXPECT_GE(r.victim, 18u) << "scan evicted hot page " << r.victim;
+    if (r.evicted) {
+      EXPECT_GE(r.victim, 18u) << "scan evicted hot page " << r.victim;
+    }
   }
   for (PageId p = 0; p < 18; ++p) EXPECT_TRUE(h.sim().Contains(p));
   EXPECT_GE(S3FifoPolicy::SmallTarget(4), 2u);
