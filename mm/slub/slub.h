@@ -14,6 +14,9 @@
 //     quiescent (Linux's kmem_cache_destroy contract).
 //   - LOCKLESS FAST PATHS: Alloc pops the cpu's private freelist; Free pushes onto
 //     it when the object lies in the cpu's active slab. No lock, no atomic.
+//   - OWN-CPU PARTIAL FREE: a free into a slab on the freeing cpu's own partial
+//     list pushes onto page->freelist with plain stores: a frozen slab's
+//     page->freelist and inuse belong to the cpu that froze it (Owner()).
 //   - LOCK-FREE REMOTE FREE: a free into a FROZEN slab that is not the freeing
 //     cpu's active slab (another cpu's active slab, or any cpu-partial slab) is a
 //     CAS push onto Remote(page). The owner takes the whole stack with one
@@ -37,6 +40,8 @@
 //        inuse == objects, and  |cpu->freelist| + |remote stack| <= objects;
 //        cpu->slab_start/slab_bytes describe exactly its objects.
 //   (S4) a cpu-partial slab is frozen; cpu->nr_partial == length of the chain.
+//        Active and cpu-partial slabs of cpu c have Owner == c + 1; slabs on a
+//        node list have Owner == 0 and remote_free == 0.
 //   (S5) every free-list entry (page, cpu, remote) is an object boundary inside
 //        its slab, and no list has a cycle.
 //   (S6) sum over nodes of nr_slabs == slabs on partial lists + active slabs +
@@ -85,7 +90,18 @@ inline constexpr bool kFreelistHardened = MM_SLAB_FREELIST_HARDENED != 0;
 inline constexpr uintptr_t kFrozen = 1;
 // page->remote_free is a plain word in struct page; it is only ever accessed
 // through this atomic view.
-inline std::atomic_ref<uintptr_t> Remote(page* pg) { return std::atomic_ref<uintptr_t>(pg->remote_free); }        // low bit of page->remote_free
+inline std::atomic_ref<uintptr_t> Remote(page* pg) { return std::atomic_ref<uintptr_t>(pg->remote_free); }
+// The cpu that froze a slab, plus one (0: not frozen), kept in page->_mapcount,
+// which a slab page never uses otherwise (Linux keeps its slab page type in the
+// same word); it is back to 0 before the slab returns to the page allocator.
+// Written by the owner or under the node lock; read by any freeing cpu, which
+// only ever acts on finding ITS OWN id (which only it sets or clears).
+inline uintptr_t Owner(const page* pg) {
+  return static_cast<uintptr_t>(pg->_mapcount.load(std::memory_order_relaxed));
+}
+inline void SetOwner(page* pg, uintptr_t cpu_plus_one) {
+  pg->_mapcount.store(static_cast<int32_t>(cpu_plus_one), std::memory_order_relaxed);
+}        // low bit of page->remote_free
 inline constexpr unsigned kMaxOrder = 3;       // slub_max_order (PAGE_ALLOC_COSTLY_ORDER)
 
 // A cpu's view of a cache. Owned by that cpu (see LOCK ORDER).
@@ -171,8 +187,8 @@ class Slub {
     // Linux's set_min_partial: ilog2(size) / 2 clamped to [5, 10].
     unsigned mp = Log2Floor(s->size) / 2;
     c->min_partial = mp < 5 ? 5 : (mp > 10 ? 10 : mp);
-    // Linux's set_cpu_partial, objects converted to slabs.
-    unsigned nr_objects = s->size >= kPageSize ? 2 : s->size >= 1024 ? 6 : s->size >= 256 ? 13 : 30;
+    // Linux's set_cpu_partial (5.16+ values), objects converted to slabs.
+    unsigned nr_objects = s->size >= kPageSize ? 6 : s->size >= 1024 ? 24 : s->size >= 256 ? 52 : 120;
     c->cpu_partial_slabs = (nr_objects * 2 + s->objects - 1) / s->objects;
     c->nr_nodes = pages_->nr_nodes();
     if (c->nr_nodes == 0 || c->nr_nodes > kMaxNodes) c->nr_nodes = 1;
@@ -283,7 +299,7 @@ class Slub {
 
   page* NewSlab(kmem_cache* s, gfp_t gfp);
   void DiscardSlab(kmem_cache* s, page* pg);
-  void ActivateSlab(kmem_cache* s, SlubCpu* c, page* pg);
+  void ActivateSlab(kmem_cache* s, SlubCpu* c, unsigned cpu, page* pg);
   // Unfreezes pg (an active slab with private list `cpu_freelist`, or a
   // cpu-partial slab with cpu_freelist == nullptr): merges its remote stack and
   // the private list into page->freelist and puts it where it belongs.

@@ -89,7 +89,8 @@ void Slub<PS>::DiscardSlab(kmem_cache* s, page* pg) {
 // Makes pg (frozen by the caller) this cpu's active slab: the cpu takes
 // page->freelist as its private list; inuse == objects from now on (S3).
 template <PageSource PS>
-void Slub<PS>::ActivateSlab(kmem_cache* s, SlubCpu* c, page* pg) {
+void Slub<PS>::ActivateSlab(kmem_cache* s, SlubCpu* c, unsigned cpu, page* pg) {
+  SetOwner(pg, cpu + 1);
   c->slab = pg;
   c->freelist = pg->freelist;
   pg->freelist = nullptr;
@@ -142,6 +143,7 @@ void Slub<PS>::Deactivate(kmem_cache* s, page* pg, void* cpu_freelist) {
   {
     SpinLockGuard guard(n.lock);
     // Unfreeze: from here on remote freers take the node lock.
+    SetOwner(pg, 0);
     uintptr_t r = Remote(pg).exchange(0, std::memory_order_acquire) & ~kFrozen;
     for (void* p = reinterpret_cast<void*>(r); p != nullptr;) {
       void* next = GetFreePointer(s, p);
@@ -185,11 +187,12 @@ bool Slub<PS>::GetPartial(kmem_cache* s, SlubCpu* c, unsigned cpu) {
     page* pg = internal::LruEntry(n.partial.PopFront());
     --n.nr_partial;
     Remote(pg).store(kFrozen, std::memory_order_relaxed);
-    ActivateSlab(s, c, pg);
+    ActivateSlab(s, c, cpu, pg);
     while (c->nr_partial < sc->cpu_partial_slabs / 2 && !n.partial.empty()) {
       page* extra = internal::LruEntry(n.partial.PopFront());
       --n.nr_partial;
       Remote(extra).store(kFrozen, std::memory_order_relaxed);
+      SetOwner(extra, cpu + 1);
       extra->lru.next = reinterpret_cast<ListNode*>(c->partial);
       c->partial = extra;
       ++c->nr_partial;
@@ -229,7 +232,7 @@ void* Slub<PS>::AllocSlow(kmem_cache* s, gfp_t gfp, const void* caller) {
       c->partial = internal::NextPartial(pg);
       --c->nr_partial;
       pg->lru.next = nullptr;
-      ActivateSlab(s, c, pg);  // stays frozen
+      ActivateSlab(s, c, cpu, pg);  // stays frozen
       if (c->freelist != nullptr) {
         obj = c->freelist;
         break;
@@ -244,7 +247,7 @@ void* Slub<PS>::AllocSlow(kmem_cache* s, gfp_t gfp, const void* caller) {
     page* pg = NewSlab(s, gfp);
     if (pg == nullptr) return nullptr;
     Remote(pg).store(kFrozen, std::memory_order_relaxed);
-    ActivateSlab(s, c, pg);
+    ActivateSlab(s, c, cpu, pg);
     obj = c->freelist;
     break;
   }
@@ -275,6 +278,14 @@ void Slub<PS>::FreeSlow(kmem_cache* s, void* obj, const void* caller) {
   }
   SlubCache* sc = CacheOf(s);
   SlubNode& n = NodeOfSlab(sc, pg);
+  const unsigned cpu = platform::CpuId();
+  if (Owner(pg) == cpu + 1) {
+    // A slab on this cpu's partial list: its page freelist is ours.
+    SetFreePointer(s, obj, pg->freelist);
+    pg->freelist = obj;
+    --pg->inuse;
+    return;
+  }
   for (;;) {
     // Lock-free push onto a frozen slab's remote stack.
     uintptr_t r = Remote(pg).load(std::memory_order_relaxed);
@@ -299,6 +310,7 @@ void Slub<PS>::FreeSlow(kmem_cache* s, void* obj, const void* caller) {
         // Linux's put_cpu_partial: a slab that was full goes to this cpu's
         // partial list, frozen.
         Remote(pg).store(kFrozen, std::memory_order_relaxed);
+        SetOwner(pg, cpu + 1);
         to_cpu_partial = true;
       } else {
         discard = PlaceLocked(s, sc, n, pg, /*on_partial=*/!was_full);
@@ -306,7 +318,7 @@ void Slub<PS>::FreeSlow(kmem_cache* s, void* obj, const void* caller) {
     }
     if (discard) DiscardSlab(s, pg);
     if (to_cpu_partial) {
-      SlubCpu* c = CpuOf(s, platform::CpuId());
+      SlubCpu* c = CpuOf(s, cpu);
       if (c->nr_partial >= sc->cpu_partial_slabs) UnfreezePartials(s, c);
       pg->lru.next = reinterpret_cast<ListNode*>(c->partial);
       c->partial = pg;
@@ -641,6 +653,7 @@ bool Slub<PS>::CheckCache(kmem_cache* s) {
       slab_ok(pg);
       uintptr_t r = Remote(pg).load(std::memory_order_acquire);
       if ((r & kFrozen) == 0) fail("active slab not frozen", pg);
+      if (Owner(pg) != cpu + 1) fail("active slab not owned by its cpu", pg);
       if (pg->freelist != nullptr || pg->inuse != pg->objects) fail("active slab owns a page freelist", pg);
       unsigned a = chain(pg, c->freelist, "cpu freelist entry not an object");
       unsigned b = chain(pg, reinterpret_cast<void*>(r & ~kFrozen), "remote free entry not an object");
@@ -658,6 +671,7 @@ bool Slub<PS>::CheckCache(kmem_cache* s) {
       slab_ok(pg);
       uintptr_t r = Remote(pg).load(std::memory_order_acquire);
       if ((r & kFrozen) == 0) fail("cpu-partial slab not frozen", pg);
+      if (Owner(pg) != cpu + 1) fail("cpu-partial slab not owned by its cpu", pg);
       unsigned b = chain(pg, reinterpret_cast<void*>(r & ~kFrozen), "remote free entry not an object");
       if (b > pg->inuse) fail("remote frees exceed inuse", pg);
       if (np > 100000) break;
@@ -676,7 +690,7 @@ bool Slub<PS>::CheckCache(kmem_cache* s) {
       ++np;
       ++counted;
       slab_ok(pg);
-      if (Remote(pg).load(std::memory_order_relaxed) != 0) fail("partial slab frozen", pg);
+      if (Remote(pg).load(std::memory_order_relaxed) != 0 || Owner(pg) != 0) fail("partial slab frozen", pg);
       if (pg->inuse >= pg->objects) fail("full slab on the partial list", pg);
     }
     if (np != n.nr_partial) fail("node nr_partial", &n);

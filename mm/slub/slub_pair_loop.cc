@@ -1,6 +1,6 @@
 // A fixed loop of kmem_cache_alloc + kmem_cache_free pairs of a 64-byte object
 // through mm::SlabSystem, for instruction counts:
-//   valgrind --tool=callgrind bazel-bin/mm/slub/slub_pair_loop N [slub|kmalloc|mimalloc]
+//   valgrind --tool=callgrind bazel-bin/mm/slub/slub_pair_loop N [slub|kmalloc|batch|mimalloc]
 // Run with two N and divide the difference of the totals by the difference of N.
 // "mimalloc" runs mi_malloc(64)/mi_free through dlopen for comparison.
 #include <dlfcn.h>
@@ -42,6 +42,16 @@ int main(int argc, char** argv) {
   scfg.nr_cpus = 2;
   if (sys->Init(*b, scfg) != 0) return 1;
   mm::kmem_cache* s = sys->CreateCache("loop64", 64, 0, 0, nullptr);
+  if (strcmp(mode, "batch") == 0) {  // n/1000 rounds of 1000 allocations then 1000 frees
+    static void* v[1000];
+    for (long r = 0; r < n / 1000; ++r) {
+      for (int i = 0; i < 1000; ++i) v[i] = sys->Alloc(s, mm::GFP_KERNEL);
+      asm volatile("" : : "r"(v) : "memory");
+      for (int i = 0; i < 1000; ++i) sys->Free(s, v[i]);
+    }
+    printf("%ld batch pairs\n", n);
+    return 0;
+  }
   const bool kmalloc = strcmp(mode, "kmalloc") == 0;
   for (long i = 0; i < n; ++i) {
     void* p = kmalloc ? sys->Kmalloc(64, mm::GFP_KERNEL) : sys->Alloc(s, mm::GFP_KERNEL);
