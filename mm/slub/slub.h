@@ -211,6 +211,11 @@ class Slub {
   void Free(kmem_cache* s, void* obj, const void* caller) {
     SlubCpu* c = CpuOf(s, platform::CpuId());
     if (__builtin_expect(reinterpret_cast<uintptr_t>(obj) - c->slab_start < c->slab_bytes, 1)) {
+      // Hardened builds catch the naive double free, as Linux's set_freepointer.
+      if (kFreelistHardened && __builtin_expect(obj == c->freelist, 0)) {
+        ReportDoubleFree(s, obj);
+        return;
+      }
       SetFreePointer(s, obj, c->freelist);
       c->freelist = obj;
       return;
@@ -239,6 +244,10 @@ class Slub {
     page* pg = HeadPageOf(*pages_, obj);
     if (pg == nullptr || (pg->flags & PG_slab) == 0) return nullptr;
     return pg->slab_cache;
+  }
+
+  [[gnu::noinline, gnu::cold]] static void ReportDoubleFree(kmem_cache* s, void* obj) {
+    slab_debug::ReportSlab(s, nullptr, "Object %p already free (double free)", obj);
   }
 
   // ---- Slow paths ----

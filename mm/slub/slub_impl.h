@@ -136,7 +136,9 @@ void Slub<PS>::Deactivate(kmem_cache* s, page* pg, void* cpu_freelist) {
     void* next = GetFreePointer(s, p);
     SetFreePointer(s, p, merged);
     merged = p;
-    ++freed;
+    // A longer chain than the slab is a cycle: an object freed twice into a
+    // non-debug cache (slub_debug=F would have caught it at the free).
+    MM_CHECK(++freed <= pg->objects);
     p = next;
   }
   bool discard;
@@ -149,7 +151,7 @@ void Slub<PS>::Deactivate(kmem_cache* s, page* pg, void* cpu_freelist) {
       void* next = GetFreePointer(s, p);
       SetFreePointer(s, p, merged);
       merged = p;
-      ++freed;
+      MM_CHECK(++freed <= pg->objects);
       p = next;
     }
     pg->freelist = merged;

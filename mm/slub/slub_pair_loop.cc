@@ -1,8 +1,9 @@
 // A fixed loop of kmem_cache_alloc + kmem_cache_free pairs of a 64-byte object
 // through mm::SlabSystem, for instruction counts:
-//   valgrind --tool=callgrind bazel-bin/mm/slub/slub_pair_loop N [slub|kmalloc|batch|mimalloc]
+//   valgrind --tool=callgrind bazel-bin/mm/slub/slub_pair_loop N [slub|kmalloc|batch|mimalloc|jemalloc]
 // Run with two N and divide the difference of the totals by the difference of N.
-// "mimalloc" runs mi_malloc(64)/mi_free through dlopen for comparison.
+// "mimalloc" runs mi_malloc(64)/mi_free through dlopen, "jemalloc" the
+// statically linked je_malloc/je_free, for comparison.
 #include <dlfcn.h>
 
 #include <cstdio>
@@ -13,6 +14,11 @@
 #include "mm/buddy/memblock.h"
 #include "mm/platform/platform.h"
 #include "mm/slab_common/slab_system.h"
+
+extern "C" {
+void* je_malloc(size_t);
+void je_free(void*);
+}
 
 int main(int argc, char** argv) {
   const long n = argc > 1 ? atol(argv[1]) : 1000000;
@@ -28,6 +34,15 @@ int main(int argc, char** argv) {
       mi_free(p);
     }
     printf("%ld mimalloc pairs\n", n);
+    return 0;
+  }
+  if (strcmp(mode, "jemalloc") == 0) {
+    for (long i = 0; i < n; ++i) {
+      void* p = je_malloc(64);
+      asm volatile("" : : "r"(p) : "memory");
+      je_free(p);
+    }
+    printf("%ld jemalloc pairs\n", n);
     return 0;
   }
   mm::RamRange ram;

@@ -71,5 +71,26 @@ TEST_F(SlubTest, EmptySlabsReturnBeyondMinPartial) {
   EXPECT_EQ(sys_->DestroyCache(s), 0);
 }
 
+TEST_F(SlubTest, HardenedFreelistAndNaiveDoubleFree) {
+  kmem_cache* s = sys_->CreateCache("hard", 64, 0, 0, nullptr);
+  void* a = sys_->Alloc(s, GFP_KERNEL);
+  void* b = sys_->Alloc(s, GFP_KERNEL);
+  sys_->Free(s, a);
+  sys_->Free(s, b);  // b's free pointer is a
+  const uintptr_t stored =
+      *reinterpret_cast<uintptr_t*>(static_cast<char*>(b) + s->offset);
+  if (kFreelistHardened) {
+    EXPECT_NE(stored, reinterpret_cast<uintptr_t>(a));  // obfuscated
+    LogCapture log;
+    sys_->Free(s, b);  // b is the freelist head: caught
+    EXPECT_TRUE(log.Contains("already free (double free)")) << log.text();
+  } else {
+    EXPECT_EQ(stored, reinterpret_cast<uintptr_t>(a));
+  }
+  EXPECT_EQ(Slub<BuddyAllocator>::GetFreePointer(s, b), a);
+  EXPECT_TRUE(sys_->CheckInvariants());
+  EXPECT_EQ(sys_->DestroyCache(s), 0);
+}
+
 }  // namespace
 }  // namespace mm::slub
