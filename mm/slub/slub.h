@@ -105,6 +105,11 @@ inline void SetOwner(page* pg, uintptr_t cpu_plus_one) {
 inline constexpr unsigned kMaxOrder = 3;       // slub_max_order (PAGE_ALLOC_COSTLY_ORDER)
 
 // A cpu's view of a cache. Owned by that cpu (see LOCK ORDER).
+// Invariant (S3/S4): slab == nullptr <=> slab_start == slab_bytes == 0 and
+// freelist == nullptr; otherwise slab is frozen with Owner == cpu + 1, every
+// object on freelist lies in [slab_start, slab_start + slab_bytes), and
+// |freelist| + |slab's remote stack| <= slab->objects; nr_partial == length of
+// the `partial` chain, each slab on it frozen with Owner == cpu + 1.
 struct alignas(kCacheLineSize) SlubCpu {
   void* freelist;        // private free objects of `slab` (encoded chain)
   uintptr_t slab_start;  // address of the active slab's first slot; 0 if none
@@ -131,6 +136,10 @@ class LockedCounter {
   std::atomic<unsigned long> v_{0};
 };
 
+// A node's slabs. Invariant (S2/S6): nr_partial == |partial|; every slab on
+// `partial` is unfrozen with 0 <= inuse < objects; every slab on `full` (debug
+// caches only) has inuse == objects; nr_slabs counts every slab of the node
+// whatever its state, total_objects the sum of their `objects`.
 struct alignas(kCacheLineSize) SlubNode {
   SpinLock lock;
   LockedCounter nr_partial;  // written under lock; GetPartial peeks at it without

@@ -1,5 +1,11 @@
-// SLUB slow paths (template definitions; included by slub.h). The lock order and
-// invariants are at the top of slub.h.
+// SLUB slow paths (template definitions; included by slub.h).
+//
+// LOCK ORDER (the full contract is at the top of slub.h):
+//   registry lock -> SlubNode::lock -> page source.  Functions named *Locked
+//   assert the node lock; Deactivate, GetPartial, FreeSlow's locked part and the
+//   Debug* paths take it; NewSlab/DiscardSlab run with no lock (the page source
+//   has its own). Lockless here: the remote-stack CAS/exchange and the own-cpu
+//   partial free.
 #ifndef MM_SLUB_SLUB_IMPL_H_
 #define MM_SLUB_SLUB_IMPL_H_
 
