@@ -82,7 +82,8 @@ class ArcPolicy {
     } else {
       if (!selected_) {
         // A free frame after removals: keep the directory bounds.
-        if (lists_.size(kT1) + lists_.size(kB1) >= c_ && !lists_.empty(kB1)) DropGhost(lists_.Back(kB1));
+        if (lists_.size(kT1) + lists_.size(kB1) >= c_ && !lists_.empty(kB1))
+          DropGhost(lists_.Back(kB1));
         if (Total() >= 2 * c_ && !lists_.empty(kB2)) DropGhost(lists_.Back(kB2));
       }
       lists_.PushFront(kT1, f);

@@ -50,7 +50,9 @@ class EscPolicy {
     classes_.Remove(f);
     return f;
   }
-  void OnInsert(FrameId f, const Reference& ref) { classes_.PushBack(2u | (ref.dirty ? 1u : 0u), f); }
+  void OnInsert(FrameId f, const Reference& ref) {
+    classes_.PushBack(2u | (ref.dirty ? 1u : 0u), f);
+  }
   void OnRemove(FrameId f) { classes_.Remove(f); }
   void CheckInvariants() const { classes_.CheckInvariants(4); }
 

@@ -65,7 +65,10 @@ class IndexHeap {
 
  private:
   void Fix(uint32_t i) {
-    if (i > 0 && less_(heap_[i], heap_[(i - 1) / 2])) Up(i); else Down(i);
+    if (i > 0 && less_(heap_[i], heap_[(i - 1) / 2]))
+      Up(i);
+    else
+      Down(i);
   }
   void Up(uint32_t i) {
     const uint32_t f = heap_[i];

@@ -23,7 +23,7 @@ struct Row {
 
 // shared/traces/README.md, "Known answers".
 constexpr Row kLirsRows[] = {
-    {"2_pools", 496, 0.574, 0.490, 0.483, 0.372}, {"2_pools", 993, 0.501, 0.456, 0.456, 0.315},
+    {"2_pools", 496, 0.574, 0.490, 0.483, 0.372},  {"2_pools", 993, 0.501, 0.456, 0.456, 0.315},
     {"2_pools", 2484, 0.400, 0.384, 0.384, 0.222}, {"2_pools", 4969, 0.277, 0.272, 0.273, 0.147},
     {"cpp", 61, 0.803, 0.806, 0.772, 0.289},       {"cpp", 122, 0.372, 0.243, 0.227, 0.159},
     {"cpp", 305, 0.207, 0.164, 0.160, 0.135},      {"cpp", 611, 0.168, 0.141, 0.142, 0.135},
@@ -97,13 +97,15 @@ void CheckRow(const Row& row, const trace_replay::Trace& trace) {
 
 TEST(KnownAnswerTest, LirsTraces) {
   for (const Row& row : kLirsRows) {
-    CheckRow(row, Load(std::string("lirs/") + row.trace + ".trace.gz", trace_replay::TraceFormat::kLirs));
+    CheckRow(row, Load(std::string("lirs/") + row.trace + ".trace.gz",
+                       trace_replay::TraceFormat::kLirs));
   }
 }
 
 TEST(KnownAnswerTest, SpecTraces) {
   for (const Row& row : kSpecRows) {
-    CheckRow(row, Load(std::string("spec/") + row.trace + ".trace.gz", trace_replay::TraceFormat::kSpec));
+    CheckRow(row, Load(std::string("spec/") + row.trace + ".trace.gz",
+                       trace_replay::TraceFormat::kSpec));
   }
 }
 
@@ -112,8 +114,8 @@ TEST(KnownAnswerTest, LirsTraceSizesMatchTheReadme) {
     const char* name;
     size_t references;
     uint64_t distinct;
-  } sizes[] = {{"2_pools", 100000, 9939}, {"cpp", 9047, 1223},    {"cs", 6781, 1409},
-               {"gli", 6015, 2529},       {"loop", 505500, 1011}, {"multi1", 15858, 2606},
+  } sizes[] = {{"2_pools", 100000, 9939}, {"cpp", 9047, 1223},     {"cs", 6781, 1409},
+               {"gli", 6015, 2529},       {"loop", 505500, 1011},  {"multi1", 15858, 2606},
                {"multi2", 26311, 5684},   {"multi3", 30241, 7454}, {"ps", 10448, 3083},
                {"sprite", 133996, 7075}};
   for (const auto& s : sizes) {

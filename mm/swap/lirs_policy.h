@@ -157,7 +157,7 @@ class LirsPolicy {
   }
 
  private:
-  static constexpr unsigned kStack = 0;              // s_: the LIRS stack S
+  static constexpr unsigned kStack = 0;               // s_: the LIRS stack S
   static constexpr unsigned kQueue = 0, kGhosts = 1;  // q_: Q, and ghosts by age
   static constexpr uint8_t kLir = 0, kHir = 1, kGhost = 2;
 
@@ -174,7 +174,8 @@ class LirsPolicy {
 
   // Removes HIR entries from the bottom of S until an LIR page is there.
   void Prune() {
-    for (uint32_t b = s_.Back(kStack); b != ListSet::kNil && state_[b] != kLir; b = s_.Back(kStack)) {
+    for (uint32_t b = s_.Back(kStack); b != ListSet::kNil && state_[b] != kLir;
+         b = s_.Back(kStack)) {
       if (state_[b] == kGhost) {
         DropGhost(b);
       } else {

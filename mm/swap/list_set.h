@@ -54,7 +54,10 @@ class ListSet {
     MM_DCHECK(list_[n] == kNone);
     prev_[n] = kNil;
     next_[n] = head_[l];
-    if (head_[l] != kNil) prev_[head_[l]] = n; else tail_[l] = n;
+    if (head_[l] != kNil)
+      prev_[head_[l]] = n;
+    else
+      tail_[l] = n;
     head_[l] = n;
     list_[n] = static_cast<uint8_t>(l);
     ++size_[l];
@@ -64,7 +67,10 @@ class ListSet {
     MM_DCHECK(list_[n] == kNone);
     next_[n] = kNil;
     prev_[n] = tail_[l];
-    if (tail_[l] != kNil) next_[tail_[l]] = n; else head_[l] = n;
+    if (tail_[l] != kNil)
+      next_[tail_[l]] = n;
+    else
+      head_[l] = n;
     tail_[l] = n;
     list_[n] = static_cast<uint8_t>(l);
     ++size_[l];
@@ -74,8 +80,14 @@ class ListSet {
   void Remove(uint32_t n) {
     const uint8_t l = list_[n];
     MM_DCHECK(l != kNone);
-    if (prev_[n] != kNil) next_[prev_[n]] = next_[n]; else head_[l] = next_[n];
-    if (next_[n] != kNil) prev_[next_[n]] = prev_[n]; else tail_[l] = prev_[n];
+    if (prev_[n] != kNil)
+      next_[prev_[n]] = next_[n];
+    else
+      head_[l] = next_[n];
+    if (next_[n] != kNil)
+      prev_[next_[n]] = prev_[n];
+    else
+      tail_[l] = prev_[n];
     list_[n] = kNone;
     --size_[l];
   }
@@ -95,8 +107,14 @@ class ListSet {
     MM_DCHECK(l != kNone && list_[replacement] == kNone);
     prev_[replacement] = prev_[n];
     next_[replacement] = next_[n];
-    if (prev_[n] != kNil) next_[prev_[n]] = replacement; else head_[l] = replacement;
-    if (next_[n] != kNil) prev_[next_[n]] = replacement; else tail_[l] = replacement;
+    if (prev_[n] != kNil)
+      next_[prev_[n]] = replacement;
+    else
+      head_[l] = replacement;
+    if (next_[n] != kNil)
+      prev_[next_[n]] = replacement;
+    else
+      tail_[l] = replacement;
     list_[replacement] = l;
     list_[n] = kNone;
   }

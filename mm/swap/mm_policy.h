@@ -53,9 +53,10 @@ class MmPolicy {
   static constexpr unsigned kExperts = 2;
 
   static size_t RequiredBytes(uint32_t frames) {
-    return Simulator<LruPolicy>::RequiredBytes(frames) + Simulator<LirsPolicy>::RequiredBytes(frames) +
-           2 * alignof(std::max_align_t) + PageMap::RequiredBytes(frames) +
-           ArenaBytes<PageId>(frames) + kExperts * ListSet::RequiredBytes(frames);
+    return Simulator<LruPolicy>::RequiredBytes(frames) +
+           Simulator<LirsPolicy>::RequiredBytes(frames) + 2 * alignof(std::max_align_t) +
+           PageMap::RequiredBytes(frames) + ArenaBytes<PageId>(frames) +
+           kExperts * ListSet::RequiredBytes(frames);
   }
 
   MmPolicy(uint32_t frames, std::span<std::byte> memory)
@@ -125,7 +126,7 @@ class MmPolicy {
 
  private:
   static constexpr uint64_t kMissWeight = uint64_t{1} << 20;  // fixed point
-  static constexpr unsigned kMarginShift = 5;    // switch when 1/32 better
+  static constexpr unsigned kMarginShift = 5;                 // switch when 1/32 better
   static constexpr unsigned kHorizon = 4;        // score horizon: 4 x frames references,
   static constexpr uint64_t kMinHorizon = 4096;  // but at least 4096
   static constexpr unsigned kInitialLeader = 1;  // LIRS: wins on cold loops

@@ -72,9 +72,11 @@ TEST(MmPolicyClaimTest, BeatsLirsAndClockProOnAverageAndNeverFarBehindLru) {
       }
     }
   }
-  printf("cells=%d mean miss ratio: mm=%.4f lirs=%.4f clockpro=%.4f lru=%.4f; worst mm vs LRU: %+.2f%% (%s)\n",
-         cells, sum_mm / cells, sum_lirs / cells, sum_clockpro / cells, sum_lru / cells, 100 * worst,
-         worst_at.c_str());
+  printf(
+      "cells=%d mean miss ratio: mm=%.4f lirs=%.4f clockpro=%.4f lru=%.4f; worst mm vs LRU: "
+      "%+.2f%% (%s)\n",
+      cells, sum_mm / cells, sum_lirs / cells, sum_clockpro / cells, sum_lru / cells, 100 * worst,
+      worst_at.c_str());
   EXPECT_LT(sum_mm, sum_lirs);
   EXPECT_LT(sum_mm, sum_clockpro);
 }

@@ -18,14 +18,14 @@
 #include "mm/swap/esc_policy.h"
 #include "mm/swap/fifo_policy.h"
 #include "mm/swap/lfu_policy.h"
-#include "mm/swap/lirs_policy.h"
 #include "mm/swap/linux_policy.h"
+#include "mm/swap/lirs_policy.h"
 #include "mm/swap/lru_policy.h"
 #include "mm/swap/mm_policy.h"
 #include "mm/swap/opt_policy.h"
+#include "mm/swap/policy.h"
 #include "mm/swap/s3fifo_policy.h"
 #include "mm/swap/sieve_policy.h"
-#include "mm/swap/policy.h"
 
 namespace mm::swap {
 
@@ -46,9 +46,9 @@ enum class PolicyKind : int {
 };
 
 inline constexpr PolicyKind kAllPolicies[] = {
-    PolicyKind::kFifo,  PolicyKind::kLru,      PolicyKind::kClock, PolicyKind::kEsc,
-    PolicyKind::kLfu,   PolicyKind::kOpt,      PolicyKind::kLinux, PolicyKind::kArc,
-    PolicyKind::kClockPro, PolicyKind::kLirs,  PolicyKind::kS3Fifo, PolicyKind::kSieve,
+    PolicyKind::kFifo,     PolicyKind::kLru,  PolicyKind::kClock,  PolicyKind::kEsc,
+    PolicyKind::kLfu,      PolicyKind::kOpt,  PolicyKind::kLinux,  PolicyKind::kArc,
+    PolicyKind::kClockPro, PolicyKind::kLirs, PolicyKind::kS3Fifo, PolicyKind::kSieve,
     PolicyKind::kMm,
 };
 
@@ -59,19 +59,32 @@ using DefaultPolicy = MmPolicy;
 template <typename F>
 decltype(auto) VisitPolicy(PolicyKind kind, F&& f) {
   switch (kind) {
-    case PolicyKind::kFifo: return std::forward<F>(f).template operator()<FifoPolicy>();
-    case PolicyKind::kLru: return std::forward<F>(f).template operator()<LruPolicy>();
-    case PolicyKind::kClock: return std::forward<F>(f).template operator()<ClockPolicy>();
-    case PolicyKind::kEsc: return std::forward<F>(f).template operator()<EscPolicy>();
-    case PolicyKind::kLfu: return std::forward<F>(f).template operator()<LfuPolicy>();
-    case PolicyKind::kOpt: return std::forward<F>(f).template operator()<OptPolicy>();
-    case PolicyKind::kLinux: return std::forward<F>(f).template operator()<LinuxPolicy>();
-    case PolicyKind::kArc: return std::forward<F>(f).template operator()<ArcPolicy>();
-    case PolicyKind::kClockPro: return std::forward<F>(f).template operator()<ClockProPolicy>();
-    case PolicyKind::kLirs: return std::forward<F>(f).template operator()<LirsPolicy>();
-    case PolicyKind::kS3Fifo: return std::forward<F>(f).template operator()<S3FifoPolicy>();
-    case PolicyKind::kSieve: return std::forward<F>(f).template operator()<SievePolicy>();
-    case PolicyKind::kMm: return std::forward<F>(f).template operator()<MmPolicy>();
+    case PolicyKind::kFifo:
+      return std::forward<F>(f).template operator()<FifoPolicy>();
+    case PolicyKind::kLru:
+      return std::forward<F>(f).template operator()<LruPolicy>();
+    case PolicyKind::kClock:
+      return std::forward<F>(f).template operator()<ClockPolicy>();
+    case PolicyKind::kEsc:
+      return std::forward<F>(f).template operator()<EscPolicy>();
+    case PolicyKind::kLfu:
+      return std::forward<F>(f).template operator()<LfuPolicy>();
+    case PolicyKind::kOpt:
+      return std::forward<F>(f).template operator()<OptPolicy>();
+    case PolicyKind::kLinux:
+      return std::forward<F>(f).template operator()<LinuxPolicy>();
+    case PolicyKind::kArc:
+      return std::forward<F>(f).template operator()<ArcPolicy>();
+    case PolicyKind::kClockPro:
+      return std::forward<F>(f).template operator()<ClockProPolicy>();
+    case PolicyKind::kLirs:
+      return std::forward<F>(f).template operator()<LirsPolicy>();
+    case PolicyKind::kS3Fifo:
+      return std::forward<F>(f).template operator()<S3FifoPolicy>();
+    case PolicyKind::kSieve:
+      return std::forward<F>(f).template operator()<SievePolicy>();
+    case PolicyKind::kMm:
+      return std::forward<F>(f).template operator()<MmPolicy>();
   }
   __builtin_unreachable();
 }

@@ -62,18 +62,17 @@ struct Reference {
 //   void CheckInvariants() const;
 //       Panics (MM_CHECK) on a broken invariant; O(frames + history).
 template <typename P>
-concept ReplacementPolicy =
-    requires(P p, const P cp, FrameId f, const Reference& ref, uint32_t frames,
-             std::span<std::byte> arena) {
-      { P::RequiredBytes(frames) } -> std::convertible_to<size_t>;
-      { P(frames, arena) };
-      { p.OnHit(f, ref) };
-      { p.SelectVictim(ref) } -> std::same_as<FrameId>;
-      { p.OnInsert(f, ref) };
-      { p.OnRemove(f) };
-      { cp.CheckInvariants() };
-      { P::kName } -> std::convertible_to<const char*>;
-    };
+concept ReplacementPolicy = requires(P p, const P cp, FrameId f, const Reference& ref,
+                                     uint32_t frames, std::span<std::byte> arena) {
+  { P::RequiredBytes(frames) } -> std::convertible_to<size_t>;
+  {P(frames, arena)};
+  {p.OnHit(f, ref)};
+  { p.SelectVictim(ref) } -> std::same_as<FrameId>;
+  {p.OnInsert(f, ref)};
+  {p.OnRemove(f)};
+  {cp.CheckInvariants()};
+  { P::kName } -> std::convertible_to<const char*>;
+};
 
 }  // namespace mm::swap
 

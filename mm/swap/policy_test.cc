@@ -34,7 +34,8 @@ class Harness {
     EXPECT_EQ(r.hit, was_resident) << "page " << page;
     EXPECT_EQ(r.evicted, !was_resident && was_full) << "page " << page;
     if (r.evicted) {
-      EXPECT_EQ(resident_.count(r.victim), 1u) << "evicted page " << r.victim << " it was not given";
+      EXPECT_EQ(resident_.count(r.victim), 1u)
+          << "evicted page " << r.victim << " it was not given";
       EXPECT_NE(r.victim, page);
       resident_.erase(r.victim);
     }
@@ -84,7 +85,8 @@ std::vector<PageId> MakeTrace(int kind, size_t n, uint32_t universe, uint32_t se
         t.push_back(i % universe);
         break;
       default:  // phases with different hot sets, plus scans
-        t.push_back((i / 500) % 3 == 2 ? i % (2 * universe) : (i / 1500) * 7 + rng() % (universe / 2 + 1));
+        t.push_back((i / 500) % 3 == 2 ? i % (2 * universe)
+                                       : (i / 1500) * 7 + rng() % (universe / 2 + 1));
         break;
     }
   }
@@ -145,19 +147,22 @@ TYPED_TEST(PolicyTest, OptIsNeverBeaten) {
       const std::vector<uint64_t> next = trace_replay::ComputeNextUse(t);
       const auto opt = trace_replay::ReplayWith<OptPolicy>(t, next, frames);
       const auto other = trace_replay::ReplayWith<TypeParam>(t, next, frames);
-      EXPECT_GE(other.misses, opt.misses) << TypeParam::kName << " frames=" << frames << " kind=" << kind;
+      EXPECT_GE(other.misses, opt.misses)
+          << TypeParam::kName << " frames=" << frames << " kind=" << kind;
     }
   }
 }
 
 TYPED_TEST(PolicyTest, OptIsNeverBeatenOnSharedTraces) {
   for (const char* name : {"cpp", "cs", "multi1"}) {
-    const std::string path = trace_replay::FindSharedTrace(std::string("lirs/") + name + ".trace.gz");
+    const std::string path =
+        trace_replay::FindSharedTrace(std::string("lirs/") + name + ".trace.gz");
     ASSERT_FALSE(path.empty());
     auto t = trace_replay::ReadTrace(path, trace_replay::TraceFormat::kLirs);
     ASSERT_TRUE(t.ok());
     const std::vector<uint64_t> next = trace_replay::ComputeNextUse(*t);
-    for (uint32_t frames : {static_cast<uint32_t>(t->distinct_pages / 20), static_cast<uint32_t>(t->distinct_pages / 4)}) {
+    for (uint32_t frames : {static_cast<uint32_t>(t->distinct_pages / 20),
+                            static_cast<uint32_t>(t->distinct_pages / 4)}) {
       const auto opt = trace_replay::ReplayWith<OptPolicy>(*t, next, frames);
       const auto other = trace_replay::ReplayWith<TypeParam>(*t, next, frames);
       EXPECT_GE(other.misses, opt.misses) << name << " frames=" << frames;
@@ -181,8 +186,8 @@ TEST(PolicyRegistryTest, NamesRoundTrip) {
     ASSERT_TRUE(parsed.has_value()) << PolicyName(k);
     EXPECT_EQ(*parsed, k);
   }
-  const char* expected[] = {"fifo", "lru",  "clock",    "esc",  "lfu",    "opt",  "linux",
-                            "arc",  "clockpro", "lirs", "s3fifo", "sieve", "mm"};
+  const char* expected[] = {"fifo", "lru",      "clock", "esc",    "lfu",   "opt", "linux",
+                            "arc",  "clockpro", "lirs",  "s3fifo", "sieve", "mm"};
   for (const char* name : expected) EXPECT_TRUE(ParsePolicyName(name).has_value()) << name;
   EXPECT_EQ(ParsePolicyName("clock-pro"), PolicyKind::kClockPro);
   EXPECT_FALSE(ParsePolicyName("random").has_value());
@@ -244,7 +249,7 @@ TEST(SieveTest, HandKeepsVisitedPages) {
 }
 
 TEST(S3FifoTest, OneHitWondersLeaveThroughTheSmallQueue) {
-  Harness<S3FifoPolicy> h(20);  // small queue: 2 frames
+  Harness<S3FifoPolicy> h(20);                               // small queue: 2 frames
   for (PageId p = 0; p < 18; ++p) h.Access(p), h.Access(p);  // hot pages
   for (PageId p = 1000; p < 1100; ++p) {
     const AccessResult r = h.Access(p);  // a scan of one-hit wonders

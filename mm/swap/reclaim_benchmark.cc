@@ -58,7 +58,8 @@ std::vector<LoadedTrace>& Traces() {
       fprintf(stderr, "reclaim: cannot find %s (data dependency @traces//:all)\n", file);
       exit(1);
     }
-    const TraceFormat format = strncmp(file, "spec/", 5) == 0 ? TraceFormat::kSpec : TraceFormat::kLirs;
+    const TraceFormat format =
+        strncmp(file, "spec/", 5) == 0 ? TraceFormat::kSpec : TraceFormat::kLirs;
     auto trace = trace_replay::ReadTrace(path, format);
     if (!trace.ok()) {
       fprintf(stderr, "reclaim: %s\n", std::string(trace.status().message()).c_str());
@@ -128,7 +129,9 @@ void PrintTableAndPlot(const std::string& plot_dir) {
   std::string gp;
   gp += "set terminal pngcairo noenhanced size 1400,1080 font 'Sans,8'\n";
   gp += "set output '" + png_path + "'\n";
-  gp += "set multiplot layout 4,4 title 'libmm page replacement: miss ratio vs cache size (% of distinct pages)'\n";
+  gp +=
+      "set multiplot layout 4,4 title 'libmm page replacement: miss ratio vs cache size (% of "
+      "distinct pages)'\n";
   gp += "set key off\nset grid\nset xrange [0:55]\nset xtics (5,10,25,50)\nset yrange [0:*]\n";
   for (size_t i = 0; i < traces.size(); ++i) {
     // SPEC traces fit in few pages: a log scale shows their small ratios.
@@ -180,7 +183,8 @@ void BM_Replay(benchmark::State& state, PolicyKind kind) {
     }
   }
   state.SetItemsProcessed(static_cast<int64_t>(refs));
-  state.counters["miss_ratio"] = refs == 0 ? 0.0 : static_cast<double>(misses) / static_cast<double>(refs);
+  state.counters["miss_ratio"] =
+      refs == 0 ? 0.0 : static_cast<double>(misses) / static_cast<double>(refs);
 }
 
 }  // namespace
@@ -193,7 +197,8 @@ int main(int argc, char** argv) {
     if (strncmp(argv[i], "--plot_dir=", 11) == 0) {
       plot_dir = argv[i] + 11;
       if (!plot_dir.empty() && plot_dir[0] != '/') {
-        if (const char* wd = getenv("BUILD_WORKING_DIRECTORY")) plot_dir = std::string(wd) + "/" + plot_dir;
+        if (const char* wd = getenv("BUILD_WORKING_DIRECTORY"))
+          plot_dir = std::string(wd) + "/" + plot_dir;
       }
     } else if (strcmp(argv[i], "--no_table") == 0) {
       table = false;

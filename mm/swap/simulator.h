@@ -26,10 +26,10 @@ namespace mm::swap {
 
 struct AccessResult {
   bool hit = false;
-  bool evicted = false;          // a resident page was evicted to make room
-  bool evicted_dirty = false;    // ... and it needed writing back
-  PageId victim = 0;             // the evicted page, when evicted
-  FrameId frame = kNoFrame;      // the frame that holds the referenced page now
+  bool evicted = false;        // a resident page was evicted to make room
+  bool evicted_dirty = false;  // ... and it needed writing back
+  PageId victim = 0;           // the evicted page, when evicted
+  FrameId frame = kNoFrame;    // the frame that holds the referenced page now
 };
 
 template <ReplacementPolicy P>
@@ -39,13 +39,15 @@ class Simulator {
 
   static size_t RequiredBytes(uint32_t frames) {
     return PageMap::RequiredBytes(frames) + ArenaBytes<PageId>(frames) +
-           ArenaBytes<FrameId>(frames) + ArenaBytes<uint8_t>(frames) +
-           P::RequiredBytes(frames) + alignof(std::max_align_t);
+           ArenaBytes<FrameId>(frames) + ArenaBytes<uint8_t>(frames) + P::RequiredBytes(frames) +
+           alignof(std::max_align_t);
   }
 
   // Takes RequiredBytes(frames) bytes of `arena`; all frames start free.
   Simulator(uint32_t frames, std::span<std::byte> arena)
-      : arena_(arena), frames_(frames), policy_(frames, arena_.TakeBytes(P::RequiredBytes(frames))) {
+      : arena_(arena),
+        frames_(frames),
+        policy_(frames, arena_.TakeBytes(P::RequiredBytes(frames))) {
     MM_CHECK(frames >= 1);
     map_.Init(frames, arena_);
     frame_page_ = arena_.Take<PageId>(frames);

@@ -37,7 +37,8 @@ class ArenaBuffer {
 // Replays `trace` through a Simulator<P> with `frames` frames. `next_use` must
 // be ComputeNextUse(trace) when P needs it (OPT); it may be empty otherwise.
 template <typename P>
-ReplayResult ReplayWith(const Trace& trace, const std::vector<uint64_t>& next_use, uint32_t frames) {
+ReplayResult ReplayWith(const Trace& trace, const std::vector<uint64_t>& next_use,
+                        uint32_t frames) {
   ArenaBuffer buffer(mm::swap::Simulator<P>::RequiredBytes(frames));
   mm::swap::Simulator<P> sim(frames, buffer.span());
   const size_t n = trace.pages.size();
@@ -54,7 +55,8 @@ ReplayResult ReplayWith(const Trace& trace, const std::vector<uint64_t>& next_us
 
 inline ReplayResult Replay(mm::swap::PolicyKind kind, const Trace& trace,
                            const std::vector<uint64_t>& next_use, uint32_t frames) {
-  return mm::swap::VisitPolicy(kind, [&]<typename P>() { return ReplayWith<P>(trace, next_use, frames); });
+  return mm::swap::VisitPolicy(
+      kind, [&]<typename P>() { return ReplayWith<P>(trace, next_use, frames); });
 }
 
 }  // namespace trace_replay

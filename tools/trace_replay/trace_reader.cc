@@ -57,13 +57,14 @@ bool FileExists(const std::string& path) { return access(path.c_str(), R_OK) == 
 absl::StatusOr<TraceFormat> ParseTraceFormat(const std::string& name) {
   if (name == "lirs") return TraceFormat::kLirs;
   if (name == "spec") return TraceFormat::kSpec;
-  return absl::InvalidArgumentError(absl::StrCat("unknown trace format '", name,
-                                                 "' (expected lirs or spec)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown trace format '", name, "' (expected lirs or spec)"));
 }
 
 absl::StatusOr<Trace> ReadTrace(const std::string& path, TraceFormat format, uint64_t page_size) {
   if (page_size == 0 || (page_size & (page_size - 1)) != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("page size ", page_size, " is not a power of two"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("page size ", page_size, " is not a power of two"));
   }
   LineReader reader(path);
   if (!reader.ok()) return absl::NotFoundError(absl::StrCat("cannot open trace '", path, "'"));
@@ -90,12 +91,12 @@ absl::StatusOr<Trace> ReadTrace(const std::string& path, TraceFormat format, uin
     uint64_t gap = 0;
     absl::string_view hex = fields.size() == 3 ? fields[1] : absl::string_view();
     const bool had_prefix = absl::ConsumePrefix(&hex, "0x") || absl::ConsumePrefix(&hex, "0X");
-    if (fields.size() != 3 || (fields[0] != "l" && fields[0] != "s") || !had_prefix || hex.empty() ||
-        !absl::SimpleHexAtoi(hex, &address) || hex[0] == '-' || hex[0] == '+' ||
+    if (fields.size() != 3 || (fields[0] != "l" && fields[0] != "s") || !had_prefix ||
+        hex.empty() || !absl::SimpleHexAtoi(hex, &address) || hex[0] == '-' || hex[0] == '+' ||
         !absl::SimpleAtoi(fields[2], &gap)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, ":", line_no, ": malformed spec trace line '", text,
-          "' (expected 'l|s 0xADDRESS COUNT')"));
+      return absl::InvalidArgumentError(absl::StrCat(path, ":", line_no,
+                                                     ": malformed spec trace line '", text,
+                                                     "' (expected 'l|s 0xADDRESS COUNT')"));
     }
     trace.pages.push_back(address / page_size);
     trace.dirty.push_back(fields[0] == "s" ? 1 : 0);
@@ -124,7 +125,8 @@ std::vector<uint64_t> ComputeNextUse(const Trace& trace) {
   return next;
 }
 
-absl::StatusOr<std::vector<uint32_t>> ParseFrames(const std::string& spec, uint64_t distinct_pages) {
+absl::StatusOr<std::vector<uint32_t>> ParseFrames(const std::string& spec,
+                                                  uint64_t distinct_pages) {
   std::vector<uint32_t> out;
   for (absl::string_view item : absl::StrSplit(spec, ',', absl::SkipEmpty())) {
     item = absl::StripAsciiWhitespace(item);
@@ -154,7 +156,8 @@ std::string FindSharedTrace(const std::string& relative) {
   if (const char* ws = getenv("BUILD_WORKSPACE_DIRECTORY")) {
     roots.push_back(absl::StrCat(ws, "/../shared/traces"));
   }
-  for (const char* r : {"external/traces", "../traces", "../shared/traces", "../../shared/traces"}) {
+  for (const char* r :
+       {"external/traces", "../traces", "../shared/traces", "../../shared/traces"}) {
     roots.push_back(r);
   }
   for (const std::string& root : roots) {

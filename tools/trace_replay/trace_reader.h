@@ -24,7 +24,7 @@ struct Trace {
   std::vector<mm::swap::PageId> pages;  // one entry per reference
   std::vector<uint8_t> dirty;           // 1 if the reference is a store
   uint64_t distinct_pages = 0;
-  uint64_t skipped_lines = 0;           // lirs: non-integer lines ignored
+  uint64_t skipped_lines = 0;  // lirs: non-integer lines ignored
 };
 
 // Reads `path` (gzip or plain text; zlib reads both). For kSpec, `page_size`
@@ -40,9 +40,12 @@ std::vector<uint64_t> ComputeNextUse(const Trace& trace);
 // down, at least 1), comma-separated.
 absl::StatusOr<std::vector<uint32_t>> ParseFrames(const std::string& spec, uint64_t distinct_pages);
 
-// Locates a shared trace (e.g. "lirs/cpp.trace.gz") from a test or benchmark:
-// tries the runfiles of @traces, then ../shared/traces relative to the
-// workspace. Returns "" if not found.
+// Locates a shared trace (e.g. "lirs/cpp.trace.gz") from a test or benchmark
+// that has @traces//:all (or :lirs, :spec) as data. With Bazel 4.2.3 the file
+// is at $TEST_SRCDIR/traces/lirs/cpp.trace.gz, i.e. ../traces/... from the
+// working directory of a test or `bazel run` (the runfiles root
+// $TEST_SRCDIR/libmm); external/traces/... and ../shared/traces/... (from the
+// workspace root) are tried too. Returns "" if not found.
 std::string FindSharedTrace(const std::string& relative);
 
 }  // namespace trace_replay

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -64,14 +65,16 @@ TEST(TraceReaderTest, NextUse) {
   t.pages = {1, 2, 1, 3, 2};
   t.dirty.assign(5, 0);
   t.distinct_pages = 3;
-  EXPECT_EQ(ComputeNextUse(t), (std::vector<uint64_t>{2, 4, mm::swap::kNeverUsedAgain,
-                                                      mm::swap::kNeverUsedAgain,
-                                                      mm::swap::kNeverUsedAgain}));
+  EXPECT_EQ(ComputeNextUse(t),
+            (std::vector<uint64_t>{2, 4, mm::swap::kNeverUsedAgain, mm::swap::kNeverUsedAgain,
+                                   mm::swap::kNeverUsedAgain}));
 }
 
 TEST(TraceReaderTest, SharedTracesAreFoundAsData) {
   const std::string path = FindSharedTrace("lirs/cpp.trace.gz");
   ASSERT_FALSE(path.empty());
+  printf("shared trace found at %s (TEST_SRCDIR=%s)\n", path.c_str(),
+         getenv("TEST_SRCDIR") ? getenv("TEST_SRCDIR") : "");
   auto trace = ReadTrace(path, TraceFormat::kLirs);
   ASSERT_TRUE(trace.ok()) << trace.status();
   EXPECT_EQ(trace->pages.size(), 9047u);

@@ -21,7 +21,8 @@
 ABSL_FLAG(std::string, trace, "", "trace file (.gz or plain text)");
 ABSL_FLAG(std::string, format, "lirs", "trace format: lirs or spec");
 ABSL_FLAG(std::string, policy, "lru", "comma-separated policy names");
-ABSL_FLAG(std::string, frames, "10%", "comma-separated frame counts or percentages of distinct pages");
+ABSL_FLAG(std::string, frames, "10%",
+          "comma-separated frame counts or percentages of distinct pages");
 ABSL_FLAG(uint64_t, page_size, 4096, "bytes per page for spec traces (a power of two)");
 
 namespace {
@@ -50,8 +51,8 @@ int main(int argc, char** argv) {
   if (!format.ok()) return Fail(std::string(format.status().message()));
 
   std::vector<mm::swap::PolicyKind> policies;
-  for (const std::string& name :
-       std::vector<std::string>(absl::StrSplit(absl::GetFlag(FLAGS_policy), ',', absl::SkipEmpty()))) {
+  for (const std::string& name : std::vector<std::string>(
+           absl::StrSplit(absl::GetFlag(FLAGS_policy), ',', absl::SkipEmpty()))) {
     auto kind = mm::swap::ParsePolicyName(name.c_str());
     if (!kind) {
       std::string known;
