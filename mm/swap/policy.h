@@ -16,6 +16,10 @@
 // P::RequiredBytes(frames) and passes it to the constructor; the arena must
 // outlive the policy. No operation allocates; each is O(1) or O(log frames),
 // amortised where noted in the policy's header.
+//
+// Concurrency: none inside. A policy (and a Simulator) belongs to one reclaim
+// context; its owner serialises every call (the reclaim engine holds its LRU
+// lock around them), so there is no lock order to state here.
 #ifndef MM_SWAP_POLICY_H_
 #define MM_SWAP_POLICY_H_
 
