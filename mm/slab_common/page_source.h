@@ -7,6 +7,7 @@
 #include <concepts>
 #include <cstdint>
 
+#include "mm/base/types.h"
 #include "mm/buddy/gfp.h"
 #include "mm/buddy/page.h"
 
@@ -25,10 +26,27 @@ concept PageSource = requires(P& ps, const P& cps, page* pg, const void* addr, g
   { cps.nr_nodes() } -> std::convertible_to<unsigned>;
 };
 
+// A page source with one contiguous mem_map over one contiguous direct map
+// (the buddy allocator): address -> page inline, without a call.
+template <typename P>
+concept LinearMemMap = requires(const P& ps) {
+  { ps.mem_map() } -> std::same_as<page*>;
+  { ps.nr_pages() } -> std::convertible_to<uint64_t>;
+};
+
 // The head page of the block that holds `addr`, or nullptr outside RAM.
 template <PageSource P>
 inline page* HeadPageOf(const P& ps, const void* addr) {
-  page* pg = ps.VirtToPage(addr);
+  page* pg;
+  if constexpr (LinearMemMap<P>) {
+    page* map = ps.mem_map();
+    const uintptr_t off =
+        reinterpret_cast<uintptr_t>(addr) - reinterpret_cast<uintptr_t>(ps.PageAddress(map));
+    pg = off < (static_cast<uint64_t>(ps.nr_pages()) << kPageShift) ? map + (off >> kPageShift)
+                                                                     : nullptr;
+  } else {
+    pg = ps.VirtToPage(addr);
+  }
   if (pg != nullptr && (pg->flags & PG_tail) != 0) pg = pg->compound_head;
   return pg;
 }

@@ -218,7 +218,8 @@ class Slub {
   }
 
   void Free(kmem_cache* s, void* obj, const void* caller) {
-    SlubCpu* c = CpuOf(s, platform::CpuId());
+    const unsigned cpu = platform::CpuId();
+    SlubCpu* c = CpuOf(s, cpu);
     if (__builtin_expect(reinterpret_cast<uintptr_t>(obj) - c->slab_start < c->slab_bytes, 1)) {
       // Hardened builds catch the naive double free, as Linux's set_freepointer.
       if (kFreelistHardened && __builtin_expect(obj == c->freelist, 0)) {
@@ -229,7 +230,7 @@ class Slub {
       c->freelist = obj;
       return;
     }
-    FreeSlow(s, obj, caller);
+    FreeSlow(s, obj, caller, cpu);
   }
 
   int AllocBulk(kmem_cache* s, gfp_t gfp, size_t n, void** p) {
@@ -261,7 +262,9 @@ class Slub {
 
   // ---- Slow paths ----
   void* AllocSlow(kmem_cache* s, gfp_t gfp, const void* caller);
-  void FreeSlow(kmem_cache* s, void* obj, const void* caller);
+  void FreeSlow(kmem_cache* s, void* obj, const void* caller, unsigned cpu);
+  [[gnu::noinline]] void FreeSlower(kmem_cache* s, void* obj, const void* caller, unsigned cpu,
+                                    page* pg);
 
   int Shrink(kmem_cache* s);
   int ShutdownCache(kmem_cache* s);

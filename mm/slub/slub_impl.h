@@ -269,8 +269,21 @@ void* Slub<PS>::AllocSlow(kmem_cache* s, gfp_t gfp, const void* caller) {
 // ---------------------------------------------------------------------------
 
 template <PageSource PS>
-void Slub<PS>::FreeSlow(kmem_cache* s, void* obj, const void* caller) {
+void Slub<PS>::FreeSlow(kmem_cache* s, void* obj, const void* caller, unsigned cpu) {
   page* pg = HeadPageOf(*pages_, obj);
+  // A slab on this cpu's partial list: its page freelist is ours. (Owner is 0
+  // for every slab of a debug cache, and for every page that is not a slab.)
+  if (__builtin_expect(pg != nullptr && Owner(pg) == cpu + 1 && pg->slab_cache == s, 1)) {
+    SetFreePointer(s, obj, pg->freelist);
+    pg->freelist = obj;
+    --pg->inuse;
+    return;
+  }
+  FreeSlower(s, obj, caller, cpu, pg);
+}
+
+template <PageSource PS>
+void Slub<PS>::FreeSlower(kmem_cache* s, void* obj, const void* caller, unsigned cpu, page* pg) {
   if (pg == nullptr || (pg->flags & PG_slab) == 0 || pg->slab_cache != s) {
     if (pg == nullptr || (pg->flags & PG_slab) == 0) {
       slab_debug::ReportSlab(s, pg, "Attempt to free object(%p) outside of slab", obj);
@@ -286,14 +299,6 @@ void Slub<PS>::FreeSlow(kmem_cache* s, void* obj, const void* caller) {
   }
   SlubCache* sc = CacheOf(s);
   SlubNode& n = NodeOfSlab(sc, pg);
-  const unsigned cpu = platform::CpuId();
-  if (Owner(pg) == cpu + 1) {
-    // A slab on this cpu's partial list: its page freelist is ours.
-    SetFreePointer(s, obj, pg->freelist);
-    pg->freelist = obj;
-    --pg->inuse;
-    return;
-  }
   for (;;) {
     // Lock-free push onto a frozen slab's remote stack.
     uintptr_t r = Remote(pg).load(std::memory_order_relaxed);
