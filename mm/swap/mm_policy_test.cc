@@ -12,6 +12,7 @@
 
 #include "gtest/gtest.h"
 #include "mm/swap/policies.h"
+#include "mm/swap/simulator.h"
 #include "tools/trace_replay/replay.h"
 #include "tools/trace_replay/trace_reader.h"
 
@@ -79,6 +80,51 @@ TEST(MmPolicyClaimTest, BeatsLirsAndClockProOnAverageAndNeverFarBehindLru) {
       worst_at.c_str());
   EXPECT_LT(sum_mm, sum_lirs);
   EXPECT_LT(sum_mm, sum_clockpro);
+}
+
+// While one expert leads throughout, the real frames hold exactly that
+// expert's pages: on pure loops LRU misses every reference, LIRS leads from the
+// start and never loses the lead, so mm's misses equal LIRS's, reference for
+// reference.
+TEST(MmPolicyTest, FollowsAConstantLeaderExactly) {
+  const std::vector<uint64_t> no_next_use;
+  for (const char* file : {"lirs/loop.trace.gz", "lirs/cs.trace.gz"}) {
+    const std::string path = trace_replay::FindSharedTrace(file);
+    ASSERT_FALSE(path.empty()) << file;
+    auto trace = trace_replay::ReadTrace(path, trace_replay::TraceFormat::kLirs);
+    ASSERT_TRUE(trace.ok()) << trace.status();
+    auto frames = trace_replay::ParseFrames("5%,10%,25%,50%", trace->distinct_pages);
+    ASSERT_TRUE(frames.ok());
+    for (uint32_t n : *frames) {
+      EXPECT_EQ(trace_replay::ReplayWith<MmPolicy>(*trace, no_next_use, n).misses,
+                trace_replay::ReplayWith<LirsPolicy>(*trace, no_next_use, n).misses)
+          << file << " frames=" << n;
+    }
+  }
+}
+
+// The leader changes when the workload does: a loop (LIRS wins), then a
+// recency-friendly phase with a shifting hot set (LRU wins), then the loop.
+TEST(MmPolicyTest, SwitchesLeaderWithThePhase) {
+  std::vector<PageId> pages;
+  for (int r = 0; r < 40; ++r) {
+    for (PageId p = 0; p < 150; ++p) pages.push_back(p);
+  }
+  for (int i = 0; i < 60000; ++i) pages.push_back(1000 + (i / 2000) * 40 + (i * 7) % 90);
+  trace_replay::Trace t;
+  t.pages = pages;
+  t.dirty.assign(pages.size(), 0);
+  trace_replay::ArenaBuffer buffer(Simulator<MmPolicy>::RequiredBytes(100));
+  Simulator<MmPolicy> sim(100, buffer.span());
+  EXPECT_EQ(sim.policy().leader(), 1u);  // LIRS first
+  for (PageId p : pages) sim.Access(Reference{p, false, kNeverUsedAgain});
+  sim.CheckInvariants();
+  EXPECT_GE(sim.policy().switches(), 1u);
+  const std::vector<uint64_t> none;
+  const uint64_t lru = trace_replay::ReplayWith<LruPolicy>(t, none, 100).misses;
+  const uint64_t lirs = trace_replay::ReplayWith<LirsPolicy>(t, none, 100).misses;
+  EXPECT_LE(sim.misses(), (lru < lirs ? lru : lirs) * 105 / 100)
+      << "mm " << sim.misses() << " lru " << lru << " lirs " << lirs;
 }
 
 }  // namespace
