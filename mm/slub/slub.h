@@ -207,7 +207,48 @@ class Slub {
 
   // ---- Fast paths (lockless) ----
   void* Alloc(kmem_cache* s, gfp_t gfp, const void* caller) {
+    return AllocOnCpu(s, gfp, caller, CpuOf(s, platform::CpuId()));
+  }
+
+  void Free(kmem_cache* s, void* obj, const void* caller) {
+    const unsigned cpu = platform::CpuId();
+    FreeOnCpu(s, obj, caller, cpu, CpuOf(s, cpu));
+  }
+
+  // Bulk: the cpu is looked up once for the whole batch.
+  int AllocBulk(kmem_cache* s, gfp_t gfp, size_t n, void** p) {
+    const void* caller = __builtin_return_address(0);
     SlubCpu* c = CpuOf(s, platform::CpuId());
+    for (size_t i = 0; i < n; ++i) {
+      p[i] = AllocOnCpu(s, gfp, caller, c);
+      if (p[i] == nullptr) {
+        FreeBulk(s, i, p);
+        return 0;
+      }
+    }
+    return static_cast<int>(n);
+  }
+
+  void FreeBulk(kmem_cache* s, size_t n, void** p) {
+    const void* caller = __builtin_return_address(0);
+    const unsigned cpu = platform::CpuId();
+    SlubCpu* c = CpuOf(s, cpu);
+    for (size_t i = 0; i < n; ++i) FreeOnCpu(s, p[i], caller, cpu, c);
+  }
+
+  kmem_cache* ObjectCache(const void* obj) const {
+    page* pg = HeadPageOf(*pages_, obj);
+    if (pg == nullptr || (pg->flags & PG_slab) == 0) return nullptr;
+    return pg->slab_cache;
+  }
+
+  [[gnu::noinline, gnu::cold]] static void ReportDoubleFree(kmem_cache* s, void* obj) {
+    slab_debug::ReportSlab(s, nullptr, "Object %p already free (double free)", obj);
+  }
+
+  // ---- Fast paths on a given cpu (lockless) ----
+  [[gnu::always_inline]] void* AllocOnCpu(kmem_cache* s, gfp_t gfp, const void* caller,
+                                          SlubCpu* c) {
     void* obj = c->freelist;
     if (__builtin_expect(obj != nullptr, 1)) {
       c->freelist = GetFreePointer(s, obj);
@@ -217,9 +258,8 @@ class Slub {
     return AllocSlow(s, gfp, caller);
   }
 
-  void Free(kmem_cache* s, void* obj, const void* caller) {
-    const unsigned cpu = platform::CpuId();
-    SlubCpu* c = CpuOf(s, cpu);
+  [[gnu::always_inline]] void FreeOnCpu(kmem_cache* s, void* obj, const void* caller,
+                                        unsigned cpu, SlubCpu* c) {
     if (__builtin_expect(reinterpret_cast<uintptr_t>(obj) - c->slab_start < c->slab_bytes, 1)) {
       // Hardened builds catch the naive double free, as Linux's set_freepointer.
       if (kFreelistHardened && __builtin_expect(obj == c->freelist, 0)) {
@@ -231,33 +271,6 @@ class Slub {
       return;
     }
     FreeSlow(s, obj, caller, cpu);
-  }
-
-  int AllocBulk(kmem_cache* s, gfp_t gfp, size_t n, void** p) {
-    const void* caller = __builtin_return_address(0);
-    for (size_t i = 0; i < n; ++i) {
-      p[i] = Alloc(s, gfp, caller);
-      if (p[i] == nullptr) {
-        FreeBulk(s, i, p);
-        return 0;
-      }
-    }
-    return static_cast<int>(n);
-  }
-
-  void FreeBulk(kmem_cache* s, size_t n, void** p) {
-    const void* caller = __builtin_return_address(0);
-    for (size_t i = 0; i < n; ++i) Free(s, p[i], caller);
-  }
-
-  kmem_cache* ObjectCache(const void* obj) const {
-    page* pg = HeadPageOf(*pages_, obj);
-    if (pg == nullptr || (pg->flags & PG_slab) == 0) return nullptr;
-    return pg->slab_cache;
-  }
-
-  [[gnu::noinline, gnu::cold]] static void ReportDoubleFree(kmem_cache* s, void* obj) {
-    slab_debug::ReportSlab(s, nullptr, "Object %p already free (double free)", obj);
   }
 
   // ---- Slow paths ----
