@@ -2,6 +2,9 @@
 // allocator. The cross-allocator conformance suite is in //test/slab.
 #include "mm/slub/slub.h"
 
+#include <memory>
+#include <vector>
+
 #include "gtest/gtest.h"
 #include "mm/buddy/buddy_test_util.h"
 #include "mm/slab_common/slab_system.h"
@@ -90,6 +93,30 @@ TEST_F(SlubTest, HardenedFreelistAndNaiveDoubleFree) {
   EXPECT_EQ(Slub<BuddyAllocator>::GetFreePointer(s, b), a);
   EXPECT_TRUE(sys_->CheckInvariants());
   EXPECT_EQ(sys_->DestroyCache(s), 0);
+}
+
+TEST(SlubNuma, TwoNodesKeepPerNodeLists) {
+  BuddyConfig bc;
+  bc.nr_nodes = 2;
+  bc.nr_cpus = 2;
+  TestBuddy buddy(64 << 20, bc);
+  ASSERT_EQ(buddy.init_result(), 0);
+  auto sys = std::make_unique<SlabSystem>();
+  ASSERT_EQ(sys->Init(*buddy, SlabConfig()), 0);
+  kmem_cache* s = sys->CreateCache("numa", 512, 0, 0, nullptr);
+  std::vector<void*> v;
+  for (int i = 0; i < 80000; ++i) v.push_back(sys->Alloc(s, GFP_KERNEL));
+  for (void* p : v) ASSERT_NE(p, nullptr);
+  // 40 MiB of objects in 2 x 32 MiB nodes: both nodes hold slabs.
+  EXPECT_GT(Slub<BuddyAllocator>::CacheOf(s)->node[0].nr_slabs.load(), 0u);
+  EXPECT_GT(Slub<BuddyAllocator>::CacheOf(s)->node[1].nr_slabs.load(), 0u);
+  for (size_t i = 0; i < v.size(); i += 2) sys->Free(s, v[i]);
+  EXPECT_TRUE(sys->CheckInvariants());
+  for (size_t i = 1; i < v.size(); i += 2) sys->Free(s, v[i]);
+  EXPECT_EQ(sys->Shrink(s), 0);
+  EXPECT_TRUE(sys->CheckInvariants());
+  EXPECT_EQ(sys->DestroyCache(s), 0);
+  EXPECT_EQ(sys->Shutdown(), 0);
 }
 
 }  // namespace
