@@ -99,22 +99,31 @@ void VmSystem::FileVmaDetach(vm_area_struct* vma) {
 int VmSystem::SplitVma(mm_struct* mm, vm_area_struct* vma, unsigned long addr) {
   MM_CHECK(addr > vma->vm_start && addr < vma->vm_end && PageAligned(addr));
   if (mm->map_count >= kMaxMapCount) return -kENOMEM;
-  vm_area_struct* hi = VmaAlloc(mm);
+  vm_area_struct* hi = VmaDup(mm, vma, addr, vma->vm_end);
   if (hi == nullptr) return -kENOMEM;
-  hi->vm_start = addr;
-  hi->vm_end = vma->vm_end;
-  hi->vm_flags = vma->vm_flags;
-  hi->vm_pgoff = vma->vm_pgoff + ((addr - vma->vm_start) >> kPageShift);
-  hi->vm_ops = vma->vm_ops;
-  hi->vm_private_data = vma->vm_private_data;
-  if (vma->anon_vma != nullptr) AnonVmaAttach(hi, vma->anon_vma);
-  if (vma->vm_file != nullptr) FileVmaAttach(hi, vma->vm_file);
   VmaUnlink(mm, vma);
   vma->vm_end = addr;
   VmaLink(mm, vma);
   VmaLink(mm, hi);
   if (hi->vm_ops != nullptr && hi->vm_ops->open != nullptr) hi->vm_ops->open(hi);
   return 0;
+}
+
+// A new VMA of mm describing [start, end) of `src` (same flags, ops, file and
+// anon_vma; vm_pgoff adjusted to start). Not linked. nullptr on -ENOMEM.
+vm_area_struct* VmSystem::VmaDup(mm_struct* mm, const vm_area_struct* src, unsigned long start,
+                                 unsigned long end) {
+  vm_area_struct* v = VmaAlloc(mm);
+  if (v == nullptr) return nullptr;
+  v->vm_start = start;
+  v->vm_end = end;
+  v->vm_flags = src->vm_flags;
+  v->vm_pgoff = src->vm_pgoff + ((start - src->vm_start) >> kPageShift);
+  v->vm_ops = src->vm_ops;
+  v->vm_private_data = src->vm_private_data;
+  if (src->anon_vma != nullptr) AnonVmaAttach(v, src->anon_vma);
+  if (src->vm_file != nullptr) FileVmaAttach(v, src->vm_file);
+  return v;
 }
 
 // Adjacent (a directly below b) and compatible: one VMA could describe both.

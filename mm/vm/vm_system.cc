@@ -308,19 +308,11 @@ int VmSystem::DupMm(mm_struct* old_mm, mm_struct** out) {
   for (AvlNode* n = old_mm->mm_rb.First(); n != nullptr; n = AvlTree::Next(n)) {
     vm_area_struct* v = VmaOfNode(n);
     if (v->vm_flags & VM_DONTCOPY) continue;
-    vm_area_struct* nv = VmaAlloc(mm);
+    vm_area_struct* nv = VmaDup(mm, v, v->vm_start, v->vm_end);
     if (nv == nullptr) {
       MmPut(mm);
       return -kENOMEM;
     }
-    nv->vm_start = v->vm_start;
-    nv->vm_end = v->vm_end;
-    nv->vm_flags = v->vm_flags;
-    nv->vm_pgoff = v->vm_pgoff;
-    nv->vm_ops = v->vm_ops;
-    nv->vm_private_data = v->vm_private_data;
-    if (v->anon_vma != nullptr) AnonVmaAttach(nv, v->anon_vma);
-    if (v->vm_file != nullptr) FileVmaAttach(nv, v->vm_file);
     VmaLink(mm, nv);
     if (nv->vm_ops != nullptr && nv->vm_ops->open != nullptr) nv->vm_ops->open(nv);
     CopyPtes c;

@@ -201,6 +201,8 @@ class VmSystem {
 
   // VMAs
   vm_area_struct* VmaAlloc(mm_struct* mm);
+  vm_area_struct* VmaDup(mm_struct* mm, const vm_area_struct* src, unsigned long start,
+                         unsigned long end);
   void VmaFree(vm_area_struct* vma);
   void VmaLink(mm_struct* mm, vm_area_struct* vma);
   void VmaUnlink(mm_struct* mm, vm_area_struct* vma);
