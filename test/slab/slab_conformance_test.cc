@@ -58,6 +58,21 @@ TYPED_TEST(SlabConformance, AlignArgument) {
   EXPECT_TRUE(sys.CheckInvariants());
 }
 
+TYPED_TEST(SlabConformance, BadCreateArgumentsAndSlabPanic) {
+  SlabSystem& sys = this->sys();
+  {
+    LogCapture log;
+    EXPECT_EQ(sys.CreateCache(nullptr, 64, 0, 0, nullptr), nullptr);
+    EXPECT_EQ(sys.CreateCache("zero", 0, 0, 0, nullptr), nullptr);
+    EXPECT_EQ(sys.CreateCache("huge", 1u << 30, 0, 0, nullptr), nullptr);
+    EXPECT_EQ(sys.CreateCache("flags", 64, 0, 0x80000000u, nullptr), nullptr);
+    EXPECT_TRUE(log.Contains("kmem_cache_create(huge) failed")) << log.text();
+  }
+  EXPECT_DEATH(sys.CreateCache("must", 0, 0, SLAB_PANIC, nullptr),
+               "kmem_cache_create: Failed to create slab 'must'");
+  EXPECT_TRUE(sys.CheckInvariants());
+}
+
 TYPED_TEST(SlabConformance, HwcacheAlign) {
   SlabSystem& sys = this->sys();
   // Linux's calculate_alignment: a cache line, halved while the object fits in half.
