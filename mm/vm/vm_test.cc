@@ -669,6 +669,59 @@ TEST_P(VmTest, ChildCannotSeeOrChangeParentMemoryWithMmu) {
   EXPECT_EQ(vm_->VmMunmap(b, kPageSize), 0);
 }
 
+TEST_P(VmTest, AsidRolloverKeepsTranslationsRight) {
+  const unsigned long a = Mmap(kPageSize);
+  Put64(init_, a, 0x5151);
+  const uint64_t gen_pages = (1u << kAsidBits) + 16;  // more address spaces than ASIDs
+  for (uint64_t i = 0; i < gen_pages; ++i) {
+    const int pid = Fork();
+    ASSERT_GT(pid, 0);
+    task_struct* c = Task(pid);
+    uint64_t v = 0;
+    ASSERT_EQ(vm_->UserLoad(c, a, &v, 8), 0);  // gives the child an ASID
+    ASSERT_EQ(v, 0x5151u);
+    if (i % 4096 == 0) Put64(c, a, i);  // a private copy in the child only
+    vm_->DoExitTask(c, 0);
+    ASSERT_EQ(Reap(pid), 0);
+  }
+  EXPECT_EQ(Get64(init_, a), 0x5151u);
+  Put64(init_, a, 1);
+  EXPECT_EQ(Get64(init_, a), 1u);
+  EXPECT_EQ(vm_->VmMunmap(a, kPageSize), 0);
+  EXPECT_EQ(FreeWithTables(), free_after_init_);
+}
+
+TEST_P(VmTest, PopulateAndGrowsdown) {
+  const uint64_t faults0 = vm_->pgfault();
+  const unsigned long a = Mmap(4 * kPageSize, kRW, kAnon | MAP_POPULATE);
+  EXPECT_EQ(init_->mm->rss_stat[MM_ANONPAGES], 4);
+  EXPECT_EQ(vm_->pgfault() - faults0, 4u);
+  Put64(init_, a, 1);  // no fault: already writable
+  EXPECT_EQ(vm_->pgfault() - faults0, 4u);
+  const unsigned long g = Mmap(2 * kPageSize, kRW, kAnon | MAP_GROWSDOWN, 0x50000000);
+  ASSERT_EQ(g, 0x50000000u);
+  Put64(init_, g - 2 * kPageSize, 3);  // below the VMA: it grows
+  EXPECT_EQ(vm_->FindVma(init_->mm, g)->vm_start, g - 2 * kPageSize);
+  EXPECT_NE(Proc("/proc/self/status").find("VmStk:\t     148 kB\n"), std::string::npos)
+      << Proc("/proc/self/status");
+  EXPECT_TRUE(vm_->CheckInvariants());
+  EXPECT_EQ(vm_->VmMunmap(a, 4 * kPageSize), 0);
+  EXPECT_EQ(vm_->VmMunmap(g - 2 * kPageSize, 4 * kPageSize), 0);
+  EXPECT_EQ(FreeWithTables(), free_after_init_);
+}
+
+TEST_P(VmTest, VmstatLinesUseLinuxNames) {
+  const unsigned long a = Mmap(kPageSize);
+  Put64(init_, a, 1);
+  static char buf[4096];
+  TextBuffer out(buf, sizeof buf);
+  vm_->ShowVmstat(out);
+  const std::string s(buf, out.length());
+  for (const char* key : {"nr_anon_pages 1\n", "nr_page_table_pages ", "pgfault ", "pgmajfault 0\n"})
+    EXPECT_NE(s.find(key), std::string::npos) << key << s;
+  EXPECT_EQ(vm_->VmMunmap(a, kPageSize), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Sv39AndSv48, VmTest, ::testing::Values(3u, 4u),
                          [](const auto& info) { return info.param == 3 ? "Sv39" : "Sv48"; });
 
