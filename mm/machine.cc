@@ -76,8 +76,15 @@ void Machine::ShowMeminfo(TextBuffer& out) {
   const uint64_t total = buddy_->TotalRamPages();
   const uint64_t free_pages = buddy_->NrFreePages();
   const uint64_t reserve = buddy_->TotalReservePages();
-  const int64_t available = static_cast<int64_t>(free_pages) - static_cast<int64_t>(reserve);
+  const uint64_t wmark_low = buddy_->SumLowWatermarks();
+  uint64_t sreclaimable = 0, sunreclaim = 0;
+  slab_->SlabPages(&sreclaimable, &sunreclaim);
   const uint64_t pagecache = 0;  // no page cache yet: Cached is 0
+  int64_t available = static_cast<int64_t>(free_pages) - static_cast<int64_t>(reserve);
+  const uint64_t cache_part = pagecache / 2 < wmark_low ? pagecache / 2 : wmark_low;
+  available += static_cast<int64_t>(pagecache - cache_part);
+  const uint64_t slab_part = sreclaimable / 2 < wmark_low ? sreclaimable / 2 : wmark_low;
+  available += static_cast<int64_t>(sreclaimable - slab_part);
   out.Append("MemTotal:       %8llu kB\n", kb(total));
   out.Append("MemFree:        %8llu kB\n", kb(free_pages));
   out.Append("MemAvailable:   %8llu kB\n", kb(available < 0 ? 0 : static_cast<uint64_t>(available)));
@@ -86,9 +93,18 @@ void Machine::ShowMeminfo(TextBuffer& out) {
   out.Append("SwapCached:     %8llu kB\n", kb(0));
   out.Append("SwapTotal:      %8llu kB\n", kb(0));
   out.Append("SwapFree:       %8llu kB\n", kb(0));
+  out.Append("Slab:           %8llu kB\n", kb(sreclaimable + sunreclaim));
+  out.Append("SReclaimable:   %8llu kB\n", kb(sreclaimable));
+  out.Append("SUnreclaim:     %8llu kB\n", kb(sunreclaim));
 }
 
-void Machine::ShowVmstat(TextBuffer& out) { buddy_->ShowVmstat(out); }
+void Machine::ShowVmstat(TextBuffer& out) {
+  buddy_->ShowVmstat(out);
+  uint64_t sreclaimable = 0, sunreclaim = 0;
+  slab_->SlabPages(&sreclaimable, &sunreclaim);
+  out.Append("nr_slab_reclaimable %llu\n", static_cast<unsigned long long>(sreclaimable));
+  out.Append("nr_slab_unreclaimable %llu\n", static_cast<unsigned long long>(sunreclaim));
+}
 
 long Machine::ProcRead(const char* path, char* buf, size_t size) {
   TextBuffer out(buf, size);

@@ -155,6 +155,22 @@ TEST_F(ProcViewsTest, Meminfo) {
   EXPECT_EQ(m[1], "MemAvailable");
   EXPECT_LT(std::stoul(m[2]), nr_free_pages() * 4);  // free minus the reserves
   EXPECT_GT(std::stoul(m[2]), nr_free_pages() * 4 * 9 / 10);
+  // Slab = SReclaimable + SUnreclaim, and a reclaimable cache's slabs count as such.
+  auto field = [&](const char* name) -> unsigned long {
+    std::smatch mm;
+    const std::string text = Read("/proc/meminfo");
+    EXPECT_TRUE(std::regex_search(text, mm, std::regex(std::string("\n") + name + ": +(\\d+) kB")))
+        << name;
+    return std::stoul(mm[1]);
+  };
+  EXPECT_EQ(field("Slab"), field("SReclaimable") + field("SUnreclaim"));
+  EXPECT_GT(field("SUnreclaim"), 0u);  // the kmalloc caches
+  const unsigned long reclaimable0 = field("SReclaimable");
+  struct kmem_cache* c = kmem_cache_create("dentry", 192, 0, SLAB_RECLAIM_ACCOUNT, nullptr);
+  void* obj = kmem_cache_alloc(c, GFP_KERNEL);
+  EXPECT_GT(field("SReclaimable"), reclaimable0);
+  kmem_cache_free(c, obj);
+  kmem_cache_destroy(c);
 }
 
 TEST_F(ProcViewsTest, VmstatCountsAllocationsAndFrees) {

@@ -221,6 +221,19 @@ void BasicSlabSystem<PS>::ShowSlabinfo(TextBuffer& out) {
 }
 
 template <PageSource PS>
+void BasicSlabSystem<PS>::SlabPages(uint64_t* reclaimable, uint64_t* unreclaimable) {
+  *reclaimable = *unreclaimable = 0;
+  SpinLockGuard guard(registry_lock_);
+  for (ListNode* n = caches_.first(); n != nullptr && n != caches_.end(); n = n->next) {
+    kmem_cache* s = ContainerOf(n, &kmem_cache::list);
+    SlabInfo info;
+    Dispatch([&](auto& a) { a.GetSlabinfo(s, &info); });
+    const uint64_t pages = static_cast<uint64_t>(info.num_slabs) << info.cache_order;
+    *((s->flags & SLAB_RECLAIM_ACCOUNT) ? reclaimable : unreclaimable) += pages;
+  }
+}
+
+template <PageSource PS>
 void BasicSlabSystem<PS>::OnCpuDead(unsigned cpu) {
   if (!up_ || cpu >= kMaxCpus) return;
   SpinLockGuard guard(registry_lock_);
