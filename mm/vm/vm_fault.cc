@@ -324,6 +324,25 @@ unsigned VmSystem::DoWpPage(vm_area_struct* vma, unsigned long addr, pte_t* pte)
   return 0;
 }
 
+// do_swap_page: the swap layer reads the entry into a fresh page, which
+// becomes an anonymous page of this mapping (a major fault).
+unsigned VmSystem::DoSwapPage(vm_area_struct* vma, unsigned long addr, pte_t* pte,
+                              unsigned flags) {
+  if (swap_ == nullptr || swap_->swap_in == nullptr) return VM_FAULT_SIGBUS;
+  const pte_t entry = *pte;
+  if (AnonVmaPrepare(vma) != 0) return VM_FAULT_OOM;
+  page* p = nullptr;
+  const int err = swap_->swap_in(swap_->context, entry, &p);
+  if (err != 0 || p == nullptr) return err == -kENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
+  MM_CHECK(p->_refcount.load(std::memory_order_relaxed) == 1 && p->mapping == nullptr);
+  PageAddAnonRmap(p, vma, addr);
+  --vma->vm_mm->rss_stat[MM_SWAPENTS];
+  *pte = MkPte(vma, p, (flags & FAULT_FLAG_WRITE) != 0);
+  if (swap_->swap_free != nullptr) swap_->swap_free(swap_->context, entry);
+  pgmajfault_.fetch_add(1, std::memory_order_relaxed);
+  return VM_FAULT_MAJOR;
+}
+
 unsigned VmSystem::HandleMmFaultLocked(vm_area_struct* vma, unsigned long addr, unsigned flags) {
   pgfault_.fetch_add(1, std::memory_order_relaxed);
   mm_struct* mm = vma->vm_mm;
@@ -335,7 +354,7 @@ unsigned VmSystem::HandleMmFaultLocked(vm_area_struct* vma, unsigned long addr, 
     return vma->vm_file != nullptr ? DoFileFault(vma, addr, pte, flags)
                                    : DoAnonymousPage(vma, addr, pte, flags);
   }
-  if (PteSwap(e)) return VM_FAULT_SIGBUS;  // no swap layer in this build
+  if (PteSwap(e)) return DoSwapPage(vma, addr, pte, flags);
   if (PteProtNone(e)) {
     if (!(vma->vm_flags & VM_ACCESS_FLAGS)) return VM_FAULT_SIGSEGV;
     *pte = (e & (kPtePpnMask | kPteA | kPteD)) | (MkPte(vma, zero_page_, false) & ~kPtePpnMask);
@@ -383,6 +402,8 @@ void VmSystem::ZapRange(mm_struct* mm, vm_area_struct* vma, unsigned long start,
         }
       } else {
         --mm->rss_stat[MM_SWAPENTS];  // a swap entry: the swap layer frees its slot
+        if (vm->swap_ != nullptr && vm->swap_->swap_free != nullptr)
+          vm->swap_->swap_free(vm->swap_->context, v);
       }
       *e = 0;
       return true;
@@ -566,6 +587,40 @@ int VmSystem::RmapWalk(page* p, RmapFn fn, void* ctx) {
     if (!fn(vma, addr, pte, ctx)) break;
   }
   return visited;
+}
+
+}  // namespace mm
+
+namespace mm {
+
+int VmSystem::UnmapAnonPage(page* p, pte_t swap_pte, bool* dirty) {
+  SpinLockGuard g(lock_);
+  if (p == nullptr || !PageHasFlag(p, PG_anon) || p->mapping == nullptr || !PteSwap(swap_pte))
+    return -kEINVAL;
+  anon_vma* av = static_cast<anon_vma*>(p->mapping);
+  const uint64_t index = p->index;
+  const Pfn pfn = buddy_->PageToPfn(p);
+  int n = 0;
+  for (ListNode* l = av->vmas.first(); l != nullptr && l != av->vmas.end(); l = l->next) {
+    vm_area_struct* vma = ContainerOf(l, &vm_area_struct::anon_vma_node);
+    if (index < vma->vm_pgoff) continue;
+    const unsigned long addr = vma->vm_start + ((index - vma->vm_pgoff) << kPageShift);
+    if (addr < vma->vm_start || addr >= vma->vm_end) continue;
+    pte_t* pte = vma->vm_mm->pgt.Lookup(addr);
+    if (pte == nullptr || !PtePresent(*pte) || PtePfn(*pte) != pfn) continue;
+    if ((*pte & kPteD) && dirty != nullptr) *dirty = true;
+    *pte = swap_pte;
+    TlbFlushRange(vma->vm_mm, addr, addr + kPageSize);
+    ++vma->vm_mm->rss_stat[MM_SWAPENTS];
+    PageRemoveRmap(vma->vm_mm, p);
+    ++n;
+  }
+  return n;
+}
+
+void VmSystem::SetSwapHooks(const SwapHooks* hooks) {
+  SpinLockGuard g(lock_);
+  swap_ = hooks;
 }
 
 }  // namespace mm

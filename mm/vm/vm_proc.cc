@@ -249,6 +249,8 @@ bool VmSystem::CheckMm(mm_struct* mm) {
   mm->pgt.Walk(0, mode_.user_top(), all);
   VM_EXPECT(all.present == c.present && all.swap == c.swap, "PTEs outside every VMA (%ld vs %ld)\n",
             all.present, c.present);
+  VM_EXPECT(c.swap == mm->rss_stat[MM_SWAPENTS], "swap entries %ld, counted %ld\n", c.swap,
+            mm->rss_stat[MM_SWAPENTS]);
   VM_EXPECT(c.anon == mm->rss_stat[MM_ANONPAGES] && c.filep == mm->rss_stat[MM_FILEPAGES],
             "rss anon %ld/%ld file %ld/%ld\n", c.anon, mm->rss_stat[MM_ANONPAGES], c.filep,
             mm->rss_stat[MM_FILEPAGES]);

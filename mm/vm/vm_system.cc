@@ -299,6 +299,8 @@ int VmSystem::DupMm(mm_struct* old_mm, mm_struct** out) {
         }
       } else {
         ++dst->rss_stat[MM_SWAPENTS];
+        if (vm->swap_ != nullptr && vm->swap_->swap_dup != nullptr)
+          vm->swap_->swap_dup(vm->swap_->context, e);
       }
       *d = e;
       return true;

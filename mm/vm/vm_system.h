@@ -152,6 +152,14 @@ class VmSystem {
   using RmapFn = bool (*)(vm_area_struct* vma, unsigned long addr, pte_t* pte, void* ctx);
   int RmapWalk(page* p, RmapFn fn, void* ctx);
 
+  // try_to_unmap for swap-out: every PTE mapping the anonymous page p becomes
+  // `swap_pte` (a swap entry); each such PTE drops its mapcount and reference
+  // on p (so the caller must hold its own reference) and holds one reference
+  // on the swap slot. Returns the number of PTEs replaced and sets *dirty if
+  // any was dirty; -EINVAL if p is not anonymous or swap_pte not a swap entry.
+  int UnmapAnonPage(page* p, pte_t swap_pte, bool* dirty);
+  void SetSwapHooks(const SwapHooks* hooks);
+
   // ---- Views and checks ----
   // /proc/<pid>/maps and /proc/<pid>/status (Linux formats), /proc/self/...;
   // returns the text length or -ENOENT for any other path.
@@ -241,6 +249,7 @@ class VmSystem {
   unsigned DoAnonymousPage(vm_area_struct* vma, unsigned long addr, pte_t* pte, unsigned flags);
   unsigned DoFileFault(vm_area_struct* vma, unsigned long addr, pte_t* pte, unsigned flags);
   unsigned DoWpPage(vm_area_struct* vma, unsigned long addr, pte_t* pte);
+  unsigned DoSwapPage(vm_area_struct* vma, unsigned long addr, pte_t* pte, unsigned flags);
   // The user fault path for the MMU: resolves or returns the signal (SIGSEGV/SIGBUS/SIGKILL).
   int UserFault(task_struct* t, unsigned long addr, Access type);
   bool ExpandStack(vm_area_struct* vma, unsigned long addr);
@@ -274,6 +283,7 @@ class VmSystem {
   PagingMode mode_{3};
   unsigned long task_size_ = 0;
   const FileOps* file_ops_ = nullptr;
+  const SwapHooks* swap_ = nullptr;
   page* zero_page_ = nullptr;
   Pfn zero_pfn_ = 0;
   task_struct* init_task_ = nullptr;

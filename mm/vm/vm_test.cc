@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -720,6 +721,80 @@ TEST_P(VmTest, VmstatLinesUseLinuxNames) {
   for (const char* key : {"nr_anon_pages 1\n", "nr_page_table_pages ", "pgfault ", "pgmajfault 0\n"})
     EXPECT_NE(s.find(key), std::string::npos) << key << s;
   EXPECT_EQ(vm_->VmMunmap(a, kPageSize), 0);
+}
+
+// A toy swap device for the hooks: slots hold page contents and PTE counts.
+struct FakeSwap {
+  BuddyAllocator* buddy = nullptr;
+  std::map<uint64_t, std::pair<std::string, int>> slots;  // offset -> (data, PTE refs)
+  int ins = 0;
+  static int In(void* ctx, pte_t e, page** out) {
+    auto* s = static_cast<FakeSwap*>(ctx);
+    auto& slot = s->slots.at(SwapPteOffset(e));
+    page* p = s->buddy->AllocPages(GFP_HIGHUSER_MOVABLE, 0);
+    if (p == nullptr) return -kENOMEM;
+    memcpy(s->buddy->PageAddress(p), slot.first.data(), kPageSize);
+    ++s->ins;
+    *out = p;
+    return 0;
+  }
+  static void Dup(void* ctx, pte_t e) { ++static_cast<FakeSwap*>(ctx)->slots.at(SwapPteOffset(e)).second; }
+  static void Free(void* ctx, pte_t e) {
+    auto* s = static_cast<FakeSwap*>(ctx);
+    if (--s->slots.at(SwapPteOffset(e)).second == 0) s->slots.erase(SwapPteOffset(e));
+  }
+};
+
+TEST_P(VmTest, SwapHooksSwapOutAndBackIn) {
+  FakeSwap fs;
+  fs.buddy = &**buddy_;
+  SwapHooks hooks;
+  hooks.context = &fs;
+  hooks.swap_in = &FakeSwap::In;
+  hooks.swap_dup = &FakeSwap::Dup;
+  hooks.swap_free = &FakeSwap::Free;
+  vm_->SetSwapHooks(&hooks);
+  const unsigned long a = Mmap(2 * kPageSize);
+  Put64(init_, a, 0xABCD);
+  const int pid = Fork();
+  task_struct* child = Task(pid);
+  page* p = (*buddy_)->PfnToPage(PtePfn(*init_->mm->pgt.Lookup(a)));
+  // Swap-out: the swap layer holds a reference, copies the page, unmaps it.
+  (*buddy_)->GetPage(p);
+  fs.slots[7] = {std::string(static_cast<char*>((*buddy_)->PageAddress(p)), kPageSize), 0};
+  bool dirty = false;
+  EXPECT_EQ(vm_->UnmapAnonPage(p, MakeSwapPte(0, 7), &dirty), 2);
+  EXPECT_TRUE(dirty);
+  fs.slots[7].second = 2;
+  EXPECT_EQ(p->_mapcount.load(), 0);
+  EXPECT_EQ(p->mapping, nullptr);
+  (*buddy_)->PutPage(p);  // freed
+  EXPECT_EQ(init_->mm->rss_stat[MM_SWAPENTS], 1);
+  EXPECT_NE(Proc("/proc/self/status").find("VmSwap:\t       4 kB\n"), std::string::npos);
+  EXPECT_TRUE(vm_->CheckInvariants());
+  // A grandchild forked now duplicates the swap entry.
+  vm_->SetCurrent(child);
+  const int gc = Fork();
+  vm_->SetCurrent(init_);
+  EXPECT_EQ(fs.slots[7].second, 3);
+  // Swap-in on access, in each task separately (a major fault each).
+  const uint64_t maj = vm_->pgmajfault();
+  EXPECT_EQ(Get64(init_, a), 0xABCDu);
+  Put64(child, a, 0x1111);
+  EXPECT_EQ(Get64(init_, a), 0xABCDu);
+  EXPECT_EQ(vm_->pgmajfault() - maj, 2u);
+  EXPECT_EQ(fs.slots[7].second, 1);
+  EXPECT_TRUE(vm_->CheckInvariants());
+  // The grandchild exits without touching it: its PTE's slot reference goes.
+  vm_->DoExitTask(Task(gc), 0);
+  EXPECT_TRUE(fs.slots.empty());
+  vm_->DoExitTask(child, 0);
+  Reap(pid);
+  EXPECT_EQ(Reap(gc), 0);  // reparented to init
+  EXPECT_EQ(vm_->UnmapAnonPage(vm_->zero_page(), MakeSwapPte(0, 1), nullptr), -kEINVAL);
+  EXPECT_EQ(vm_->VmMunmap(a, 2 * kPageSize), 0);
+  vm_->SetSwapHooks(nullptr);
+  EXPECT_EQ(FreeWithTables(), free_after_init_);
 }
 
 INSTANTIATE_TEST_SUITE_P(Sv39AndSv48, VmTest, ::testing::Values(3u, 4u),

@@ -371,6 +371,20 @@ struct FileOps {
   int (*stat)(void* ctx, int64_t handle, uint64_t* dev, uint64_t* ino) = nullptr;
 };
 
+// What the swap layer plugs in (VmSystem::SetSwapHooks). A non-present PTE
+// that is not PROT_NONE holds a swap entry (riscv_pte.h MakeSwapPte); every
+// such PTE holds one reference on its swap slot.
+struct SwapHooks {
+  void* context = nullptr;
+  // A fault on `entry`: fill a new page whose only reference is handed over
+  // to the mapping (the VM makes it an anonymous page). 0 or -errno.
+  int (*swap_in)(void* ctx, pte_t entry, page** out) = nullptr;
+  // A PTE holding `entry` was copied (fork).
+  void (*swap_dup)(void* ctx, pte_t entry) = nullptr;
+  // A PTE holding `entry` went away (munmap, exit, or after a swap-in).
+  void (*swap_free)(void* ctx, pte_t entry) = nullptr;
+};
+
 // Boot-time configuration (mmu=on|off, pgtable=sv39|sv48).
 struct VmConfig {
   bool mmu = true;
