@@ -29,6 +29,16 @@ class AvlTree {
   bool empty() const { return root_ == nullptr; }
   size_t size() const { return size_; }
 
+  // Augmentation: `fn` recomputes a node's subtree summary from its own data
+  // and its children's summaries; it is called bottom-up on every node whose
+  // subtree changed (rotations and the path to the root).
+  using AugmentFn = void (*)(AvlNode* n);
+  void set_augment(AugmentFn fn) { augment_ = fn; }
+  // Recomputes the summaries from n up to the root (after n's own data changed).
+  void Propagate(AvlNode* n) {
+    for (; n != nullptr; n = n->parent) Update(n);
+  }
+
   // Links `n` as the (empty) child `*link` of `parent` (nullptr for the root)
   // and rebalances.
   void InsertAt(AvlNode* n, AvlNode* parent, AvlNode** link);
@@ -44,9 +54,10 @@ class AvlTree {
 
  private:
   static int H(const AvlNode* n) { return n == nullptr ? 0 : n->height; }
-  static void Update(AvlNode* n) {
+  void Update(AvlNode* n) {
     const int l = H(n->left), r = H(n->right);
     n->height = 1 + (l > r ? l : r);
+    if (augment_ != nullptr) augment_(n);
   }
   void ReplaceChild(AvlNode* parent, AvlNode* old_child, AvlNode* new_child);
   AvlNode* RotateLeft(AvlNode* x);
@@ -55,6 +66,7 @@ class AvlTree {
 
   AvlNode* root_ = nullptr;
   size_t size_ = 0;
+  AugmentFn augment_ = nullptr;
 };
 
 }  // namespace mm

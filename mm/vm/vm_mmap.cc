@@ -39,15 +39,56 @@ void VmSystem::VmaLink(mm_struct* mm, vm_area_struct* vma) {
     parent = *link;
     link = vma->vm_start < VmaOfNode(parent)->vm_start ? &parent->left : &parent->right;
   }
+  mm->mm_rb.set_augment(&VmaAugment);
   mm->mm_rb.InsertAt(&vma->vm_rb, parent, link);
+  vm_area_struct* prev = VmaPrev(mm, vma);
+  vma->gap_before = vma->vm_start - (prev != nullptr ? prev->vm_end : 0);
+  mm->mm_rb.Propagate(&vma->vm_rb);
+  if (vm_area_struct* next = VmaNext(mm, vma)) {
+    next->gap_before = next->vm_start - vma->vm_end;
+    mm->mm_rb.Propagate(&next->vm_rb);
+  }
   ++mm->map_count;
   VmStatAccount(mm, vma->vm_flags, static_cast<long>(VmaPages(vma)));
 }
 
 void VmSystem::VmaUnlink(mm_struct* mm, vm_area_struct* vma) {
+  vm_area_struct* prev = VmaPrev(mm, vma);
+  vm_area_struct* next = VmaNext(mm, vma);
   mm->mm_rb.Erase(&vma->vm_rb);
+  if (next != nullptr) {
+    next->gap_before = next->vm_start - (prev != nullptr ? prev->vm_end : 0);
+    mm->mm_rb.Propagate(&next->vm_rb);
+  }
   --mm->map_count;
   VmStatAccount(mm, vma->vm_flags, -static_cast<long>(VmaPages(vma)));
+}
+
+// rb_subtree_gap = max(gap_before, children's rb_subtree_gap).
+void VmSystem::VmaAugment(AvlNode* n) {
+  vm_area_struct* v = VmaOfNode(n);
+  unsigned long g = v->gap_before;
+  if (n->left != nullptr && VmaOfNode(n->left)->rb_subtree_gap > g) g = VmaOfNode(n->left)->rb_subtree_gap;
+  if (n->right != nullptr && VmaOfNode(n->right)->rb_subtree_gap > g)
+    g = VmaOfNode(n->right)->rb_subtree_gap;
+  v->rb_subtree_gap = g;
+}
+
+// The highest VMA in n's subtree whose gap below it, clipped to [low, high),
+// holds len bytes; subtrees whose largest gap is too small are skipped.
+vm_area_struct* VmSystem::GapSearchTopDown(AvlNode* n, unsigned long len, unsigned long low,
+                                           unsigned long high) {
+  if (n == nullptr) return nullptr;
+  vm_area_struct* v = VmaOfNode(n);
+  if (v->rb_subtree_gap < len) return nullptr;
+  const unsigned long gap_start = v->vm_start - v->gap_before;
+  if (gap_start < high) {  // else v and everything right of it lie above high
+    if (vm_area_struct* r = GapSearchTopDown(n->right, len, low, high)) return r;
+    const unsigned long end = v->vm_start < high ? v->vm_start : high;
+    const unsigned long start = gap_start > low ? gap_start : low;
+    if (end > start && end - start >= len) return v;
+  }
+  return GapSearchTopDown(n->left, len, low, high);
 }
 
 vm_area_struct* VmSystem::VmaNext(mm_struct*, vm_area_struct* vma) {
@@ -190,16 +231,17 @@ unsigned long VmSystem::GetUnmappedArea(mm_struct* mm, unsigned long addr, unsig
     addr = PageAlignUp(addr);
     if (addr >= kMmapMinAddr && addr <= top - len && RangeFree(mm, addr, addr + len)) return addr;
   }
-  unsigned long hi = mm->mmap_base;
-  for (vm_area_struct* v = VmaOfNode(mm->mm_rb.Last()); v != nullptr; v = VmaPrev(mm, v)) {
-    if (v->vm_end > hi) {
-      if (v->vm_start < hi) hi = v->vm_start;
-      continue;
-    }
-    if (hi - v->vm_end >= len) return hi - len;
-    hi = v->vm_start;
-  }
-  if (hi >= kMmapMinAddr + len) return hi - len;
+  // Top-down under mmap_base: first the space above the last VMA, then the
+  // highest fitting gap in the tree (O(log n) with rb_subtree_gap).
+  const unsigned long high = mm->mmap_base;
+  const unsigned long low = kMmapMinAddr;
+  vm_area_struct* last = VmaOfNode(mm->mm_rb.Last());
+  const unsigned long top_gap_start = last != nullptr ? last->vm_end : 0;
+  if (top_gap_start < high && high - (top_gap_start > low ? top_gap_start : low) >= len &&
+      high - len >= low)
+    return high - len;
+  if (vm_area_struct* v = GapSearchTopDown(mm->mm_rb.root(), len, low, high))
+    return (v->vm_start < high ? v->vm_start : high) - len;
   // Bottom-up fallback (Linux retries arch_get_unmapped_area).
   unsigned long lo = PageAlignUp(top / 3);
   for (vm_area_struct* v = LookupVma(mm, lo); v != nullptr; v = VmaNext(mm, v)) {

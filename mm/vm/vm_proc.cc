@@ -178,6 +178,11 @@ bool VmSystem::CheckMm(mm_struct* mm) {
               "bad VMA %lx-%lx after %lx\n", v->vm_start, v->vm_end, prev_end);
     VM_EXPECT(v->anon_vma == nullptr || v->anon_vma_node.linked(), "anon_vma link\n");
     VM_EXPECT(v->vm_file == nullptr || v->shared.linked(), "i_mmap link\n");
+    VM_EXPECT(v->gap_before == v->vm_start - prev_end, "gap_before of %lx\n", v->vm_start);
+    unsigned long g = v->gap_before;
+    for (AvlNode* c : {n->left, n->right})
+      if (c != nullptr && VmaOfNode(c)->rb_subtree_gap > g) g = VmaOfNode(c)->rb_subtree_gap;
+    VM_EXPECT(v->rb_subtree_gap == g, "rb_subtree_gap of %lx\n", v->vm_start);
     prev_end = v->vm_end;
     const unsigned long pages = VmaPages(v), f = v->vm_flags;
     total += pages;

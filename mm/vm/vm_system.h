@@ -230,6 +230,9 @@ class VmSystem {
   unsigned long GetUnmappedArea(mm_struct* mm, unsigned long addr, unsigned long len,
                                 unsigned long flags);
   bool RangeFree(mm_struct* mm, unsigned long start, unsigned long end);
+  static void VmaAugment(AvlNode* n);
+  static vm_area_struct* GapSearchTopDown(AvlNode* n, unsigned long len, unsigned long low,
+                                          unsigned long high);
   unsigned long DoMmap(mm_struct* mm, file* f, unsigned long addr, unsigned long len,
                        unsigned long prot, unsigned long flags, unsigned long pgoff);
   int DoMunmap(mm_struct* mm, unsigned long start, unsigned long len);

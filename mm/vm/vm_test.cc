@@ -207,6 +207,24 @@ TEST_P(VmTest, MmapArgumentRules) {
   EXPECT_TRUE(vm_->CheckInvariants());
 }
 
+TEST_P(VmTest, TopDownPicksTheHighestFittingHole) {
+  const unsigned long top = init_->mm->mmap_base;
+  const unsigned long base = top - 64 * kPageSize;
+  ASSERT_EQ(Mmap(64 * kPageSize, PROT_READ, kAnon | MAP_FIXED, base), base);
+  const struct {
+    unsigned long at, pages;
+  } holes[] = {{10, 1}, {20, 3}, {40, 2}, {50, 5}};
+  for (const auto& h : holes) ASSERT_EQ(vm_->VmMunmap(base + h.at * kPageSize, h.pages * kPageSize), 0);
+  EXPECT_EQ(Mmap(3 * kPageSize), base + 52 * kPageSize);
+  EXPECT_EQ(Mmap(4 * kPageSize), base - 4 * kPageSize);
+  EXPECT_EQ(Mmap(kPageSize), base + 51 * kPageSize);
+  EXPECT_EQ(Mmap(3 * kPageSize), base + 20 * kPageSize);
+  EXPECT_EQ(Mmap(2 * kPageSize), base + 40 * kPageSize);
+  EXPECT_EQ(Mmap(kPageSize), base + 50 * kPageSize);
+  EXPECT_TRUE(vm_->CheckInvariants());
+  EXPECT_EQ(vm_->VmMunmap(base - 4 * kPageSize, 68 * kPageSize), 0);
+}
+
 TEST_P(VmTest, AddressSpaceFullIsEnomem) {
   // Fill the space with huge PROT_NONE reservations until mmap fails.
   const unsigned long chunk = vm_->task_size() / 8;

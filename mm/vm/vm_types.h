@@ -259,6 +259,11 @@ struct vm_area_struct {
   const vm_operations_struct* vm_ops = nullptr;
   void* vm_private_data = nullptr;
   AvlNode vm_rb;           // mm->mm_rb, keyed by vm_start (in-order = address order)
+  // The free gap below this VMA (vm_start - previous VMA's vm_end, or
+  // vm_start for the first) and the largest such gap in its subtree: the
+  // tree's augmentation, so mmap finds a hole in O(log n).
+  unsigned long gap_before = 0;
+  unsigned long rb_subtree_gap = 0;
   ListNode anon_vma_node;  // anon_vma->vmas
   ListNode shared;         // file->f_mapping.i_mmap
   page* nommu_pages = nullptr;  // mmu=off: the contiguous block backing it
