@@ -15,11 +15,13 @@ struct BootParams {
   unsigned nr_cpus = 0;          // cpus=N (0: the platform's count)
   uint64_t dma_bytes = 0;        // zones=dma:SIZE
   int64_t min_free_kbytes = -1;  // min_free_kbytes=N (-1: Linux's default)
-  // slab_allocator= and slub_debug[=...] are validated by the slab layer; the
-  // words are kept here as given (pointers into the command line).
-  const char* slab_words[4] = {};
-  size_t slab_word_len[4] = {};
-  int nr_slab_words = 0;
+  // Words the layers parse themselves (slab_allocator=, slub_debug[=...] for the
+  // slab layer; mmu=, pgtable= for the VM), kept as given: pointers into the
+  // command line.
+  static constexpr int kMaxLayerWords = 8;
+  const char* layer_words[kMaxLayerWords] = {};
+  size_t layer_word_len[kMaxLayerWords] = {};
+  int nr_layer_words = 0;
 };
 
 // Parses `cmdline` (may be nullptr or empty). Returns 0, or -EINVAL after

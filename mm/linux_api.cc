@@ -11,6 +11,7 @@ namespace mm {
 namespace {
 
 Machine* g_machine = nullptr;
+const FileOps* g_file_ops = nullptr;
 
 Machine& M(const char* function) {
   if (__builtin_expect(g_machine == nullptr, 0)) {
@@ -25,6 +26,14 @@ void CpuDead(unsigned cpu) {
   if (g_machine != nullptr) g_machine->OnCpuDead(cpu);
 }
 
+const char* CurrentComm() {
+  if (g_machine == nullptr) return "swapper";
+  task_struct* t = g_machine->vm().Current();
+  return t != nullptr && t->comm[0] != '\0' ? t->comm : "swapper";
+}
+
+VmSystem& Vm(const char* function) { return M(function).vm(); }
+
 }  // namespace
 
 int mm_boot(const char* cmdline) {
@@ -33,12 +42,15 @@ int mm_boot(const char* cmdline) {
     return -kEBUSY;
   }
   Machine* m = nullptr;
-  int err = Machine::Boot(cmdline, &m);
+  int err = Machine::Boot(cmdline, g_file_ops, &m);
   if (err != 0) return err;
   g_machine = m;
+  m->buddy().SetCommHook(&CurrentComm);
   platform::SetCpuDeadCallback(&CpuDead);
   return 0;
 }
+
+void mm_register_file_ops(const FileOps* ops) { g_file_ops = ops; }
 
 void mm_shutdown(void) {
   if (g_machine == nullptr) return;
@@ -153,6 +165,69 @@ void kfree(const void* p) { M(__func__).slab().Kfree(p); }
 size_t ksize(const void* p) { return M(__func__).slab().Ksize(p); }
 
 const char* slab_allocator_name(void) { return M(__func__).slab().AllocatorName(); }
+
+struct task_struct* init_task_get(void) { return Vm(__func__).InitTask(); }
+struct task_struct* get_current(void) { return Vm(__func__).Current(); }
+void set_current(struct task_struct* t) { Vm(__func__).SetCurrent(t); }
+struct task_struct* find_task_by_pid(int pid) { return Vm(__func__).FindTaskByPid(pid); }
+int task_pid(const struct task_struct* t) { return VmSystem::TaskPid(t); }
+int kernel_clone(const struct kernel_clone_args* args) { return Vm(__func__).KernelClone(args); }
+void do_exit(long code) { Vm(__func__).DoExit(code); }
+int kernel_wait(int pid, int* status) { return Vm(__func__).KernelWait(pid, status); }
+
+unsigned long vm_mmap(struct file* f, unsigned long addr, unsigned long len, unsigned long prot,
+                      unsigned long flags, unsigned long offset) {
+  return Vm(__func__).VmMmap(f, addr, len, prot, flags, offset);
+}
+
+int vm_munmap(unsigned long start, size_t len) { return Vm(__func__).VmMunmap(start, len); }
+
+long sys_mprotect(unsigned long start, size_t len, unsigned long prot) {
+  return Vm(__func__).Mprotect(start, len, prot);
+}
+
+unsigned long sys_brk(unsigned long brk) { return Vm(__func__).Brk(brk); }
+
+unsigned long sys_mremap(unsigned long old_addr, unsigned long old_len, unsigned long new_len,
+                         unsigned long flags, unsigned long new_addr) {
+  return Vm(__func__).Mremap(old_addr, old_len, new_len, flags, new_addr);
+}
+
+struct vm_area_struct* find_vma(struct mm_struct* mm, unsigned long addr) {
+  return Vm(__func__).FindVma(mm, addr);
+}
+
+struct vm_area_struct* find_vma_intersection(struct mm_struct* mm, unsigned long start,
+                                             unsigned long end) {
+  return Vm(__func__).FindVmaIntersection(mm, start, end);
+}
+
+unsigned long copy_to_user(void* to, const void* from, unsigned long n) {
+  return Vm(__func__).CopyToUser(to, from, n);
+}
+
+unsigned long copy_from_user(void* to, const void* from, unsigned long n) {
+  return Vm(__func__).CopyFromUser(to, from, n);
+}
+
+struct file* filp_open(const char* path, int flags, unsigned short mode) {
+  return Vm(__func__).FilpOpen(path, flags, mode);
+}
+
+int filp_close(struct file* f) { return Vm(__func__).FilpClose(f); }
+int vfs_fsync(struct file* f) { return Vm(__func__).VfsFsync(f); }
+
+int user_load(struct task_struct* t, unsigned long addr, void* out, size_t n) {
+  return Vm(__func__).UserLoad(t, addr, out, n);
+}
+
+int user_store(struct task_struct* t, unsigned long addr, const void* in, size_t n) {
+  return Vm(__func__).UserStore(t, addr, in, n);
+}
+
+int user_fetch(struct task_struct* t, unsigned long addr, void* out, size_t n) {
+  return Vm(__func__).UserFetch(t, addr, out, n);
+}
 
 long proc_read(const char* path, char* buf, size_t size) { return M(__func__).ProcRead(path, buf, size); }
 

@@ -17,6 +17,7 @@
 #include "mm/buddy/page.h"
 #include "mm/slab_common/kmem_cache.h"
 #include "mm/slab_common/slab_flags.h"
+#include "mm/vm/vm_types.h"
 
 // ---- Constants the C library may also define: macros only where it has not ----
 #ifndef PAGE_SHIFT
@@ -94,6 +95,9 @@ namespace mm {
 // cpus= min_free_kbytes= slab_allocator= slub_debug). Returns 0, -EINVAL with a
 // message naming the bad word, -ENOMEM, or -EBUSY if a machine is running.
 int mm_boot(const char* cmdline);
+// How filp_open reaches files at the next mm_boot (nullptr: no files). On the
+// host, linking //mm:host_files registers the host's files before main().
+void mm_register_file_ops(const FileOps* ops);
 // Tears the current machine down, returning all memory to the host.
 void mm_shutdown(void);
 
@@ -149,11 +153,49 @@ void kfree(const void* p);  // accepts nullptr and ZERO_SIZE_PTR
 size_t ksize(const void* p);
 const char* slab_allocator_name(void);  // "slub", "slab" or "slob"
 
+// ---- Tasks and address spaces ----
+// On the host, user addresses live in the simulated address space of
+// `current`; they are reached only through the page table (copy_*_user and the
+// access API), never dereferenced.
+struct task_struct* init_task_get(void);  // pid 1 after mm_boot
+struct task_struct* get_current(void);    // `current`
+void set_current(struct task_struct* t);  // host: which task this cpu's calls act for
+struct task_struct* find_task_by_pid(int pid);
+int task_pid(const struct task_struct* t);
+int kernel_clone(const struct kernel_clone_args* args);  // child pid or -errno
+void do_exit(long code);                                 // current exits (a zombie)
+int kernel_wait(int pid, int* status);                   // reap a child of current
+unsigned long vm_mmap(struct file* f, unsigned long addr, unsigned long len, unsigned long prot,
+                      unsigned long flags, unsigned long offset);  // address or IS_ERR_VALUE
+int vm_munmap(unsigned long start, size_t len);
+long sys_mprotect(unsigned long start, size_t len, unsigned long prot);
+unsigned long sys_brk(unsigned long brk);
+unsigned long sys_mremap(unsigned long old_addr, unsigned long old_len, unsigned long new_len,
+                         unsigned long flags, unsigned long new_addr);
+struct vm_area_struct* find_vma(struct mm_struct* mm, unsigned long addr);
+struct vm_area_struct* find_vma_intersection(struct mm_struct* mm, unsigned long start,
+                                             unsigned long end);
+unsigned long copy_to_user(void* to, const void* from, unsigned long n);    // bytes NOT copied
+unsigned long copy_from_user(void* to, const void* from, unsigned long n);  // bytes NOT copied
+struct file* filp_open(const char* path, int flags, unsigned short mode);   // ERR_PTR on failure
+int filp_close(struct file* f);
+int vfs_fsync(struct file* f);  // writes MAP_SHARED dirty pages back
+// The simulated CPU: a task's loads, stores and instruction fetches through the
+// TLB and the fault handler as hardware would. 0, or -EFAULT after SIGSEGV was
+// delivered to the task (recorded; the task is killed as Linux would).
+int user_load(struct task_struct* t, unsigned long addr, void* out, size_t n);
+int user_store(struct task_struct* t, unsigned long addr, const void* in, size_t n);
+int user_fetch(struct task_struct* t, unsigned long addr, void* out, size_t n);
+
 // ---- Text views, as Linux prints them ----
 // Fills buf like snprintf (at most size-1 bytes plus a NUL) and returns the
 // full length of the file's text, or -ENOENT.
 long proc_read(const char* path, char* buf, size_t size);
 
 }  // namespace mm
+
+#ifndef current
+#define current (::mm::get_current())
+#endif
 
 #endif  // MM_LINUX_API_H_

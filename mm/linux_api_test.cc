@@ -33,7 +33,7 @@ TEST(BootTest, RejectsBadWordsNamingThem) {
   const char* bad[] = {"mem=", "mem=12Q", "mem=1M", "numa=0", "numa=9", "cpus=x", "cpus=65",
                        "zones=dma", "zones=normal:4M", "zones=dma:0", "min_free_kbytes=-1",
                        "bogus=1", "mmu", "mem=64M mem64M", "slab_allocator=foo",
-                       "slub_debug=FQ"};
+                       "slub_debug=FQ", "mmu=maybe", "pgtable=sv57", "pgtable"};
   for (const char* cmdline : bad) {
     LogCapture log;
     EXPECT_EQ(mm_boot(cmdline), -EINVAL) << cmdline;

@@ -6,14 +6,23 @@
 
 namespace mm {
 
-int Machine::Boot(const char* cmdline, Machine** out) {
+int Machine::Boot(const char* cmdline, const FileOps* file_ops, Machine** out) {
   BootParams params;
   int err = ParseBootParams(cmdline, &params);
   if (err != 0) return err;
   SlabConfig slab_config;
-  for (int i = 0; i < params.nr_slab_words; ++i) {
-    err = SlabSystem::ParseSlabOption(params.slab_words[i], params.slab_word_len[i], &slab_config);
-    if (err < 0) return err;  // the slab layer named the bad word
+  VmConfig vm_config;
+  for (int i = 0; i < params.nr_layer_words; ++i) {
+    const char* word = params.layer_words[i];
+    const size_t len = params.layer_word_len[i];
+    err = SlabSystem::ParseSlabOption(word, len, &slab_config);  // 1: not a slab word
+    if (err == 1) err = VmSystem::ParseVmOption(word, len, &vm_config);  // -ENOENT: not a VM word
+    if (err == -kENOENT) {
+      Printk("mm_boot: bad command-line word '%.*s': expected a value (e.g. mmu=on)\n",
+             static_cast<int>(len), word);
+      return -kEINVAL;
+    }
+    if (err < 0) return err;  // the layer named the bad word
   }
   RamRange ram;
   if (!platform::AcquireRam(params.mem_bytes, &ram)) {
@@ -25,7 +34,8 @@ int Machine::Boot(const char* cmdline, Machine** out) {
   Machine* m = memblock.New<Machine>();
   BuddyAllocator* buddy = memblock.New<BuddyAllocator>();
   SlabSystem* slab = memblock.New<SlabSystem>();
-  if (m == nullptr || buddy == nullptr || slab == nullptr) {
+  VmSystem* vm = memblock.New<VmSystem>();
+  if (m == nullptr || buddy == nullptr || slab == nullptr || vm == nullptr) {
     platform::ReleaseRam(ram);
     return -kENOMEM;
   }
@@ -52,6 +62,15 @@ int Machine::Boot(const char* cmdline, Machine** out) {
     return err;
   }
   m->slab_ = slab;
+  vm_config.file_ops = file_ops;
+  err = vm->Init(*buddy, vm_config);
+  if (err != 0) {
+    Printk("mm_boot: the VM failed to start (%d)\n", err);
+    slab->Shutdown();
+    platform::ReleaseRam(ram);
+    return err;
+  }
+  m->vm_ = vm;
   *out = m;
   return 0;
 }
@@ -59,6 +78,7 @@ int Machine::Boot(const char* cmdline, Machine** out) {
 void Machine::Shutdown() {
   // Caches with live objects are reported by the slab layer; the RAM goes back
   // to the platform all the same, since nothing can use it after shutdown.
+  if (vm_ != nullptr) vm_->Shutdown();
   if (slab_ != nullptr) slab_->Shutdown();
   const RamRange ram = ram_;
   this->~Machine();
@@ -104,6 +124,7 @@ void Machine::ShowVmstat(TextBuffer& out) {
   slab_->SlabPages(&sreclaimable, &sunreclaim);
   out.Append("nr_slab_reclaimable %llu\n", static_cast<unsigned long long>(sreclaimable));
   out.Append("nr_slab_unreclaimable %llu\n", static_cast<unsigned long long>(sunreclaim));
+  vm_->ShowVmstat(out);
 }
 
 long Machine::ProcRead(const char* path, char* buf, size_t size) {
@@ -124,7 +145,7 @@ long Machine::ProcRead(const char* path, char* buf, size_t size) {
     buddy_->ShowExtfragIndex(out);
   } else if (StrEq(path, "/sys/kernel/debug/extfrag/unusable_index")) {
     buddy_->ShowUnusableIndex(out);
-  } else {
+  } else if (vm_->ProcRead(path, out) == -kENOENT) {  // /proc/<pid>/...
     if (size > 0) buf[0] = '\0';
     return -kENOENT;
   }

@@ -1,5 +1,5 @@
 // A Machine: everything one mm_boot() builds — the RAM grant, the buddy
-// allocator, the object allocator (SLUB), and (as the layers land) VM and swap —
+// allocator, the object allocator, the VM, and (as it lands) swap —
 // living in the RAM it manages (its first memblock allocation).
 //
 // Concurrency: Boot and Shutdown are single-threaded (no other thread may use
@@ -13,6 +13,7 @@
 #include "mm/buddy/buddy_allocator.h"
 #include "mm/platform/platform.h"
 #include "mm/slab_common/slab_system.h"
+#include "mm/vm/vm_system.h"
 
 namespace mm {
 
@@ -24,12 +25,14 @@ class Machine {
 
   // Builds a machine from the command line. Returns 0 and sets *out, or
   // -EINVAL/-ENOMEM with a message naming the cause (nothing is left allocated).
-  static int Boot(const char* cmdline, Machine** out);
+  // `file_ops` (may be nullptr) is how filp_open reaches files (the host's).
+  static int Boot(const char* cmdline, const FileOps* file_ops, Machine** out);
   // Tears the machine down and returns its RAM to the platform.
   void Shutdown();
 
   BuddyAllocator& buddy() { return *buddy_; }
   SlabSystem& slab() { return *slab_; }
+  VmSystem& vm() { return *vm_; }
   const BootParams& params() const { return params_; }
 
   // proc_read's implementation: fills buf like snprintf, returns the full
@@ -47,6 +50,7 @@ class Machine {
   BootParams params_;
   BuddyAllocator* buddy_ = nullptr;
   SlabSystem* slab_ = nullptr;
+  VmSystem* vm_ = nullptr;
 };
 
 }  // namespace mm
