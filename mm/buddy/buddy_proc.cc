@@ -69,6 +69,28 @@ void PutThousandths(TextBuffer& out, int v) {
   }
 }
 
+// Calls f(nid, zone) for every populated zone, nodes in order, zones bottom up.
+template <typename F>
+void ForEachZone(BuddyAllocator& b, F f) {
+  for (unsigned nid = 0; nid < b.nr_nodes(); ++nid) {
+    for (Zone& zone : b.node(static_cast<int>(nid)).zones) {
+      if (zone.populated) f(nid, zone);
+    }
+  }
+}
+
+// One "Node N, zone NAME v0 v1 ... v10" row of a per-order view; cell(out,
+// snapshot, order) prints each value.
+template <typename Cell>
+void ShowPerOrderRows(BuddyAllocator& b, TextBuffer& out, Cell cell) {
+  ForEachZone(b, [&](unsigned nid, Zone& zone) {
+    const FreeSnapshot s = Snapshot(zone);
+    out.Append("Node %u, zone %8s ", nid, zone.name());
+    for (unsigned o = 0; o <= kMaxPageOrder; ++o) cell(out, s, o);
+    out.PutChar('\n');
+  });
+}
+
 }  // namespace
 
 int BuddyAllocator::FragmentationIndex(const Zone& zone, unsigned order) {
@@ -76,17 +98,9 @@ int BuddyAllocator::FragmentationIndex(const Zone& zone, unsigned order) {
 }
 
 void BuddyAllocator::ShowBuddyinfo(TextBuffer& out) {
-  for (unsigned nid = 0; nid < nr_nodes_; ++nid) {
-    for (Zone& zone : nodes_[nid]->zones) {
-      if (!zone.populated) continue;
-      FreeSnapshot s = Snapshot(zone);
-      out.Append("Node %u, zone %8s ", nid, zone.name());
-      for (unsigned o = 0; o <= kMaxPageOrder; ++o) {
-        out.Append("%6llu ", static_cast<unsigned long long>(s.nr_free[o]));
-      }
-      out.PutChar('\n');
-    }
-  }
+  ShowPerOrderRows(*this, out, [](TextBuffer& o, const FreeSnapshot& s, unsigned order) {
+    o.Append("%6llu ", static_cast<unsigned long long>(s.nr_free[order]));
+  });
 }
 
 void BuddyAllocator::ShowPagetypeinfo(TextBuffer& out) {
@@ -216,29 +230,15 @@ void BuddyAllocator::ShowVmstat(TextBuffer& out) {
 }
 
 void BuddyAllocator::ShowExtfragIndex(TextBuffer& out) {
-  for (unsigned nid = 0; nid < nr_nodes_; ++nid) {
-    for (Zone& zone : nodes_[nid]->zones) {
-      if (!zone.populated) continue;
-      FreeSnapshot s = Snapshot(zone);
-      out.Append("Node %u, zone %8s ", nid, zone.name());
-      for (unsigned o = 0; o <= kMaxPageOrder; ++o) PutThousandths(out, FragIndex(FillContigInfo(s, o), o));
-      out.PutChar('\n');
-    }
-  }
+  ShowPerOrderRows(*this, out, [](TextBuffer& o, const FreeSnapshot& s, unsigned order) {
+    PutThousandths(o, FragIndex(FillContigInfo(s, order), order));
+  });
 }
 
 void BuddyAllocator::ShowUnusableIndex(TextBuffer& out) {
-  for (unsigned nid = 0; nid < nr_nodes_; ++nid) {
-    for (Zone& zone : nodes_[nid]->zones) {
-      if (!zone.populated) continue;
-      FreeSnapshot s = Snapshot(zone);
-      out.Append("Node %u, zone %8s ", nid, zone.name());
-      for (unsigned o = 0; o <= kMaxPageOrder; ++o) {
-        PutThousandths(out, UnusableIndex(FillContigInfo(s, o), o));
-      }
-      out.PutChar('\n');
-    }
-  }
+  ShowPerOrderRows(*this, out, [](TextBuffer& o, const FreeSnapshot& s, unsigned order) {
+    PutThousandths(o, UnusableIndex(FillContigInfo(s, order), order));
+  });
 }
 
 }  // namespace mm
