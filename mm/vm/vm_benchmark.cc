@@ -1,5 +1,7 @@
 // //bench:vm — the VM's hot paths (run with -c opt).
 //   BM_TlbHitTranslate     a translation that hits the software TLB
+//   BM_UserLoadTlbHit      UserLoad of 8 bytes that hits the TLB (lock + lookup + copy)
+//   BM_MmapMunmap          mmap+munmap of a page among 1000 VMAs
 //   BM_PageWalkMiss        the MMU's page-table walk on a TLB miss (+ A bit, TLB fill)
 //   BM_DemandZeroFault     a store to an untouched anonymous page: TLB miss, walk,
 //                          handle_mm_fault (page allocation + zeroing), walk again
@@ -67,6 +69,37 @@ void BM_TlbHitTranslate(benchmark::State& state) {
   r.vm->VmMunmap(a, kPages * kPageSize);
 }
 BENCHMARK(BM_TlbHitTranslate);
+
+// The whole access API on a TLB hit: vm_lock, TLB lookup, 8-byte copy.
+void BM_UserLoadTlbHit(benchmark::State& state) {
+  Rig& r = SharedRig();
+  task_struct* t = r.vm->InitTask();
+  constexpr unsigned long kPages = 64;
+  const unsigned long a = r.vm->VmMmap(nullptr, 0, kPages * kPageSize, kRW, kAnon, 0);
+  Touch(r.vm, t, a, kPages);
+  unsigned long i = 0;
+  uint64_t v = 0;
+  for (auto _ : state) {
+    r.vm->UserLoad(t, a + ((i++ & (kPages - 1)) << kPageShift), &v, sizeof v);
+    benchmark::DoNotOptimize(v);
+  }
+  r.vm->VmMunmap(a, kPages * kPageSize);
+}
+BENCHMARK(BM_UserLoadTlbHit);
+
+// mmap + munmap of one anonymous page among 1000 other VMAs (tree + gap search).
+void BM_MmapMunmap(benchmark::State& state) {
+  Rig& r = SharedRig();
+  unsigned long held[1000];
+  for (size_t k = 0; k < 1000; ++k)  // alternating protections: no merging
+    held[k] = r.vm->VmMmap(nullptr, 0, kPageSize, k % 2 ? PROT_READ : kRW, kAnon, 0);
+  for (auto _ : state) {
+    const unsigned long a = r.vm->VmMmap(nullptr, 0, kPageSize, kRW, kAnon, 0);
+    r.vm->VmMunmap(a, kPageSize);
+  }
+  for (auto h : held) r.vm->VmMunmap(h, kPageSize);
+}
+BENCHMARK(BM_MmapMunmap);
 
 void BM_PageWalkMiss(benchmark::State& state) {
   Rig& r = SharedRig();
