@@ -51,12 +51,18 @@ void Touch(VmSystem* vm, task_struct* t, unsigned long a, unsigned long pages) {
   }
 }
 
+// An anonymous mapping of `pages` in t, every page written once.
+unsigned long MapTouched(VmSystem* vm, task_struct* t, unsigned long pages) {
+  const unsigned long a = vm->VmMmap(nullptr, 0, pages * kPageSize, kRW, kAnon, 0);
+  Touch(vm, t, a, pages);
+  return a;
+}
+
 void BM_TlbHitTranslate(benchmark::State& state) {
   Rig& r = SharedRig();
   task_struct* t = r.vm->InitTask();
   constexpr unsigned long kPages = 64;
-  const unsigned long a = r.vm->VmMmap(nullptr, 0, kPages * kPageSize, kRW, kAnon, 0);
-  Touch(r.vm, t, a, kPages);
+  const unsigned long a = MapTouched(r.vm, t, kPages);
   uint64_t sink = 0;
   for (unsigned long i = 0; i < kPages; ++i) r.vm->UserLoad(t, a + i * kPageSize, &sink, 8);
   SoftTlb& tlb = r.vm->tlb();
@@ -75,8 +81,7 @@ void BM_UserLoadTlbHit(benchmark::State& state) {
   Rig& r = SharedRig();
   task_struct* t = r.vm->InitTask();
   constexpr unsigned long kPages = 64;
-  const unsigned long a = r.vm->VmMmap(nullptr, 0, kPages * kPageSize, kRW, kAnon, 0);
-  Touch(r.vm, t, a, kPages);
+  const unsigned long a = MapTouched(r.vm, t, kPages);
   unsigned long i = 0;
   uint64_t v = 0;
   for (auto _ : state) {
@@ -105,8 +110,7 @@ void BM_PageWalkMiss(benchmark::State& state) {
   Rig& r = SharedRig();
   task_struct* t = r.vm->InitTask();
   constexpr unsigned long kPages = 4096;  // 16 MiB: far more than the TLB holds
-  const unsigned long a = r.vm->VmMmap(nullptr, 0, kPages * kPageSize, kRW, kAnon, 0);
-  Touch(r.vm, t, a, kPages);
+  const unsigned long a = MapTouched(r.vm, t, kPages);
   mm_struct* mm = t->mm;
   unsigned long i = 0;
   r.vm->lock().Lock();
@@ -157,8 +161,7 @@ void BM_Fork1GiB(benchmark::State& state) {
   Rig& r = SharedRig();
   task_struct* t = r.vm->InitTask();
   constexpr unsigned long kPages = (1ul << 30) >> kPageShift;
-  const unsigned long a = r.vm->VmMmap(nullptr, 0, kPages * kPageSize, kRW, kAnon, 0);
-  Touch(r.vm, t, a, kPages);
+  const unsigned long a = MapTouched(r.vm, t, kPages);
   if (t->mm->rss_stat[MM_ANONPAGES] < static_cast<long>(kPages)) {
     state.SkipWithError("1 GiB not resident");
     return;
@@ -178,8 +181,7 @@ void BM_CowBreakPerPage(benchmark::State& state) {
   Rig& r = SharedRig();
   task_struct* t = r.vm->InitTask();
   constexpr unsigned long kPages = 16384;
-  const unsigned long a = r.vm->VmMmap(nullptr, 0, kPages * kPageSize, kRW, kAnon, 0);
-  Touch(r.vm, t, a, kPages);
+  const unsigned long a = MapTouched(r.vm, t, kPages);
   int pid = Fork(r.vm);
   task_struct* child = r.vm->FindTaskByPid(pid);
   unsigned long i = 0;
