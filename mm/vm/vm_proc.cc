@@ -176,7 +176,10 @@ bool VmSystem::CheckMm(mm_struct* mm) {
     VM_EXPECT(v->vm_mm == mm && v->vm_start < v->vm_end && PageAligned(v->vm_start) &&
                   PageAligned(v->vm_end) && v->vm_start >= prev_end,
               "bad VMA %lx-%lx after %lx\n", v->vm_start, v->vm_end, prev_end);
-    VM_EXPECT(v->anon_vma == nullptr || v->anon_vma_node.linked(), "anon_vma link\n");
+    VM_EXPECT(v->anon_vma == nullptr || (v->anon_vma_node.linked() &&
+                                         v->anon_vma->refcount ==
+                                             static_cast<long>(v->anon_vma->vmas.CountSlow())),
+              "anon_vma of %lx: link or refcount\n", v->vm_start);
     VM_EXPECT(v->vm_file == nullptr || v->shared.linked(), "i_mmap link\n");
     VM_EXPECT(v->gap_before == v->vm_start - prev_end, "gap_before of %lx\n", v->vm_start);
     unsigned long g = v->gap_before;
