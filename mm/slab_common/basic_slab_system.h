@@ -6,8 +6,11 @@
 // and then calls the selected allocator's member function directly; each
 // allocator satisfies the ObjectAllocator concept, so its fast path is inlined
 // into the switch arm: no virtual call, no function pointer. With only SLUB
-// built the switch has one arm and compiles away. Adding SLAB/SLOB = adding a
-// member and a `case` in Dispatch().
+// built the switch has one arm and compiles away. Adding an allocator = adding a
+// member and a `case` in Dispatch(). Optional hooks an allocator may provide
+// (detected with `requires`, resolved at compile time inside the arm):
+// Kmalloc(size, gfp, caller) and Ksize(p, page) (SLOB: exact-size kmalloc with a
+// header instead of the size-class caches).
 //
 // LOCK ORDER
 //   registry_lock_  ->  the allocator's locks (SLUB: SlubNode::lock)  ->  page source
@@ -46,6 +49,7 @@
 #include "mm/slab_common/slab_config.h"
 #include "mm/slab_common/slab_debug.h"
 #include "mm/slab_common/slab_flags.h"
+#include "mm/slob/slob.h"
 #include "mm/slub/slub.h"
 
 namespace mm {
@@ -53,6 +57,7 @@ namespace mm {
 template <PageSource PS>
 class BasicSlabSystem {
   static_assert(ObjectAllocator<slub::Slub<PS>>);
+  static_assert(ObjectAllocator<slob::Slob<PS>>);
 
  public:
   BasicSlabSystem() = default;
@@ -108,8 +113,15 @@ class BasicSlabSystem {
   // ---- kmalloc family ----
   [[gnu::always_inline]] void* Kmalloc(size_t size, gfp_t gfp) {
     if (__builtin_expect(size - 1 < kKmallocMaxCacheSize, 1)) {
-      kmem_cache* s = kmalloc_[KmallocIndex(size)];
-      return Dispatch([&](auto& a) { return a.Alloc(s, gfp, __builtin_return_address(0)); });
+      // An allocator with its own kmalloc (SLOB: exact sizes, no classes) takes
+      // the request whole; the others allocate from the size class's cache.
+      return Dispatch([&](auto& a) -> void* {
+        if constexpr (requires { a.Kmalloc(size, gfp, nullptr); }) {
+          return a.Kmalloc(size, gfp, __builtin_return_address(0));
+        } else {
+          return a.Alloc(kmalloc_[KmallocIndex(size)], gfp, __builtin_return_address(0));
+        }
+      });
     }
     if (size == 0) return ZERO_SIZE_PTR;
     return KmallocLarge(size, gfp);
@@ -160,6 +172,7 @@ class BasicSlabSystem {
   kmem_cache* boot_cache() { return &boot_cache_; }
   PS& pages() const { return *pages_; }
   slub::Slub<PS>& slub() { return slub_; }
+  slob::Slob<PS>& slob() { return slob_; }
   kmem_cache* FindCache(const char* name);
 
  private:
@@ -167,6 +180,8 @@ class BasicSlabSystem {
   template <typename F>
   [[gnu::always_inline]] decltype(auto) Dispatch(F&& f) {
     switch (kind_) {
+      case AllocatorKind::kSlob:
+        return f(slob_);
       case AllocatorKind::kSlub:
       default:
         return f(slub_);
@@ -183,6 +198,7 @@ class BasicSlabSystem {
   PS* pages_ = nullptr;
   SlabConfig cfg_;
   slub::Slub<PS> slub_;
+  slob::Slob<PS> slob_;
   kmem_cache* kmalloc_[kNrKmallocClasses] = {};
   SpinLock registry_lock_;
   List caches_ MM_GUARDED_BY(registry_lock_);

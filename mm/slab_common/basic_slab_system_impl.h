@@ -16,16 +16,21 @@ void BasicSlabSystem<PS>::SetupCache(kmem_cache* s, const char* name) {
 
 template <PageSource PS>
 int BasicSlabSystem<PS>::Init(PS& pages, const SlabConfig& cfg) {
-  if (cfg.kind != AllocatorKind::kSlub) {
-    Printk("slab: slab_allocator=%s is not built into this kernel (only slub)\n",
-           AllocatorKindName(cfg.kind));
-    return -kEINVAL;
-  }
   pages_ = &pages;
   cfg_ = cfg;
   kind_ = cfg.kind;
   caches_.Init();
-  slub_.Init(&pages, cfg.nr_cpus != 0 ? cfg.nr_cpus : platform::NumCpus());
+  switch (kind_) {
+    case AllocatorKind::kSlob:
+      slob_.Init(&pages);
+      break;
+    case AllocatorKind::kSlub:
+      slub_.Init(&pages, cfg.nr_cpus != 0 ? cfg.nr_cpus : platform::NumCpus());
+      break;
+    default:
+      Printk("slab: slab_allocator=%s is not built into this kernel\n", AllocatorKindName(cfg.kind));
+      return -kEINVAL;
+  }
   // The boot cache: kmem_cache objects, its own descriptor in this object.
   kmem_cache* boot = &boot_cache_;
   SetupCache(boot, "kmem_cache");
@@ -181,7 +186,15 @@ size_t BasicSlabSystem<PS>::Ksize(const void* p) const {
   if (ZERO_OR_NULL_PTR(p)) return 0;
   page* pg = HeadPageOf(*pages_, p);
   if (pg == nullptr) return 0;
-  if (pg->flags & PG_slab) return pg->slab_cache->object_size;
+  if (pg->flags & PG_slab) {
+    return const_cast<BasicSlabSystem*>(this)->Dispatch([&](auto& a) -> size_t {
+      if constexpr (requires { a.Ksize(p, pg); }) {
+        return a.Ksize(p, pg);
+      } else {
+        return pg->slab_cache->object_size;
+      }
+    });
+  }
   return kPageSize << ((pg->flags & PG_head) ? pg->order : 0);
 }
 

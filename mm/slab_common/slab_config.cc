@@ -59,8 +59,12 @@ int ParseSlabOption(const char* word, size_t len, SlabConfig* cfg) {
       cfg->kind = AllocatorKind::kSlub;
       return 0;
     }
-    if (Equals(v, vlen, "slab") || Equals(v, vlen, "slob")) {
-      Printk("slab: '%.*s': the %.*s allocator is not built into this kernel (only slub)\n",
+    if (Equals(v, vlen, "slob")) {
+      cfg->kind = AllocatorKind::kSlob;
+      return 0;
+    }
+    if (Equals(v, vlen, "slab")) {
+      Printk("slab: '%.*s': the %.*s allocator is not built into this kernel\n",
              static_cast<int>(len), word, static_cast<int>(vlen), v);
       return -kEINVAL;
     }

@@ -3,6 +3,7 @@
 namespace mm {
 
 template class slub::Slub<BuddyAllocator>;
+template class slob::Slob<BuddyAllocator>;
 template class BasicSlabSystem<BuddyAllocator>;
 
 }  // namespace mm

@@ -12,6 +12,7 @@ static_assert(PageSource<BuddyAllocator>);
 
 extern template class BasicSlabSystem<BuddyAllocator>;
 extern template class slub::Slub<BuddyAllocator>;
+extern template class slob::Slob<BuddyAllocator>;
 
 using SlabSystem = BasicSlabSystem<BuddyAllocator>;
 

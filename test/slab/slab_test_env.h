@@ -15,10 +15,18 @@
 
 namespace mm::testing {
 
-// One type per object allocator: add SLAB and SLOB here when they are built.
+// One type per object allocator.
 struct Slub {
   static constexpr AllocatorKind kKind = AllocatorKind::kSlub;
   static constexpr const char* kName = "slub";
+  static constexpr bool kDebug = true;  // supports slub_debug F Z P U
+};
+struct Slob {
+  static constexpr AllocatorKind kKind = AllocatorKind::kSlob;
+  static constexpr const char* kName = "slob";
+  // Linux's SLOB supported no slab debugging; libmm's neither (it only reports
+  // a wrong-cache free and a pointer that is not a slab object).
+  static constexpr bool kDebug = false;
 };
 
 #ifdef MM_SANITIZER

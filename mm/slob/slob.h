@@ -1,0 +1,226 @@
+// SLOB: the simple list-of-blocks allocator (Linux's mm/slob.c, 2.6.16-6.3), over
+// an injected page source. K&R-style first fit inside order-0 pages that every
+// cache and kmalloc share; three lists of partly free pages by request size
+// (< 256 bytes, < 1024, larger); one global lock; every block carries a one-unit
+// size header (so kfree and ksize work on any object); requests that cannot fit a
+// page go straight to the page allocator.
+//
+// LOCK ORDER
+//   registry lock (BasicSlabSystem)  ->  Slob::lock_  ->  page source locks
+//   - lock_ protects everything below: the page lists, every heap page's free
+//     blocks, page->freelist/inuse, the cache-id table, each SlobCache's counters
+//     and ctor list. There is no lockless path: SLOB is small, not fast.
+//   - The page source is called with lock_ dropped (a new heap page is taken
+//     outside, then linked in under the lock; an empty page is unlinked under the
+//     lock and returned after).
+//   - Ksize/ObjectCache read the header of an object the caller owns: no lock.
+//
+// UNITS AND BLOCKS. A heap page is kUnitsPerPage units of kUnit (8) bytes (SLOB's
+// minimum alignment on a 64-bit machine). It is tiled by blocks:
+//   free block:      word 0 = units | next << 32    (next: unit offset of the next
+//                    free block of the page, kNoNext for none; sorted by address)
+//   allocated block: [header] [link word, ctor caches only] [object ...]
+//                    header = units | kHdrMagic | kHdrLink? | owner << 32
+//                    (owner: 0 = kmalloc, else the cache's id + 1); the object is
+//                    aligned as requested. The link word of a live object is 0
+//                    (so the word before an object is either a plain header or 0);
+//                    a free constructed object of a ctor cache stays allocated in
+//                    the heap, chained on its cache's ctor list by that word.
+//
+// INVARIANTS (CheckCache walks every page):
+//   (B1) each heap page: PG_slab, slab_cache == &heap_, objects == kUnitsPerPage,
+//        and walking blocks from the page start (free blocks by their units,
+//        allocated ones by their header) ends exactly at the page end;
+//   (B2) inuse + sum(units of free blocks) == objects; free blocks are in address
+//        order and never adjacent (coalesced on free); inuse > 0 (an empty page
+//        goes back to the page source at once);
+//   (B3) a page with free units is on exactly one of small_/medium_/large_, a page
+//        without any on full_;
+//   (B4) per cache c: allocated blocks with owner c.id + 1
+//        == c.live_heap + c.nr_ctor_free; big blocks of c == c.live - c.live_heap.
+//   Big blocks (a cache object that cannot share a page) are compound page blocks
+//   with PG_slab, slab_cache == the cache and objects == 0; they are on no list.
+#ifndef MM_SLOB_SLOB_H_
+#define MM_SLOB_SLOB_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <new>
+
+#include "mm/base/bits.h"
+#include "mm/base/errno.h"
+#include "mm/base/list.h"
+#include "mm/base/log.h"
+#include "mm/base/panic.h"
+#include "mm/base/spinlock.h"
+#include "mm/base/thread_annotations.h"
+#include "mm/base/types.h"
+#include "mm/buddy/gfp.h"
+#include "mm/buddy/page.h"
+#include "mm/slab_common/kmem_cache.h"
+#include "mm/slab_common/page_source.h"
+#include "mm/slab_common/slab_debug.h"
+
+namespace mm::slob {
+
+inline constexpr unsigned kUnit = 8;
+inline constexpr unsigned kUnitsPerPage = kPageSize / kUnit;
+inline constexpr uint32_t kNoNext = 0xffff;
+inline constexpr uint64_t kUnitsMask = 0xffff;
+inline constexpr uint64_t kHdrLink = 1u << 16;           // a link word precedes the header
+inline constexpr uint64_t kHdrMagic = 0x5b0ull << 20;    // bits 20..31
+inline constexpr uint64_t kHdrMagicMask = 0xfffull << 20;
+inline constexpr unsigned kMaxCaches = 1024;             // live kmem_caches SLOB can serve
+inline constexpr unsigned kSmallBreak = 256;             // SLOB_BREAK1
+inline constexpr unsigned kMediumBreak = 1024;           // SLOB_BREAK2
+
+// SLOB's part of a kmem_cache (s->allocator_private). All fields under lock_.
+// Invariant (B4): live counts handed-out objects; live_heap of them are heap
+// blocks, the rest big blocks; ctor_free chains nr_ctor_free constructed, free
+// heap blocks through their link words.
+struct SlobCache {
+  unsigned id = 0;
+  bool big = false;           // objects do not fit a heap page: whole page blocks
+  unsigned long live = 0;
+  unsigned long live_heap = 0;
+  uintptr_t* ctor_free = nullptr;  // link word (block + 8) of the first cached block
+  unsigned long nr_ctor_free = 0;
+};
+static_assert(sizeof(SlobCache) <= kCachePrivateBytes);
+
+template <PageSource PS>
+class Slob {
+ public:
+  static constexpr const char* kName = "slob";
+
+  Slob() = default;
+  Slob(const Slob&) = delete;
+  Slob& operator=(const Slob&) = delete;
+
+  void Init(PS* pages) {
+    pages_ = pages;
+    new (&heap_) kmem_cache();
+    const char name[] = "slob-heap";
+    for (size_t i = 0; i < sizeof name; ++i) heap_.name[i] = name[i];
+    heap_.align = kUnit;
+    heap_.size = heap_.object_size = heap_.inuse = kUnit;
+    for (auto& c : caches_) c = nullptr;
+  }
+
+  // Drops the debug layout (SLOB supports no slub_debug option, as Linux's) and
+  // decides heap block or big block; takes a cache id.
+  int InitCache(kmem_cache* s) {
+    const slab_flags_t flags = s->flags & ~SLAB_DEBUG_FLAGS;
+    if (slab_debug::ComputeLayout(s, s->object_size, s->align, flags, s->ctor) != 0) return -kEINVAL;
+    SlobCache* c = new (s->allocator_private) SlobCache();
+    c->big = !FitsHeap(s->object_size, s->align, HeaderBytes(s));
+    if (c->big) {
+      s->order = Log2Ceil((s->object_size + kPageSize - 1) >> kPageShift);
+      s->objects = 1;
+    } else {
+      s->order = 0;
+      s->objects = static_cast<unsigned>(kPageSize / (HeaderBytes(s) + AlignUp(s->object_size, kUnit)));
+    }
+    s->min_order = s->order;
+    s->min_objects = s->objects;
+    SpinLockGuard guard(lock_);
+    for (unsigned i = 0; i < kMaxCaches; ++i) {
+      if (caches_[i] == nullptr) {
+        caches_[i] = s;
+        c->id = i;
+        return 0;
+      }
+    }
+    return -kENOMEM;
+  }
+
+  void* Alloc(kmem_cache* s, gfp_t gfp, const void* caller);
+  void Free(kmem_cache* s, void* obj, const void* caller);
+  int AllocBulk(kmem_cache* s, gfp_t gfp, size_t n, void** p) {
+    for (size_t i = 0; i < n; ++i) {
+      p[i] = Alloc(s, gfp, nullptr);
+      if (p[i] == nullptr) {
+        FreeBulk(s, i, p);
+        return 0;
+      }
+    }
+    return static_cast<int>(n);
+  }
+  void FreeBulk(kmem_cache* s, size_t n, void** p) {
+    for (size_t i = 0; i < n; ++i) Free(s, p[i], nullptr);
+  }
+  int Shrink(kmem_cache* s);
+  int ShutdownCache(kmem_cache* s);
+  void FlushCpu(kmem_cache*, unsigned) {}  // SLOB caches nothing per cpu
+  void GetSlabinfo(kmem_cache* s, SlabInfo* info);
+  bool CheckCache(kmem_cache* s);
+  kmem_cache* ObjectCache(const void* obj);
+
+  // kmalloc for 1 <= size <= KMALLOC_MAX_CACHE_SIZE: exact size plus header (no
+  // size classes), aligned to the size when it is a power of two (up to a page).
+  void* Kmalloc(size_t size, gfp_t gfp, const void* caller);
+  // Usable size of an object in a PG_slab page of this allocator.
+  size_t Ksize(const void* p, const page* pg) const;
+
+  // Pages held (heap pages and big blocks), for footprint measurements.
+  uint64_t PagesHeld() const { return pages_held_.load(std::memory_order_relaxed); }
+
+ private:
+  static unsigned HeaderBytes(const kmem_cache* s) { return s->ctor != nullptr ? 2 * kUnit : kUnit; }
+  // A block of `hdr` + size bytes whose object is `align`-aligned fits a page.
+  static bool FitsHeap(uint64_t size, unsigned align, unsigned hdr) {
+    // In a fresh page the object lands at the first multiple of align >= hdr.
+    return align < kPageSize && AlignUp(hdr, align) + AlignUp(size, kUnit) <= kPageSize;
+  }
+  static bool IsPlainHeader(uint64_t w) {
+    return (w & kHdrMagicMask) == kHdrMagic && (w & kHdrLink) == 0;
+  }
+  // The header of a live object: the word before it, or the one before that
+  // when the word before is a ctor object's (zero) link word.
+  static uint64_t* HeaderOf(const void* obj) {
+    uint64_t* w = reinterpret_cast<uint64_t*>(reinterpret_cast<uintptr_t>(obj) - kUnit);
+    return IsPlainHeader(*w) ? w : w - 1;
+  }
+  static unsigned FreeUnits(const void* b) { return *static_cast<const uint64_t*>(b) & kUnitsMask; }
+  uintptr_t Base(const page* pg) const { return reinterpret_cast<uintptr_t>(pages_->PageAddress(pg)); }
+  void* NextFree(const page* pg, const void* b) const {
+    const uint32_t n = static_cast<uint32_t>(*static_cast<const uint64_t*>(b) >> 32);
+    return n == kNoNext ? nullptr : reinterpret_cast<void*>(Base(pg) + uintptr_t{n} * kUnit);
+  }
+  void SetFree(const page* pg, void* b, unsigned units, const void* next) {
+    const uint64_t n = next == nullptr ? kNoNext
+                                       : (reinterpret_cast<uintptr_t>(next) - Base(pg)) / kUnit;
+    *static_cast<uint64_t*>(b) = units | (n << 32);
+  }
+  List& ListFor(size_t bytes) {
+    return bytes < kSmallBreak ? small_ : bytes < kMediumBreak ? medium_ : large_;
+  }
+
+  void* HeapAlloc(size_t size, unsigned align, unsigned hdr, SlobCache* c, gfp_t gfp);
+  void* PageAllocLocked(page* pg, unsigned units, unsigned align, unsigned hdr)
+      MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
+  // Returns the block [b, b + units) to its page; returns the page if it became
+  // empty (unlinked; the caller frees it after dropping the lock).
+  page* HeapFreeLocked(void* b, unsigned units) MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
+  void DiscardPage(page* pg);
+  void* AllocBig(kmem_cache* s, gfp_t gfp);
+  void ReportRemaining(kmem_cache* s, unsigned owner) MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
+
+  PS* pages_ = nullptr;
+  SpinLock lock_;
+  List small_ MM_GUARDED_BY(lock_);
+  List medium_ MM_GUARDED_BY(lock_);
+  List large_ MM_GUARDED_BY(lock_);
+  List full_ MM_GUARDED_BY(lock_);
+  kmem_cache* caches_[kMaxCaches] MM_GUARDED_BY(lock_) = {};
+  std::atomic<uint64_t> pages_held_{0};
+  // slab_cache of every heap page: marks "shared SLOB page, owner in the header"
+  // (never in the registry; kfree dispatches Free(&heap_, obj)).
+  kmem_cache heap_;
+};
+
+}  // namespace mm::slob
+
+#include "mm/slob/slob_impl.h"  // IWYU pragma: export
+
+#endif  // MM_SLOB_SLOB_H_

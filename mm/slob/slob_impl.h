@@ -1,0 +1,460 @@
+// SLOB: template definitions (included by slob.h).
+//
+// LOCK ORDER (the full contract is at the top of slob.h):
+//   registry lock -> Slob::lock_ -> page source. Functions named *Locked assert
+//   lock_; the page source is only called with lock_ dropped.
+#ifndef MM_SLOB_SLOB_IMPL_H_
+#define MM_SLOB_SLOB_IMPL_H_
+
+namespace mm::slob {
+
+namespace internal {
+inline page* LruEntry(ListNode* n) { return ContainerOf(n, &page::lru); }
+}  // namespace internal
+
+// First fit inside one page: the first free block that can hold `units` units
+// with the object (at block + hdr) aligned to `align`. An alignment gap in front
+// stays a free block; a tail stays a free block.
+template <PageSource PS>
+void* Slob<PS>::PageAllocLocked(page* pg, unsigned units, unsigned align, unsigned hdr) {
+  lock_.AssertHeld();
+  void* prev = nullptr;
+  for (void* cur = pg->freelist; cur != nullptr; prev = cur, cur = NextFree(pg, cur)) {
+    unsigned avail = FreeUnits(cur);
+    const uintptr_t a = reinterpret_cast<uintptr_t>(cur);
+    const uintptr_t aligned = AlignUp(a + hdr, align) - hdr;
+    const unsigned delta = static_cast<unsigned>((aligned - a) / kUnit);
+    if (avail < units + delta) continue;
+    void* next = NextFree(pg, cur);
+    if (delta != 0) {  // keep the gap free; allocate from the aligned part
+      void* b = reinterpret_cast<void*>(aligned);
+      SetFree(pg, b, avail - delta, next);
+      SetFree(pg, cur, delta, b);
+      prev = cur;
+      cur = b;
+      avail -= delta;
+    }
+    void* rest = next;
+    if (avail > units) {
+      rest = reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(cur) + uintptr_t{units} * kUnit);
+      SetFree(pg, rest, avail - units, next);
+    }
+    if (prev != nullptr) {
+      SetFree(pg, prev, FreeUnits(prev), rest);
+    } else {
+      pg->freelist = rest;
+    }
+    pg->inuse += units;
+    return cur;
+  }
+  return nullptr;
+}
+
+template <PageSource PS>
+void* Slob<PS>::HeapAlloc(size_t size, unsigned align, unsigned hdr, SlobCache* c, gfp_t gfp) {
+  const unsigned units = static_cast<unsigned>((hdr + AlignUp(size, kUnit)) / kUnit);
+  List& list = ListFor(size);
+  page* fresh = nullptr;
+  for (;;) {
+    void* b = nullptr;
+    page* pg = nullptr;
+    {
+      SpinLockGuard guard(lock_);
+      if (fresh != nullptr) {  // linked in under the lock, then used at once
+        list.PushFront(&fresh->lru);
+        fresh = nullptr;
+      }
+      for (ListNode* n = list.first(); n != nullptr && n != list.end(); n = n->next) {
+        pg = internal::LruEntry(n);
+        if (pg->objects - pg->inuse < units) continue;  // not enough room in total
+        b = PageAllocLocked(pg, units, align, hdr);
+        if (b != nullptr) break;
+      }
+      if (b != nullptr) {
+        if (pg->inuse == pg->objects) {  // (B3) full: off the partial list
+          List::Remove(&pg->lru);
+          full_.PushBack(&pg->lru);
+        }
+        uint64_t* h = static_cast<uint64_t*>(b);
+        const uint64_t owner = c == nullptr ? 0 : c->id + 1;
+        *h = units | kHdrMagic | (hdr > kUnit ? kHdrLink : 0) | (owner << 32);
+        if (hdr > kUnit) h[1] = 0;  // the link word of a live ctor object is 0
+        if (c != nullptr) {
+          ++c->live;
+          ++c->live_heap;
+        }
+        return reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(b) + hdr);
+      }
+    }
+    // No page has room: a new one, taken with the lock dropped.
+    page* np = pages_->AllocPages(gfp & ~(__GFP_ZERO | __GFP_COMP), 0, -1);
+    if (np == nullptr) return nullptr;
+    np->flags |= PG_slab;
+    np->slab_cache = &heap_;
+    np->objects = kUnitsPerPage;
+    np->inuse = 0;
+    np->remote_free = 0;
+    np->lru.next = np->lru.prev = nullptr;
+    void* first = pages_->PageAddress(np);
+    SetFree(np, first, kUnitsPerPage, nullptr);
+    np->freelist = first;
+    pages_held_.fetch_add(1, std::memory_order_relaxed);
+    fresh = np;
+  }
+}
+
+template <PageSource PS>
+page* Slob<PS>::HeapFreeLocked(void* b, unsigned units) {
+  lock_.AssertHeld();
+  page* pg = HeadPageOf(*pages_, b);
+  const bool was_full = pg->inuse == pg->objects;
+  MM_CHECK(units <= pg->inuse);
+  pg->inuse -= units;
+  if (pg->inuse == 0) {  // (B2) an empty page goes back at once
+    List::Remove(&pg->lru);
+    return pg;
+  }
+  if (was_full) {
+    SetFree(pg, b, units, nullptr);
+    pg->freelist = b;
+    List::Remove(&pg->lru);
+    ListFor(uint64_t{units} * kUnit).PushFront(&pg->lru);
+    return nullptr;
+  }
+  // Insert in address order, merging with the neighbours.
+  void* prev = nullptr;
+  void* next = pg->freelist;
+  while (next != nullptr && next < b) {
+    prev = next;
+    next = NextFree(pg, next);
+  }
+  const uintptr_t ub = reinterpret_cast<uintptr_t>(b);
+  if (next != nullptr && ub + uintptr_t{units} * kUnit == reinterpret_cast<uintptr_t>(next)) {
+    units += FreeUnits(next);
+    next = NextFree(pg, next);
+  }
+  SetFree(pg, b, units, next);
+  if (prev == nullptr) {
+    pg->freelist = b;
+  } else if (reinterpret_cast<uintptr_t>(prev) + uintptr_t{FreeUnits(prev)} * kUnit == ub) {
+    SetFree(pg, prev, FreeUnits(prev) + units, next);
+  } else {
+    SetFree(pg, prev, FreeUnits(prev), b);
+  }
+  return nullptr;
+}
+
+template <PageSource PS>
+void Slob<PS>::DiscardPage(page* pg) {
+  const unsigned order = (pg->flags & PG_head) ? pg->order : 0;
+  pg->flags &= ~PG_slab;
+  pg->slab_cache = nullptr;
+  pg->freelist = nullptr;
+  pg->inuse = 0;
+  pg->objects = 0;
+  pg->remote_free = 0;
+  pg->lru.next = pg->lru.prev = nullptr;
+  pages_held_.fetch_sub(uint64_t{1} << order, std::memory_order_relaxed);
+  pages_->FreePages(pg, order);
+}
+
+template <PageSource PS>
+void* Slob<PS>::AllocBig(kmem_cache* s, gfp_t gfp) {
+  gfp_t pg_gfp = (gfp & ~__GFP_ZERO) | __GFP_COMP;
+  if (s->flags & SLAB_CACHE_DMA) pg_gfp |= __GFP_DMA;
+  page* pg = pages_->AllocPages(pg_gfp, s->order, -1);
+  if (pg == nullptr) return nullptr;
+  pg->flags |= PG_slab;
+  pg->slab_cache = s;
+  pg->objects = 0;  // marks a big block
+  pg->inuse = 1;
+  pg->freelist = nullptr;
+  pg->remote_free = 0;
+  pages_held_.fetch_add(uint64_t{1} << s->order, std::memory_order_relaxed);
+  SlobCache* c = std::launder(reinterpret_cast<SlobCache*>(s->allocator_private));
+  SpinLockGuard guard(lock_);
+  ++c->live;
+  return pages_->PageAddress(pg);
+}
+
+template <PageSource PS>
+void* Slob<PS>::Alloc(kmem_cache* s, gfp_t gfp, const void* /*caller*/) {
+  SlobCache* c = std::launder(reinterpret_cast<SlobCache*>(s->allocator_private));
+  void* obj = nullptr;
+  if (s->ctor != nullptr && !c->big) {
+    SpinLockGuard guard(lock_);
+    if (c->ctor_free != nullptr) {  // still constructed: no ctor call
+      uintptr_t* link = c->ctor_free;
+      c->ctor_free = reinterpret_cast<uintptr_t*>(*link);
+      *link = 0;
+      --c->nr_ctor_free;
+      ++c->live;
+      ++c->live_heap;
+      obj = link + 1;
+    }
+  }
+  if (obj == nullptr) {
+    obj = c->big ? AllocBig(s, gfp) : HeapAlloc(s->object_size, s->align, HeaderBytes(s), c, gfp);
+    if (obj == nullptr) return nullptr;
+    if (s->ctor != nullptr) s->ctor(obj);  // first construction of this block
+  }
+  if (gfp & __GFP_ZERO) __builtin_memset(obj, 0, s->object_size);
+  return obj;
+}
+
+template <PageSource PS>
+void* Slob<PS>::Kmalloc(size_t size, gfp_t gfp, const void* /*caller*/) {
+  const unsigned align =
+      IsPowerOfTwo(size) ? static_cast<unsigned>(size < kPageSize ? size : kPageSize) : kUnit;
+  if (FitsHeap(size, align < kUnit ? kUnit : align, kUnit)) {
+    void* p = HeapAlloc(size, align < kUnit ? kUnit : align, kUnit, nullptr, gfp);
+    if (p != nullptr && (gfp & __GFP_ZERO)) __builtin_memset(p, 0, size);
+    return p;
+  }
+  // Straight from the page allocator (not PG_slab: kfree frees it as a page block).
+  const unsigned order = Log2Ceil((size + kPageSize - 1) >> kPageShift);
+  page* pg = pages_->AllocPages(gfp | __GFP_COMP, order, -1);
+  return pg == nullptr ? nullptr : pages_->PageAddress(pg);
+}
+
+template <PageSource PS>
+size_t Slob<PS>::Ksize(const void* p, const page* pg) const {
+  if (pg->slab_cache != &heap_) return kPageSize << ((pg->flags & PG_head) ? pg->order : 0);
+  const uint64_t h = *HeaderOf(p);
+  return (h & kUnitsMask) * kUnit - ((h & kHdrLink) ? 2 * kUnit : kUnit);
+}
+
+template <PageSource PS>
+kmem_cache* Slob<PS>::ObjectCache(const void* obj) {
+  page* pg = HeadPageOf(*pages_, obj);
+  if (pg == nullptr || (pg->flags & PG_slab) == 0) return nullptr;
+  if (pg->slab_cache != &heap_) return pg->slab_cache;
+  const uint64_t owner = *HeaderOf(obj) >> 32;
+  SpinLockGuard guard(lock_);
+  return owner == 0 || owner > kMaxCaches ? nullptr : caches_[owner - 1];
+}
+
+template <PageSource PS>
+void Slob<PS>::Free(kmem_cache* s, void* obj, const void* /*caller*/) {
+  page* pg = HeadPageOf(*pages_, obj);
+  if (pg == nullptr || (pg->flags & PG_slab) == 0) {
+    slab_debug::ReportSlab(s, pg, "Attempt to free object(%p) outside of slab", obj);
+    return;
+  }
+  if (pg->slab_cache != &heap_) {  // a big block
+    kmem_cache* owner = pg->slab_cache;
+    if (s != &heap_ && s != owner) {
+      slab_debug::ReportSlab(s, pg, "kmem_cache_free: Wrong slab cache. %s but object is from %s",
+                             s->name, owner->name);
+      return;
+    }
+    if (pages_->PageAddress(pg) != obj) {
+      slab_debug::ReportSlab(owner, pg, "Invalid object pointer %p", obj);
+      return;
+    }
+    SlobCache* c = std::launder(reinterpret_cast<SlobCache*>(owner->allocator_private));
+    {
+      SpinLockGuard guard(lock_);
+      --c->live;
+    }
+    pg->inuse = 0;
+    DiscardPage(pg);
+    return;
+  }
+  const uintptr_t off = reinterpret_cast<uintptr_t>(obj) - Base(pg);
+  if (off % kUnit != 0 || off < kUnit) {
+    slab_debug::ReportSlab(s, pg, "Invalid object pointer %p (no SLOB block header)", obj);
+    return;
+  }
+  const uint64_t before = *reinterpret_cast<const uint64_t*>(reinterpret_cast<uintptr_t>(obj) - kUnit);
+  const uint64_t h = (off >= 2 * kUnit || IsPlainHeader(before)) ? *HeaderOf(obj) : 0;
+  const unsigned hdr = (h & kHdrLink) ? 2 * kUnit : kUnit;
+  const unsigned units = h & kUnitsMask;
+  if ((h & kHdrMagicMask) != kHdrMagic || off < hdr || off - hdr + uintptr_t{units} * kUnit > kPageSize) {
+    slab_debug::ReportSlab(s, pg, "Invalid object pointer %p (no SLOB block header)", obj);
+    return;
+  }
+  page* empty = nullptr;
+  {
+    SpinLockGuard guard(lock_);
+    const uint64_t owner = h >> 32;
+    kmem_cache* oc = owner == 0 || owner > kMaxCaches ? nullptr : caches_[owner - 1];
+    if (s != &heap_ && oc != s) {
+      slab_debug::ReportSlab(s, pg, "kmem_cache_free: Wrong slab cache. %s but object is from %s",
+                             s->name, oc != nullptr ? oc->name : "kmalloc");
+      return;
+    }
+    void* block = reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(obj) - hdr);
+    if (oc != nullptr) {
+      SlobCache* c = std::launder(reinterpret_cast<SlobCache*>(oc->allocator_private));
+      --c->live;
+      --c->live_heap;
+      if (h & kHdrLink) {  // a constructed object: kept for the next Alloc
+        uintptr_t* link = static_cast<uintptr_t*>(block) + 1;
+        *link = reinterpret_cast<uintptr_t>(c->ctor_free);
+        c->ctor_free = link;
+        ++c->nr_ctor_free;
+        return;
+      }
+    }
+    empty = HeapFreeLocked(block, units);
+  }
+  if (empty != nullptr) DiscardPage(empty);
+}
+
+// Returns the constructed objects a ctor cache keeps to the heap.
+template <PageSource PS>
+int Slob<PS>::Shrink(kmem_cache* s) {
+  SlobCache* c = std::launder(reinterpret_cast<SlobCache*>(s->allocator_private));
+  for (;;) {
+    page* empty = nullptr;
+    {
+      SpinLockGuard guard(lock_);
+      if (c->ctor_free == nullptr) return c->live == 0 ? 0 : 1;
+      uintptr_t* link = c->ctor_free;
+      c->ctor_free = reinterpret_cast<uintptr_t*>(*link);
+      --c->nr_ctor_free;
+      empty = HeapFreeLocked(link - 1, *reinterpret_cast<uint64_t*>(link - 1) & kUnitsMask);
+    }
+    if (empty != nullptr) DiscardPage(empty);
+  }
+}
+
+// Prints every live heap object of cache `owner` (id + 1).
+template <PageSource PS>
+void Slob<PS>::ReportRemaining(kmem_cache* s, unsigned owner) {
+  lock_.AssertHeld();
+  for (List* list : {&small_, &medium_, &large_, &full_}) {
+    for (ListNode* n = list->first(); n != nullptr && n != list->end(); n = n->next) {
+      page* pg = internal::LruEntry(n);
+      const uintptr_t base = Base(pg);
+      void* f = pg->freelist;
+      for (uintptr_t b = base; b < base + kPageSize;) {
+        if (reinterpret_cast<void*>(b) == f) {
+          b += uintptr_t{FreeUnits(f)} * kUnit;
+          f = NextFree(pg, f);
+          continue;
+        }
+        const uint64_t h = *reinterpret_cast<uint64_t*>(b);
+        const unsigned hdr = (h & kHdrLink) ? 2 * kUnit : kUnit;
+        const unsigned units = h & kUnitsMask;
+        if ((h >> 32) == owner) {
+          bool cached = false;  // on the ctor list: free, not live
+          SlobCache* c = std::launder(reinterpret_cast<SlobCache*>(s->allocator_private));
+          for (uintptr_t* l = c->ctor_free; l != nullptr && !cached; l = reinterpret_cast<uintptr_t*>(*l)) {
+            cached = reinterpret_cast<uintptr_t>(l) == b + kUnit;
+          }
+          if (!cached) Printk("Object %p @offset=%lu\n", reinterpret_cast<void*>(b + hdr),
+                              static_cast<unsigned long>(b + hdr - base));
+        }
+        if (units == 0) break;
+        b += uintptr_t{units} * kUnit;
+      }
+    }
+  }
+}
+
+template <PageSource PS>
+int Slob<PS>::ShutdownCache(kmem_cache* s) {
+  SlobCache* c = std::launder(reinterpret_cast<SlobCache*>(s->allocator_private));
+  Shrink(s);
+  SpinLockGuard guard(lock_);
+  if (c->live != 0) {
+    slab_debug::ReportSlab(s, nullptr, "Objects remaining in %s on __kmem_cache_shutdown()", s->name);
+    ReportRemaining(s, c->id + 1);
+    if (c->live != c->live_heap) {
+      Printk("%lu big object(s) of %s remaining\n", c->live - c->live_heap, s->name);
+    }
+    return -kEBUSY;
+  }
+  if (caches_[c->id] == s) caches_[c->id] = nullptr;
+  return 0;
+}
+
+// SLOB has no slabs of its own; /proc/slabinfo shows the objects and the pages
+// they would fill if packed (Linux's SLOB had no /proc/slabinfo at all).
+template <PageSource PS>
+void Slob<PS>::GetSlabinfo(kmem_cache* s, SlabInfo* info) {
+  SlobCache* c = std::launder(reinterpret_cast<SlobCache*>(s->allocator_private));
+  unsigned long live;
+  {
+    SpinLockGuard guard(lock_);
+    live = c->live + c->nr_ctor_free;
+  }
+  const unsigned per = s->objects == 0 ? 1 : s->objects;
+  const unsigned long slabs = (live + per - 1) / per;
+  info->active_objs = live - c->nr_ctor_free;
+  info->num_objs = slabs * per;
+  info->active_slabs = slabs;
+  info->num_slabs = slabs;
+  info->objects_per_slab = per;
+  info->cache_order = s->order;
+}
+
+template <PageSource PS>
+bool Slob<PS>::CheckCache(kmem_cache* s) {
+  SlobCache* c = std::launder(reinterpret_cast<SlobCache*>(s->allocator_private));
+  bool ok = true;
+  auto fail = [&](const char* what, const void* where) {
+    if (ok) Printk("SLOB %s: invariant violated: %s (%p)\n", s->name, what, where);
+    ok = false;
+  };
+  SpinLockGuard guard(lock_);
+  if (caches_[c->id] != s) fail("cache not in the id table", s);
+  unsigned long mine = 0;
+  for (List* list : {&small_, &medium_, &large_, &full_}) {
+    if (!list->LinksConsistent()) fail("page list links", list);
+    for (ListNode* n = list->first(); n != nullptr && n != list->end(); n = n->next) {
+      page* pg = internal::LruEntry(n);
+      if ((pg->flags & PG_slab) == 0 || pg->slab_cache != &heap_ || pg->objects != kUnitsPerPage) {
+        fail("(B1) heap page descriptor", pg);
+        continue;
+      }
+      if (pg->inuse == 0 || pg->inuse > pg->objects) fail("(B2) page inuse", pg);
+      if ((list == &full_) != (pg->inuse == pg->objects)) fail("(B3) page on the wrong list", pg);
+      const uintptr_t base = Base(pg);
+      void* f = pg->freelist;
+      unsigned free_units = 0;
+      uintptr_t b = base;
+      uintptr_t last_free_end = 0;
+      while (b < base + kPageSize) {
+        if (reinterpret_cast<void*>(b) == f) {
+          const unsigned u = FreeUnits(f);
+          if (u == 0) {
+            fail("(B1) empty free block", f);
+            break;
+          }
+          if (b == last_free_end) fail("(B2) adjacent free blocks not merged", f);
+          free_units += u;
+          b += uintptr_t{u} * kUnit;
+          last_free_end = b;
+          f = NextFree(pg, f);
+          continue;
+        }
+        const uint64_t h = *reinterpret_cast<uint64_t*>(b);
+        const unsigned u = h & kUnitsMask;
+        if ((h & kHdrMagicMask) != kHdrMagic || u == 0) {
+          fail("(B1) allocated block without a valid header", reinterpret_cast<void*>(b));
+          break;
+        }
+        if ((h >> 32) == c->id + 1) ++mine;
+        b += uintptr_t{u} * kUnit;
+      }
+      if (b != base + kPageSize) fail("(B1) blocks do not tile the page", pg);
+      if (f != nullptr) fail("(B2) free list out of address order or outside the page", pg);
+      if (pg->inuse + free_units != pg->objects) fail("(B2) inuse + free units != objects", pg);
+    }
+  }
+  if (mine != c->live_heap + c->nr_ctor_free) fail("(B4) heap blocks of the cache != live_heap + cached", s);
+  unsigned long cached = 0;
+  for (uintptr_t* l = c->ctor_free; l != nullptr && cached <= c->nr_ctor_free; l = reinterpret_cast<uintptr_t*>(*l)) {
+    ++cached;
+  }
+  if (cached != c->nr_ctor_free) fail("(B4) ctor list length", s);
+  if (c->live < c->live_heap) fail("(B4) live < live_heap", s);
+  return ok;
+}
+
+}  // namespace mm::slob
+
+#endif  // MM_SLOB_SLOB_IMPL_H_
