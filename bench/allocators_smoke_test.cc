@@ -1,0 +1,142 @@
+// Smoke test of //bench:allocators: every workload runs (tiny sizes) on every
+// allocator, libmm's counters return to their boot values, and the driver
+// writes its summary, JSON and chart. No timing is checked.
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench/allocators_driver.h"
+#include "bench/allocators_harness.h"
+#include "bench/allocators_workloads.h"
+#include "gtest/gtest.h"
+
+namespace bench {
+namespace {
+
+// Every workload once, small.
+template <typename Api>
+void RunAllWorkloads(Api& api) {
+  for (size_t size : {16, 64, 256, 1024, 4096}) {
+    HotPair<Api> h(api, size);
+    for (int i = 0; i < 100; ++i) h.Step();
+  }
+  for (bool fifo : {false, true}) {
+    Batch<Api> b(api, fifo);
+    for (int i = 0; i < 3; ++i) b.Step();
+  }
+  SlotReplace<Api> random(api, RandomSizes(), 2000, 1, false);
+  random.Setup();
+  for (int i = 0; i < 4000; ++i) random.Step();
+  random.Teardown();
+  SlotReplace<Api> large(api, LargeSizes(), 4, 2, true);
+  large.Setup();
+  for (int i = 0; i < 20; ++i) large.Step();
+  large.Teardown();
+  EXPECT_EQ(RunServerChurn(api, 500, 2000, 3), 4000u);
+  EXPECT_EQ(RunProducerConsumer(api, 3000, 4), 3008u);  // whole blocks of 64
+  EXPECT_EQ(RunFalseSharing(api, 500, 4), 1000u);
+}
+
+// The fixed-size workloads through a kmem_cache.
+void RunCacheWorkloads() {
+  for (unsigned size : {16u, 64u, 4096u}) {
+    mm::kmem_cache* s = mm::kmem_cache_create("smoke", size, 0, 0, nullptr);
+    ASSERT_NE(s, nullptr);
+    CacheApi api{s};
+    HotPair<CacheApi> h(api, size);
+    for (int i = 0; i < 100; ++i) h.Step();
+    Batch<CacheApi> b(api, true);
+    for (int i = 0; i < 3; ++i) b.Step();
+    mm::kmem_cache_destroy(s);
+  }
+}
+
+TEST(AllocatorsSmokeTest, LibmmCountersReturnToBootValues) {
+  int booted = 0;
+  for (const char* slab : {"slub", "slab", "slob"}) {
+    std::string why;
+    if (!Libmm::Ensure(slab, &why)) {
+      std::printf("libmm %s not available: %s\n", slab, why.c_str());
+      continue;
+    }
+    ++booted;
+    const int64_t pages = Libmm::NonSlabPages();
+    const int64_t objects = Libmm::SlabActiveObjects();
+    ASSERT_GT(pages, 0);
+    ASSERT_GE(objects, 0);
+    // In a thread that exits, so its per-cpu slabs go back to the node lists.
+    std::thread t([] {
+      KmallocApi api;
+      RunAllWorkloads(api);
+      RunCacheWorkloads();
+    });
+    t.join();
+    EXPECT_EQ(Libmm::NonSlabPages(), pages) << slab;
+    EXPECT_EQ(Libmm::SlabActiveObjects(), objects) << slab;
+    Libmm::Shutdown();
+    std::string report;
+    for (const std::string& line : Libmm::LeakReport()) report += line + "\n";
+    EXPECT_FALSE(Libmm::LeakFound()) << report;
+  }
+  EXPECT_GE(booted, 1);  // SLUB at least
+}
+
+TEST(AllocatorsSmokeTest, PeersRunEveryWorkload) {
+  std::vector<std::string> notes;
+  for (const Contender& c : AllContenders(&notes)) {
+    if (c.is_libmm()) continue;
+    PeerApi api{c.peer};
+    RunAllWorkloads(api);
+    uint64_t bytes = 0;
+    EXPECT_TRUE(SystemBytes(c, &bytes)) << c.name << ": " << SystemBytesMethod(c);
+  }
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+TEST(AllocatorsSmokeTest, DriverWritesSummaryJsonAndChart) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  const std::string dir = tmp != nullptr ? tmp : "/tmp";
+  const std::string json = dir + "/allocators.json";
+  const std::string summary = dir + "/summary.txt";
+  const std::string png = dir + "/allocators.png";
+  std::vector<std::string> args = {"allocators", "--smoke", "--benchmark_out=" + json,
+                                   "--summary_out=" + summary, "--plot=" + png};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ASSERT_EQ(RunAllocatorsBenchmark(static_cast<int>(args.size()), argv.data()), 0);
+
+  const std::string text = ReadFile(summary);
+  for (const char* want : {"hot-16", "hot-4096", "batch-lifo", "batch-fifo", "random-1e4",
+                           "random-1e5", "churn", "prodcons", "falseshare", "large", "slub",
+                           "slub-cache", "glibc", "jemalloc", "mimalloc", "tcmalloc",
+                           "peak bytes from the system", "targets", "no leak"}) {
+    EXPECT_NE(text.find(want), std::string::npos) << "summary lacks " << want << "\n" << text;
+  }
+  EXPECT_EQ(text.find("LEAK"), std::string::npos) << text;
+  EXPECT_EQ(text.find("error"), std::string::npos) << text;
+
+  const std::string j = ReadFile(json);
+  EXPECT_NE(j.find("\"benchmarks\""), std::string::npos);
+  EXPECT_NE(j.find("\"hot-64/slub\""), std::string::npos);
+  EXPECT_NE(j.find("\"random-1e5/jemalloc\""), std::string::npos);
+  EXPECT_NE(j.find("items_per_second"), std::string::npos);
+
+  std::ifstream p(png, std::ios::binary);
+  char magic[4] = {};
+  p.read(magic, 4);
+  EXPECT_EQ(std::string(magic + 1, 3), "PNG");
+}
+
+}  // namespace
+}  // namespace bench
