@@ -357,7 +357,12 @@ std::string TargetsText(const Results& r) {
 }
 
 std::string SummaryText(const Results& r, const Options& o) {
+  double load[3] = {0, 0, 0};
+  getloadavg(load, 3);
   std::string out = "\n== allocators: time per operation (ratio to the best in the row) ==\n";
+  out += std::string("mode: ") + (o.smoke ? "smoke" : o.quick ? "quick" : "full") + ", " +
+         std::to_string(sysconf(_SC_NPROCESSORS_ONLN)) + " cpus, load average " +
+         Fixed(load[0], 2) + " at the end; medians when --benchmark_repetitions > 1\n";
   out += "single-threaded rows: CPU time; 2-thread rows (churn, prodcons, falseshare): wall time\n";
   out += "one op = an alloc+free pair (hot, batch) or one replacement (free + alloc)\n\n";
   std::vector<std::string> header = {"workload"};
@@ -401,9 +406,14 @@ std::string SummaryText(const Results& r, const Options& o) {
       std::vector<std::string> row = {w.name + " (" + Fixed(live / 1048576.0, 1) + " MiB)"};
       for (const Contender* c : mcols) {
         const MemoryResult* m = r.Mem(w, c->name);
-        row.push_back(m == nullptr ? "-"
-                                   : Fixed(m->overhead(), 2) + "x (" +
-                                         Fixed(m->peak_system / 1048576.0, 1) + ")");
+        if (m == nullptr) {
+          row.push_back("-");
+        } else if (m->peak_system == 0) {
+          row.push_back("0 (reused)");  // served from memory it held before the run
+        } else {
+          row.push_back(Fixed(m->overhead(), 2) + "x (" + Fixed(m->peak_system / 1048576.0, 1) +
+                        ")");
+        }
       }
       mrows.push_back(row);
     }
@@ -459,7 +469,7 @@ bool WritePlot(const Results& r, const Options& o, const std::string& path) {
       m << w.name;
       for (const std::string& c : mcols) {
         const MemoryResult* res = r.Mem(w, c);
-        if (res == nullptr || res->peak_live == 0) {
+        if (res == nullptr || res->peak_live == 0 || res->peak_system == 0) {
           m << " ?";
         } else {
           m << " " << res->overhead();
@@ -469,7 +479,26 @@ bool WritePlot(const Results& r, const Options& o, const std::string& path) {
       m << "\n";
     }
   }
-  const int ncols = static_cast<int>(r.columns.size());
+  // One colour per allocator in both panels.
+  auto colour = [](const std::string& name) -> const char* {
+    static const std::map<std::string, const char*> kColours = {
+        {"slub", "#6a1b9a"},     {"slub-cache", "#ba68c8"}, {"slab", "#00796b"},
+        {"slab-cache", "#80cbc4"}, {"slob", "#e65100"},     {"slob-cache", "#ffb74d"},
+        {"glibc", "#c0a000"},    {"jemalloc", "#1565c0"},   {"mimalloc", "#c62828"},
+        {"tcmalloc", "#424242"}};
+    auto it = kColours.find(name);
+    return it == kColours.end() ? "#888888" : it->second;
+  };
+  auto plot_line = [&](const std::string& file, const std::vector<std::string>& names) {
+    std::string line = "plot ";
+    for (size_t i = 0; i < names.size(); ++i) {
+      line += (i == 0 ? "'" + file + "' using 2:xtic(1)" : ", '' using " + std::to_string(i + 2)) +
+              " title columnhead lc rgb '" + colour(names[i]) + "'";
+    }
+    return line + "\n";
+  };
+  std::vector<std::string> tcols;
+  for (const Contender& c : r.columns) tcols.push_back(c.name);
   const bool two = have_mem && o.memory;
   std::ofstream g(script);
   g << "set terminal pngcairo size 1100," << (two ? 820 : 460) << " font 'sans,9'\n"
@@ -483,13 +512,11 @@ bool WritePlot(const Results& r, const Options& o, const std::string& path) {
   g << "set title 'libmm vs peers: time per operation / best in row (lower is better; "
        "CPU time, wall time for 2-thread rows)'\n"
     << "set ylabel 'x best'\nset yrange [0.7:*]\n"
-    << "plot for [i=2:" << ncols + 1 << "] '" << data << "' using i:xtic(1) title columnhead\n";
+    << plot_line(data, tcols);
   if (two) {
     g << "set title 'memory: peak bytes from the system / peak bytes live (lower is better)'\n"
       << "set ylabel 'overhead'\nset yrange [0.7:*]\n"
-      << "plot for [i=2:" << mcols.size() + 1 << "] '" << mem
-      << "' using i:xtic(1) title columnhead\n"
-      << "unset multiplot\n";
+      << plot_line(mem, mcols) << "unset multiplot\n";
   }
   g.close();
   const std::string cmd = "gnuplot '" + script + "' 2>&1";
