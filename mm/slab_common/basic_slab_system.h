@@ -49,6 +49,7 @@
 #include "mm/slab_common/slab_config.h"
 #include "mm/slab_common/slab_debug.h"
 #include "mm/slab_common/slab_flags.h"
+#include "mm/slab/slab.h"
 #include "mm/slob/slob.h"
 #include "mm/slub/slub.h"
 
@@ -58,6 +59,7 @@ template <PageSource PS>
 class BasicSlabSystem {
   static_assert(ObjectAllocator<slub::Slub<PS>>);
   static_assert(ObjectAllocator<slob::Slob<PS>>);
+  static_assert(ObjectAllocator<slab::Slab<PS>>);
 
  public:
   BasicSlabSystem() = default;
@@ -163,6 +165,16 @@ class BasicSlabSystem {
   // Returns a dead cpu's cached objects and slabs (call on that cpu, or when it
   // cannot run).
   void OnCpuDead(unsigned cpu);
+  // Periodic reaping (Linux's cache_reap, every 2 s per cpu): SLAB trims this
+  // cpu's arrays and every node's shared and alien arrays and free slabs;
+  // SLUB and SLOB have nothing to reap. Call from the machine's timer or tests.
+  void Reap();
+  // A write to /proc/slabinfo: "NAME LIMIT BATCHCOUNT SHARED" tunes a SLAB
+  // cache, with Linux's rules: more than 128 bytes, no space after the name,
+  // not three integers, or no such cache: -EINVAL; limit < 1, batchcount < 1,
+  // batchcount > limit or shared < 0: accepted and ignored (0); else 0 or
+  // -ENOMEM. SLUB and SLOB have no tunables: -EIO (as Linux's SLUB).
+  int ProcWriteSlabinfo(const char* text, size_t len);
   // Checks the invariants above on a quiescent system; prints the first
   // violation and returns false.
   bool CheckInvariants();
@@ -173,6 +185,7 @@ class BasicSlabSystem {
   PS& pages() const { return *pages_; }
   slub::Slub<PS>& slub() { return slub_; }
   slob::Slob<PS>& slob() { return slob_; }
+  slab::Slab<PS>& slab() { return slab_; }
   kmem_cache* FindCache(const char* name);
 
  private:
@@ -182,6 +195,8 @@ class BasicSlabSystem {
     switch (kind_) {
       case AllocatorKind::kSlob:
         return f(slob_);
+      case AllocatorKind::kSlab:
+        return f(slab_);
       case AllocatorKind::kSlub:
       default:
         return f(slub_);
@@ -199,6 +214,7 @@ class BasicSlabSystem {
   SlabConfig cfg_;
   slub::Slub<PS> slub_;
   slob::Slob<PS> slob_;
+  slab::Slab<PS> slab_;
   kmem_cache* kmalloc_[kNrKmallocClasses] = {};
   SpinLock registry_lock_;
   List caches_ MM_GUARDED_BY(registry_lock_);

@@ -27,6 +27,9 @@ int BasicSlabSystem<PS>::Init(PS& pages, const SlabConfig& cfg) {
     case AllocatorKind::kSlub:
       slub_.Init(&pages, cfg.nr_cpus != 0 ? cfg.nr_cpus : platform::NumCpus());
       break;
+    case AllocatorKind::kSlab:
+      slab_.Init(&pages, cfg.nr_cpus != 0 ? cfg.nr_cpus : platform::NumCpus());
+      break;
     default:
       Printk("slab: slab_allocator=%s is not built into this kernel\n", AllocatorKindName(cfg.kind));
       return -kEINVAL;
@@ -254,6 +257,69 @@ void BasicSlabSystem<PS>::OnCpuDead(unsigned cpu) {
     kmem_cache* s = ContainerOf(n, &kmem_cache::list);
     Dispatch([&](auto& a) { a.FlushCpu(s, cpu); });
   }
+}
+
+template <PageSource PS>
+void BasicSlabSystem<PS>::Reap() {
+  if (!up_) return;
+  SpinLockGuard guard(registry_lock_);
+  for (ListNode* n = caches_.first(); n != nullptr && n != caches_.end(); n = n->next) {
+    kmem_cache* s = ContainerOf(n, &kmem_cache::list);
+    Dispatch([&](auto& a) {
+      if constexpr (requires { a.Reap(s); }) a.Reap(s);
+    });
+  }
+}
+
+namespace internal {
+// " %d" as sscanf reads it: optional white space, an optional sign, digits.
+inline bool ScanInt(const char*& p, const char* end, long* out) {
+  while (p < end && (*p == ' ' || *p == '\t' || *p == '\n')) ++p;
+  bool neg = false;
+  if (p < end && (*p == '-' || *p == '+')) neg = *p++ == '-';
+  if (p >= end || *p < '0' || *p > '9') return false;
+  long v = 0;
+  while (p < end && *p >= '0' && *p <= '9') {
+    if (v < (1l << 40)) v = v * 10 + (*p - '0');
+    ++p;
+  }
+  *out = neg ? -v : v;
+  return true;
+}
+}  // namespace internal
+
+template <PageSource PS>
+int BasicSlabSystem<PS>::ProcWriteSlabinfo(const char* text, size_t len) {
+  constexpr size_t kMaxWrite = 128;  // MAX_SLABINFO_WRITE
+  if (len > kMaxWrite) return -kEINVAL;
+  char name[kMaxWrite + 1];
+  size_t i = 0;
+  for (; i < len && text[i] != '\0' && text[i] != ' '; ++i) name[i] = text[i];
+  if (i >= len || text[i] != ' ') return -kEINVAL;
+  name[i] = '\0';
+  const char* p = text + i + 1;
+  const char* end = text + len;
+  for (const char* q = p; q < end; ++q) {
+    if (*q == '\0') end = q;
+  }
+  long limit, batch, shared;
+  if (!internal::ScanInt(p, end, &limit) || !internal::ScanInt(p, end, &batch) ||
+      !internal::ScanInt(p, end, &shared)) {
+    return -kEINVAL;
+  }
+  if (kind_ != AllocatorKind::kSlab) return -kEIO;
+  SpinLockGuard guard(registry_lock_);
+  for (ListNode* n = caches_.first(); n != nullptr && n != caches_.end(); n = n->next) {
+    kmem_cache* s = ContainerOf(n, &kmem_cache::list);
+    size_t k = 0;
+    while (s->name[k] != '\0' && s->name[k] == name[k]) ++k;
+    if (s->name[k] != name[k]) continue;
+    if (limit < 1 || batch < 1 || batch > limit || shared < 0) return 0;  // ignored, as Linux
+    if (limit > 0xffff || shared > 0xffff) return -kEINVAL;
+    return slab_.Tune(s, static_cast<unsigned>(limit), static_cast<unsigned>(batch),
+                      static_cast<unsigned>(shared));
+  }
+  return -kEINVAL;
 }
 
 template <PageSource PS>

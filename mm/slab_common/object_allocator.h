@@ -55,6 +55,24 @@ concept ObjectAllocator = requires(A& a, kmem_cache* s, gfp_t gfp, void* obj, co
   { a.ObjectCache(obj) } -> std::same_as<kmem_cache*>;
 };
 
+// AllocBulk/FreeBulk for an allocator with no faster way than one at a time
+// (SLAB, SLOB): all n objects or none.
+template <typename A>
+int AllocBulkOneByOne(A& a, kmem_cache* s, gfp_t gfp, size_t n, void** p) {
+  for (size_t i = 0; i < n; ++i) {
+    p[i] = a.Alloc(s, gfp, nullptr);
+    if (p[i] == nullptr) {
+      for (size_t k = 0; k < i; ++k) a.Free(s, p[k], nullptr);
+      return 0;
+    }
+  }
+  return static_cast<int>(n);
+}
+template <typename A>
+void FreeBulkOneByOne(A& a, kmem_cache* s, size_t n, void** p) {
+  for (size_t i = 0; i < n; ++i) a.Free(s, p[i], nullptr);
+}
+
 }  // namespace mm
 
 #endif  // MM_SLAB_COMMON_OBJECT_ALLOCATOR_H_

@@ -64,9 +64,8 @@ int ParseSlabOption(const char* word, size_t len, SlabConfig* cfg) {
       return 0;
     }
     if (Equals(v, vlen, "slab")) {
-      Printk("slab: '%.*s': the %.*s allocator is not built into this kernel\n",
-             static_cast<int>(len), word, static_cast<int>(vlen), v);
-      return -kEINVAL;
+      cfg->kind = AllocatorKind::kSlab;
+      return 0;
     }
     Printk("slab: bad option '%.*s': expected slab_allocator=slub|slab|slob\n",
            static_cast<int>(len), word);

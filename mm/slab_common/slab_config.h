@@ -10,8 +10,7 @@
 
 namespace mm {
 
-// The object allocators. Only SLUB is built so far; SLAB and SLOB come later
-// (ParseSlabOption rejects them until then).
+// The object allocators (mm/slub, mm/slab, mm/slob).
 enum class AllocatorKind : unsigned { kSlub = 0, kSlab = 1, kSlob = 2 };
 
 const char* AllocatorKindName(AllocatorKind kind);

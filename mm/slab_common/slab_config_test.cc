@@ -17,8 +17,10 @@ TEST(SlabConfig, SlabAllocatorWord) {
   EXPECT_EQ(Parse("slab_allocator=slub", &cfg), 0);
   EXPECT_EQ(cfg.kind, AllocatorKind::kSlub);
   LogCapture log;
-  EXPECT_EQ(Parse("slab_allocator=slab", &cfg), -kEINVAL);
-  EXPECT_TRUE(log.Contains("slab_allocator=slab")) << log.text();
+  EXPECT_EQ(Parse("slab_allocator=slab", &cfg), 0);
+  EXPECT_EQ(cfg.kind, AllocatorKind::kSlab);
+  EXPECT_EQ(Parse("slab_allocator=slob", &cfg), 0);
+  EXPECT_EQ(cfg.kind, AllocatorKind::kSlob);
   EXPECT_EQ(Parse("slab_allocator=foo", &cfg), -kEINVAL);
   EXPECT_TRUE(log.Contains("slab_allocator=foo")) << log.text();
   EXPECT_EQ(Parse("mem=64M", &cfg), 1);  // not ours

@@ -4,6 +4,7 @@ namespace mm {
 
 template class slub::Slub<BuddyAllocator>;
 template class slob::Slob<BuddyAllocator>;
+template class slab::Slab<BuddyAllocator>;
 template class BasicSlabSystem<BuddyAllocator>;
 
 }  // namespace mm

@@ -13,6 +13,7 @@ static_assert(PageSource<BuddyAllocator>);
 extern template class BasicSlabSystem<BuddyAllocator>;
 extern template class slub::Slub<BuddyAllocator>;
 extern template class slob::Slob<BuddyAllocator>;
+extern template class slab::Slab<BuddyAllocator>;
 
 using SlabSystem = BasicSlabSystem<BuddyAllocator>;
 

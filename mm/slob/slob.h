@@ -58,6 +58,7 @@
 #include "mm/buddy/gfp.h"
 #include "mm/buddy/page.h"
 #include "mm/slab_common/kmem_cache.h"
+#include "mm/slab_common/object_allocator.h"
 #include "mm/slab_common/page_source.h"
 #include "mm/slab_common/slab_debug.h"
 
@@ -137,18 +138,9 @@ class Slob {
   void* Alloc(kmem_cache* s, gfp_t gfp, const void* caller);
   void Free(kmem_cache* s, void* obj, const void* caller);
   int AllocBulk(kmem_cache* s, gfp_t gfp, size_t n, void** p) {
-    for (size_t i = 0; i < n; ++i) {
-      p[i] = Alloc(s, gfp, nullptr);
-      if (p[i] == nullptr) {
-        FreeBulk(s, i, p);
-        return 0;
-      }
-    }
-    return static_cast<int>(n);
+    return AllocBulkOneByOne(*this, s, gfp, n, p);
   }
-  void FreeBulk(kmem_cache* s, size_t n, void** p) {
-    for (size_t i = 0; i < n; ++i) Free(s, p[i], nullptr);
-  }
+  void FreeBulk(kmem_cache* s, size_t n, void** p) { FreeBulkOneByOne(*this, s, n, p); }
   int Shrink(kmem_cache* s);
   int ShutdownCache(kmem_cache* s);
   void FlushCpu(kmem_cache*, unsigned) {}  // SLOB caches nothing per cpu

@@ -24,7 +24,7 @@ class SlabConformance : public ::testing::Test {
   SlabEnv env_;
 };
 
-using Allocators = ::testing::Types<Slub, Slob>;
+using Allocators = ::testing::Types<Slub, Slab, Slob>;
 TYPED_TEST_SUITE(SlabConformance, Allocators);
 
 bool Aligned(const void* p, uintptr_t a) { return reinterpret_cast<uintptr_t>(p) % a == 0; }

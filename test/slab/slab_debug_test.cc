@@ -59,7 +59,7 @@ class SlabDebug : public ::testing::Test {
   uint64_t before_ = 0;
 };
 
-using Allocators = ::testing::Types<Slub, Slob>;
+using Allocators = ::testing::Types<Slub, Slab, Slob>;
 TYPED_TEST_SUITE(SlabDebug, Allocators);
 
 TYPED_TEST(SlabDebug, LayoutAndFreshObjects) {
@@ -145,6 +145,11 @@ TYPED_TEST(SlabDebug, NotAtObjectBoundary) {
 
 TYPED_TEST(SlabDebug, CorruptedFreelist) {
   SKIP_WITHOUT_DEBUG();
+  if (!TypeParam::kInObjectFreePointer) {
+    GTEST_SKIP() << TypeParam::kName
+                 << " keeps no free pointer inside free objects (SLAB: free-index arrays and "
+                    "array caches; SLOB: block headers), so there is no free chain to corrupt";
+  }
   kmem_cache* s = this->Make("fl", 64, SLAB_CONSISTENCY_CHECKS);
   void* a = this->sys().Alloc(s, GFP_KERNEL);
   void* b = this->sys().Alloc(s, GFP_KERNEL);

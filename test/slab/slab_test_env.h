@@ -20,6 +20,15 @@ struct Slub {
   static constexpr AllocatorKind kKind = AllocatorKind::kSlub;
   static constexpr const char* kName = "slub";
   static constexpr bool kDebug = true;  // supports slub_debug F Z P U
+  static constexpr bool kInObjectFreePointer = true;
+};
+struct Slab {
+  static constexpr AllocatorKind kKind = AllocatorKind::kSlab;
+  static constexpr const char* kName = "slab";
+  static constexpr bool kDebug = true;  // red zone, poison, store user (and F checks)
+  // Free objects are tracked by free-index arrays and array caches, never by a
+  // pointer inside the object: there is no free chain to corrupt.
+  static constexpr bool kInObjectFreePointer = false;
 };
 struct Slob {
   static constexpr AllocatorKind kKind = AllocatorKind::kSlob;
@@ -27,6 +36,7 @@ struct Slob {
   // Linux's SLOB supported no slab debugging; libmm's neither (it only reports
   // a wrong-cache free and a pointer that is not a slab object).
   static constexpr bool kDebug = false;
+  static constexpr bool kInObjectFreePointer = false;
 };
 
 #ifdef MM_SANITIZER
