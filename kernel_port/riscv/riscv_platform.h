@@ -3,6 +3,7 @@
 #ifndef KERNEL_PORT_RISCV_RISCV_PLATFORM_H_
 #define KERNEL_PORT_RISCV_RISCV_PLATFORM_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -43,6 +44,12 @@ struct RiscvPlatform {
   static bool AcquireRam(uint64_t bytes, RamRange* range);
   static void ReleaseRam(const RamRange& range);  // no-op: the RAM stays the kernel's
   static void SetCpuDeadCallback(void (*callback)(unsigned cpu));  // stored; cpus never die
+  // No threads: StartThread returns 0 (kswapd's work runs synchronously in the
+  // allocation path); waits return at once.
+  static uintptr_t StartThread(void (*)(void*), void*) { return 0; }
+  static void JoinThread(uintptr_t) {}
+  static void WaitOnWord(std::atomic<uint32_t>*, uint32_t, uint64_t) {}
+  static void WakeWord(std::atomic<uint32_t>*) {}
 };
 
 }  // namespace mm

@@ -1,6 +1,8 @@
 #include "mm/platform/host_platform.h"
 
+#include <linux/futex.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -106,6 +108,29 @@ void HostPlatform::ReleaseRam(const RamRange& range) {
 
 void HostPlatform::SetCpuDeadCallback(void (*callback)(unsigned)) {
   g_cpu_dead.store(callback, std::memory_order_release);
+}
+
+uintptr_t HostPlatform::StartThread(void (*fn)(void*), void* arg) {
+  return reinterpret_cast<uintptr_t>(new std::thread(fn, arg));
+}
+
+void HostPlatform::JoinThread(uintptr_t handle) {
+  auto* t = reinterpret_cast<std::thread*>(handle);
+  if (t == nullptr) return;
+  t->join();
+  delete t;
+}
+
+void HostPlatform::WaitOnWord(std::atomic<uint32_t>* word, uint32_t expected, uint64_t timeout_ns) {
+  timespec ts;
+  ts.tv_sec = static_cast<time_t>(timeout_ns / 1000000000ull);
+  ts.tv_nsec = static_cast<long>(timeout_ns % 1000000000ull);
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected, &ts, nullptr, 0);
+}
+
+void HostPlatform::WakeWord(std::atomic<uint32_t>* word) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, 0x7fffffff, nullptr,
+          nullptr, 0);
 }
 
 }  // namespace mm

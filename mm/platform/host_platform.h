@@ -3,6 +3,7 @@
 #ifndef MM_PLATFORM_HOST_PLATFORM_H_
 #define MM_PLATFORM_HOST_PLATFORM_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -26,6 +27,11 @@ struct HostPlatform {
   static bool AcquireRam(uint64_t bytes, RamRange* range);
   static void ReleaseRam(const RamRange& range);
   static void SetCpuDeadCallback(void (*callback)(unsigned cpu));
+  // Threads: real host threads (std::thread), futex waits.
+  static uintptr_t StartThread(void (*fn)(void*), void* arg);
+  static void JoinThread(uintptr_t handle);
+  static void WaitOnWord(std::atomic<uint32_t>* word, uint32_t expected, uint64_t timeout_ns);
+  static void WakeWord(std::atomic<uint32_t>* word);
 };
 
 }  // namespace mm

@@ -10,6 +10,7 @@
 #ifndef MM_PLATFORM_PLATFORM_H_
 #define MM_PLATFORM_PLATFORM_H_
 
+#include <atomic>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -45,6 +46,17 @@ concept Platform = requires(const char* text, size_t n, uint64_t bytes, RamRange
   // Registers the function called, on the dying cpu, when a cpu goes away (host:
   // a thread exits), so per-cpu caches can be returned (Linux's CPU hot-unplug).
   { P::SetCpuDeadCallback(static_cast<void (*)(unsigned)>(nullptr)) } -> std::same_as<void>;
+  // Threads (host only; used for kswapd). StartThread runs fn(arg) on a new
+  // thread and returns a handle != 0, or 0 when the platform has no threads
+  // (the RISC-V kernel: the caller then does the work synchronously).
+  // JoinThread waits for it. WaitOnWord blocks while *word == expected, at most
+  // timeout_ns (futex-like; may return early); WakeWord wakes every waiter.
+  { P::StartThread(static_cast<void (*)(void*)>(nullptr), static_cast<void*>(nullptr)) }
+      -> std::same_as<uintptr_t>;
+  { P::JoinThread(uintptr_t{0}) } -> std::same_as<void>;
+  { P::WaitOnWord(static_cast<std::atomic<uint32_t>*>(nullptr), uint32_t{0}, uint64_t{0}) }
+      -> std::same_as<void>;
+  { P::WakeWord(static_cast<std::atomic<uint32_t>*>(nullptr)) } -> std::same_as<void>;
 };
 
 namespace platform {
@@ -56,6 +68,10 @@ bool AcquireRam(uint64_t bytes, RamRange* range);
 void ReleaseRam(const RamRange& range);
 void SetCpuDeadCallback(void (*callback)(unsigned cpu));
 const char* Name();
+uintptr_t StartThread(void (*fn)(void*), void* arg);  // 0: no threads on this platform
+void JoinThread(uintptr_t handle);
+void WaitOnWord(std::atomic<uint32_t>* word, uint32_t expected, uint64_t timeout_ns);
+void WakeWord(std::atomic<uint32_t>* word);
 
 // CpuId() for fast paths. In a hosted build (the host platform) the calling
 // thread's slot is read inline from a thread variable the host platform keeps
@@ -90,6 +106,10 @@ inline unsigned FastCpuId() { return CpuId(); }
   void ReleaseRam(const RamRange& r) { P::ReleaseRam(r); }                               \
   void SetCpuDeadCallback(void (*f)(unsigned)) { P::SetCpuDeadCallback(f); }             \
   const char* Name() { return P::kName; }                                                \
+  uintptr_t StartThread(void (*f)(void*), void* a) { return P::StartThread(f, a); }       \
+  void JoinThread(uintptr_t h) { P::JoinThread(h); }                                     \
+  void WaitOnWord(std::atomic<uint32_t>* w, uint32_t e, uint64_t t) { P::WaitOnWord(w, e, t); } \
+  void WakeWord(std::atomic<uint32_t>* w) { P::WakeWord(w); }                            \
   }
 
 #endif  // MM_PLATFORM_PLATFORM_H_

@@ -112,6 +112,11 @@ class PageMap {
 
   uint32_t size() const { return size_; }
   uint32_t max_entries() const { return max_entries_; }
+  // Iteration over the table: slot i holds KeyAt(i) (kEmptyKey: none) and
+  // ValueAt(i). Erase may move a later key into the erased slot.
+  uint32_t capacity() const { return static_cast<uint32_t>(capacity_); }
+  PageId KeyAt(uint32_t i) const { return keys_[i]; }
+  uint32_t ValueAt(uint32_t i) const { return values_[i]; }
 
   // O(capacity): the probing invariant above and the size count.
   void CheckInvariants() const {

@@ -1,0 +1,86 @@
+// Host swap ops: POSIX files, liblz4, libzstd, mkswap.
+#include "mm/swap/host_swap_ops.h"
+
+#include <fcntl.h>
+#include <lz4.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "mm/vm/host_file_ops.h"
+
+namespace mm::swap {
+
+namespace {
+
+long Lz4Compress(void*, const void* src, size_t n, void* dst, size_t cap) {
+  const int r = LZ4_compress_default(static_cast<const char*>(src), static_cast<char*>(dst),
+                                     static_cast<int>(n), static_cast<int>(cap));
+  return r > 0 ? r : -1;
+}
+long Lz4Decompress(void*, const void* src, size_t n, void* dst, size_t cap) {
+  const int r = LZ4_decompress_safe(static_cast<const char*>(src), static_cast<char*>(dst),
+                                    static_cast<int>(n), static_cast<int>(cap));
+  return r >= 0 ? r : -1;
+}
+
+// Level 1: zram favours speed (Linux's zram uses zstd's default unless told).
+constexpr int kZstdLevel = 1;
+struct ZstdContexts {
+  ZSTD_CCtx* c = nullptr;
+  ZSTD_DCtx* d = nullptr;
+  ~ZstdContexts() {
+    ZSTD_freeCCtx(c);
+    ZSTD_freeDCtx(d);
+  }
+};
+thread_local ZstdContexts zstd_ctx;
+
+long ZstdCompress(void*, const void* src, size_t n, void* dst, size_t cap) {
+  if (zstd_ctx.c == nullptr) zstd_ctx.c = ZSTD_createCCtx();
+  const size_t r = ZSTD_compressCCtx(zstd_ctx.c, dst, cap, src, n, kZstdLevel);
+  return ZSTD_isError(r) ? -1 : static_cast<long>(r);
+}
+long ZstdDecompress(void*, const void* src, size_t n, void* dst, size_t cap) {
+  if (zstd_ctx.d == nullptr) zstd_ctx.d = ZSTD_createDCtx();
+  const size_t r = ZSTD_decompressDCtx(zstd_ctx.d, dst, cap, src, n);
+  return ZSTD_isError(r) ? -1 : static_cast<long>(r);
+}
+
+const Compressor kCompressors[2] = {
+    {"lz4", nullptr, &Lz4Compress, &Lz4Decompress},
+    {"zstd", nullptr, &ZstdCompress, &ZstdDecompress},
+};
+
+}  // namespace
+
+const Compressor* HostLz4() { return &kCompressors[0]; }
+const Compressor* HostZstd() { return &kCompressors[1]; }
+
+const SwapHostOps* HostSwapOps() {
+  static const SwapHostOps ops{HostFileOps(), kCompressors, 2};
+  return &ops;
+}
+
+int HostMkswap(const char* path, uint64_t bytes, const uint32_t* bad, uint32_t nr_bad) {
+  const int fd = ::open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return -errno;
+  int err = 0;
+  if (::ftruncate(fd, static_cast<off_t>(bytes)) != 0) err = -errno;
+  alignas(8) char hdr_page[kPageSize] = {};
+  auto* hdr = reinterpret_cast<SwapHeader*>(hdr_page);
+  hdr->version = 1;
+  hdr->last_page = static_cast<uint32_t>(bytes / kPageSize - 1);
+  hdr->nr_badpages = nr_bad;
+  for (uint32_t i = 0; i < nr_bad && i < kMaxBadPages; ++i) hdr->badpages[i] = bad[i];
+  std::memcpy(hdr->volume_name, "libmm", 5);
+  std::memcpy(hdr_page + kSwapMagicOffset, "SWAPSPACE2", 10);
+  if (err == 0 && ::pwrite(fd, hdr_page, kPageSize, 0) != static_cast<ssize_t>(kPageSize))
+    err = -EIO;
+  ::close(fd);
+  return err;
+}
+
+}  // namespace mm::swap

@@ -1,0 +1,1170 @@
+// SwapSystem: swap cache, reclaim, kswapd, workingset, PSI, OOM killer.
+// Lock order, invariants and where reclaim may run: swap_system.h.
+#include "mm/swap/swap_system.h"
+
+#include <new>
+
+#include "mm/base/bits.h"
+#include "mm/base/errno.h"
+#include "mm/base/log.h"
+#include "mm/base/panic.h"
+#include "mm/base/string_util.h"
+#include "mm/platform/platform.h"
+#include "mm/swap/simulator.h"
+
+namespace mm {
+
+using swap::PolicyKind;
+using swap::Reference;
+using swap::SwapDevice;
+using swap::SwapKind;
+
+namespace {
+
+constexpr gfp_t kSwapInGfp = GFP_ATOMIC | __GFP_NOWARN;  // vm_lock held: no reclaim
+constexpr gfp_t kReadaheadGfp = GFP_NOWAIT | __GFP_NOWARN;
+constexpr uint64_t kFakeBase = uint64_t{1} << 62;        // page ids no pfn reaches
+constexpr uint8_t kUntracked = 0, kPending = 1, kActive = 2, kInactive = 3;
+
+template <typename... P>
+constexpr size_t MaxSizeOf() {
+  size_t m = 0;
+  ((m = sizeof(P) > m ? sizeof(P) : m), ...);
+  return m;
+}
+
+// Allocates `pages` physically contiguous pages (any count) from the buddy
+// allocator: one block when it fits an order, else adjacent max-order blocks.
+// Returns the first page or nullptr; *blocks and *order describe what to free.
+struct BigAlloc {
+  page* first = nullptr;
+  unsigned order = 0;
+  unsigned blocks = 0;
+};
+
+bool AllocBig(BuddyAllocator& buddy, uint64_t pages, BigAlloc* out) {
+  const unsigned order = Log2Ceil(pages);
+  if (order <= kMaxPageOrder) {
+    out->first = buddy.AllocPages(GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN, order);
+    out->order = order;
+    out->blocks = 1;
+    return out->first != nullptr;
+  }
+  const uint64_t per = uint64_t{1} << kMaxPageOrder;
+  const unsigned need = static_cast<unsigned>((pages + per - 1) / per);
+  constexpr unsigned kTries = 64;
+  page* got[kTries];
+  unsigned n = 0;
+  bool ok = false;
+  unsigned run_start = 0;
+  while (n < kTries && !ok) {
+    got[n] = buddy.AllocPages(GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN, kMaxPageOrder);
+    if (got[n] == nullptr) break;
+    ++n;
+    // Look for `need` blocks in got[] forming one ascending run.
+    for (unsigned i = 0; i < n && !ok; ++i) {
+      unsigned len = 1;
+      Pfn next = buddy.PageToPfn(got[i]) + per;
+      for (bool grew = true; grew && len < need;) {
+        grew = false;
+        for (unsigned j = 0; j < n; ++j) {
+          if (buddy.PageToPfn(got[j]) == next) {
+            ++len;
+            next += per;
+            grew = true;
+          }
+        }
+      }
+      if (len >= need) {
+        ok = true;
+        run_start = i;
+      }
+    }
+  }
+  if (!ok) {
+    for (unsigned i = 0; i < n; ++i) buddy.FreePages(got[i], kMaxPageOrder);
+    return false;
+  }
+  const Pfn lo = buddy.PageToPfn(got[run_start]);
+  for (unsigned i = 0; i < n; ++i) {
+    const Pfn p = buddy.PageToPfn(got[i]);
+    if (p < lo || p >= lo + need * per) buddy.FreePages(got[i], kMaxPageOrder);
+  }
+  out->first = got[run_start];
+  out->order = kMaxPageOrder;
+  out->blocks = need;
+  return true;
+}
+
+void FreeBig(BuddyAllocator& buddy, const BigAlloc& a) {
+  for (unsigned i = 0; i < a.blocks; ++i)
+    buddy.FreePages(buddy.PfnToPage(buddy.PageToPfn(a.first) + (uint64_t{i} << a.order)), a.order);
+}
+
+}  // namespace
+
+// One node's LRU, driven by a replacement policy the way a cache simulator
+// drives it: the policy (inside a Simulator<P>) manages a resident set of C
+// "active" slots; a page the policy evicts from that set goes to the tail of
+// the inactive list (still in memory), and reclaim swaps out from the head of
+// the inactive list. A new anonymous page is a miss (a load), a referenced
+// page (A bit seen by aging) a hit, a referenced inactive page a miss again
+// (activation). When reclaim needs more inactive pages than the policy has
+// evicted, it feeds the policy misses of filler page ids (no pfn reaches them)
+// so that the policy chooses what to deactivate. C is set from the anonymous
+// population when reclaim first runs and reset when that population drifts
+// far from it (the simulator is rebuilt).
+//
+// Invariants (CheckInvariants): state[f] is kUntracked, kPending (tracked,
+// no simulator yet), kActive (in the simulator as page pfn) or kInactive (on
+// the inactive list, exactly once); nr_tracked == |{f : state[f] !=
+// kUntracked}|; nr_inactive == |inactive list|; the simulator holds exactly
+// the kActive frames plus fillers; a tracked frame held an anonymous page
+// when last scanned.
+struct SwapSystem::NodeLru {
+  static constexpr uint32_t kNil = ~0u;
+  int nid = 0;
+  Pfn start = 0;
+  uint32_t frames = 0;
+  PolicyKind kind = swap::kDefaultPolicy;
+  void* sim = nullptr;  // Simulator<P>*, built lazily in sim_mem
+  uint32_t sim_frames = 0;
+  std::span<std::byte> sim_mem;
+  uint8_t* state = nullptr;
+  uint32_t* next = nullptr;  // the inactive list, by frame
+  uint32_t* prev = nullptr;
+  uint32_t head = kNil, tail = kNil;
+  uint64_t nr_inactive = 0;
+  uint32_t hand = 0;
+  uint64_t nr_tracked = 0;
+  uint64_t fake_next = 0;
+  BigAlloc mem;
+
+  template <typename F>
+  void Visit(F&& f) {
+    swap::VisitPolicy(kind, [&]<typename P>() { f(*static_cast<swap::Simulator<P>*>(sim)); });
+  }
+  static size_t SimBytes(PolicyKind kind, uint32_t frames) {
+    size_t n = 0;
+    swap::VisitPolicy(kind, [&]<typename P>() {
+      n = sizeof(swap::Simulator<P>) + 64 + swap::Simulator<P>::RequiredBytes(frames);
+    });
+    return n;
+  }
+  void DestroySim() {
+    if (sim == nullptr) return;
+    Visit([](auto& s) {
+      using S = std::remove_reference_t<decltype(s)>;
+      s.~S();
+    });
+    sim = nullptr;
+  }
+  void ListAdd(uint32_t f) {
+    next[f] = kNil;
+    prev[f] = tail;
+    if (tail != kNil) next[tail] = f; else head = f;
+    tail = f;
+    ++nr_inactive;
+  }
+  void ListDel(uint32_t f) {
+    if (prev[f] != kNil) next[prev[f]] = next[f]; else head = next[f];
+    if (next[f] != kNil) prev[next[f]] = prev[f]; else tail = prev[f];
+    --nr_inactive;
+  }
+  void Evicted(const swap::AccessResult& r) {
+    if (!r.evicted || r.victim >= kFakeBase) return;
+    const uint32_t f = static_cast<uint32_t>(r.victim - start);
+    state[f] = kInactive;
+    ListAdd(f);
+  }
+  // Frame f's page enters the policy's set (a miss).
+  void Admit(uint32_t f) {
+    state[f] = kActive;
+    Visit([&](auto& s) { Evicted(s.Access(Reference{start + f})); });
+  }
+  // (Re)builds the simulator with C slots and admits every tracked page.
+  void Build(uint32_t c) {
+    DestroySim();
+    swap::VisitPolicy(kind, [&]<typename P>() {
+      using S = swap::Simulator<P>;
+      std::byte* obj = reinterpret_cast<std::byte*>(
+          AlignUp(reinterpret_cast<uintptr_t>(sim_mem.data()), 64));
+      sim = new (obj) S(c, sim_mem.subspan(sizeof(S) + 64, S::RequiredBytes(c)));
+    });
+    sim_frames = c;
+    head = tail = kNil;
+    nr_inactive = 0;
+    for (uint32_t f = 0; f < frames; ++f)
+      if (state[f] != kUntracked) Admit(f);
+  }
+  void Track(uint32_t f) {
+    ++nr_tracked;
+    if (sim == nullptr) {
+      state[f] = kPending;
+    } else {
+      Admit(f);
+    }
+  }
+  void Untrack(uint32_t f) {
+    if (state[f] == kActive) Visit([&](auto& s) { s.Remove(start + f); });
+    if (state[f] == kInactive) ListDel(f);
+    state[f] = kUntracked;
+    --nr_tracked;
+  }
+  void Referenced(uint32_t f) {
+    if (state[f] == kActive) {
+      Visit([&](auto& s) { s.Access(Reference{start + f}); });
+    } else if (state[f] == kInactive) {
+      ListDel(f);
+      Admit(f);  // activation
+    }
+  }
+  // Asks the policy to deactivate pages until `want` are inactive: a filler
+  // page is loaded (a miss: the policy evicts its choice) and referenced
+  // again at once, so it stays and takes a slot for good. (Referenced twice,
+  // LIRS and CLOCK-Pro make it hot and demote their coldest hot page, which
+  // a later miss then evicts; recency policies just keep it.) The active set
+  // shrinks by one slot per filler until ScanNode resizes it.
+  void Deactivate(uint64_t want) {
+    for (uint64_t budget = 2 * want + sim_frames; nr_inactive < want && budget > 0; --budget) {
+      const Reference filler{kFakeBase + fake_next++};
+      Visit([&](auto& s) {
+        Evicted(s.Access(filler));
+        s.Access(filler);
+      });
+    }
+  }
+};
+
+// ---------------------------------------------------------------- init
+
+int SwapSystem::Init(BuddyAllocator& buddy, SlabSystem& slab, VmSystem& vm,
+                     const swap::SwapConfig& cfg, const swap::SwapHostOps* host) {
+  buddy_ = &buddy;
+  slab_ = &slab;
+  vm_ = &vm;
+  cfg_ = cfg;
+  policy_kind_ = cfg.policy;
+  int err = 0;
+  // Devices.
+  const swap::Compressor* comp = nullptr;
+  if (host != nullptr) {
+    for (int i = 0; i < host->nr_compressors; ++i)
+      if (StrEq(host->compressors[i].name, cfg.zram_comp)) comp = &host->compressors[i];
+  }
+  int next_auto_prio = -2;
+  int nr_zram = 0;
+  for (int i = 0; i < cfg.nr_devices && err == 0; ++i) {
+    const swap::SwapDeviceConfig& d = cfg.devices[i];
+    const int prio = d.prio != swap::kNoPrio ? d.prio : next_auto_prio--;
+    if (d.kind == SwapKind::kFile) {
+      err = devices_[i].InitFile(buddy, host != nullptr ? host->files : nullptr, d.path, d.bytes,
+                                 prio, i);
+    } else {
+      if (comp == nullptr) Printk("zram: comp_algorithm %s not available\n", cfg.zram_comp);
+      err = devices_[i].InitZram(buddy, slab, comp, d.bytes, prio, i);
+      ++nr_zram;
+    }
+    if (err == 0) {
+      err = shadow_[i].Init(buddy, devices_[i].nr_slots());
+      nr_devices_ = i + 1;
+    } else {
+      devices_[i].Shutdown();
+    }
+    (void)nr_zram;
+  }
+  // Swap cache table.
+  if (err == 0) {
+    const size_t bytes = swap::PageMap::RequiredBytes(kSwapCacheMax) + 64;
+    cache_order_ = Log2Ceil((bytes + kPageSize - 1) / kPageSize);
+    cache_mem_ = buddy.AllocPages(GFP_KERNEL | __GFP_NOWARN, cache_order_);
+    if (cache_mem_ == nullptr) {
+      err = -kENOMEM;
+    } else {
+      SpinLockGuard g(lock_);
+      swap::Arena arena({static_cast<std::byte*>(buddy.PageAddress(cache_mem_)), kPageSize << cache_order_});
+      cache_.Init(kSwapCacheMax, arena);
+    }
+  }
+  // Per-node LRUs: the node's frames, the inactive list and room for a
+  // simulator over all of them (the largest C it may be rebuilt with).
+  for (unsigned nid = 0; err == 0 && nid < buddy.nr_nodes(); ++nid) {
+    const Node& node = buddy.node(static_cast<int>(nid));
+    const uint32_t frames = static_cast<uint32_t>(node.spanned_pages);
+    const size_t sim_bytes = NodeLru::SimBytes(cfg.policy, frames);
+    const size_t total = sizeof(NodeLru) + 64 + sim_bytes + 64 + frames * 9 + 64;
+    BigAlloc mem;
+    if (!AllocBig(buddy, (total + kPageSize - 1) / kPageSize, &mem)) {
+      Printk("swap: no room for node %u's LRU (%zu bytes)\n", nid, total);
+      err = -kENOMEM;
+      break;
+    }
+    swap::Arena arena({static_cast<std::byte*>(buddy.PageAddress(mem.first)),
+                       (uint64_t{mem.blocks} << mem.order) * kPageSize});
+    NodeLru* lru = new (arena.Take<NodeLru>(0)) NodeLru();
+    arena.TakeBytes(sizeof(NodeLru));
+    lru->nid = static_cast<int>(nid);
+    lru->start = node.start_pfn;
+    lru->frames = frames;
+    lru->kind = cfg.policy;
+    lru->mem = mem;
+    lru->sim_mem = arena.TakeBytes(sim_bytes);
+    lru->state = arena.Take<uint8_t>(frames);
+    lru->next = arena.Take<uint32_t>(frames);
+    lru->prev = arena.Take<uint32_t>(frames);
+    lrus_[nid] = lru;
+  }
+  if (err != 0) {
+    Shutdown();
+    return err;
+  }
+  // Hooks and kswapd.
+  hooks_.context = this;
+  hooks_.swap_in = &HookSwapIn;
+  hooks_.swap_dup = &HookSwapDup;
+  hooks_.swap_free = &HookSwapFree;
+  vm.SetSwapHooks(&hooks_);
+  ReclaimHooks rh;
+  rh.context = this;
+  rh.wake_kswapd = &HookWakeKswapd;
+  rh.direct_reclaim = &HookDirectReclaim;
+  buddy.SetReclaimHooks(rh);
+  initialized_ = true;
+  psi_last_ns_ = platform::NowNs();
+  if (cfg.kswapd_thread) kswapd_thread_ = platform::StartThread(&KswapdMain, this);
+  return 0;
+}
+
+void SwapSystem::StopKswapd() {
+  if (kswapd_thread_ != 0) {
+    kswapd_stop_.store(true, std::memory_order_release);
+    WakeKswapd();
+    platform::JoinThread(kswapd_thread_);
+    kswapd_thread_ = 0;
+  }
+  if (buddy_ != nullptr) buddy_->SetReclaimHooks(ReclaimHooks{});
+}
+
+void SwapSystem::Shutdown() {
+  StopKswapd();
+  if (initialized_) vm_->SetSwapHooks(nullptr);
+  // Swap cache pages.
+  if (cache_mem_ != nullptr) {
+    SpinLockGuard g(lock_);
+    for (uint32_t i = 0; i < cache_.capacity(); ++i) {
+      const swap::PageId key = cache_.KeyAt(i);
+      if (key == swap::PageMap::kEmptyKey) continue;
+      page* p = buddy_->PfnToPage(buddy_->start_pfn() + cache_.ValueAt(i));
+      p->flags &= ~(PG_swapcache | PG_dirty | PG_writeback);
+      p->private_ = 0;
+      buddy_->PutPage(p);
+    }
+    buddy_->FreePages(cache_mem_, cache_order_);
+    cache_mem_ = nullptr;
+    cache_pages_.store(0, std::memory_order_relaxed);
+  }
+  for (unsigned nid = 0; nid < kMaxNodes; ++nid) {
+    NodeLru* lru = lrus_[nid];
+    if (lru == nullptr) continue;
+    lru->DestroySim();
+    const BigAlloc mem = lru->mem;
+    lru->~NodeLru();
+    FreeBig(*buddy_, mem);
+    lrus_[nid] = nullptr;
+  }
+  for (int i = 0; i < nr_devices_; ++i) {
+    shadow_[i].Destroy();
+    devices_[i].Shutdown();
+  }
+  nr_devices_ = 0;
+  initialized_ = false;
+}
+
+// ---------------------------------------------------------------- swap cache
+
+page* SwapSystem::CacheLookup(pte_t entry) {
+  const uint32_t v = cache_.Find(entry);
+  return v == swap::PageMap::kNotFound ? nullptr : buddy_->PfnToPage(buddy_->start_pfn() + v);
+}
+
+bool SwapSystem::CacheInsert(pte_t entry, page* p) {
+  if (cache_.size() >= kSwapCacheMax) return false;
+  cache_.Insert(entry, static_cast<uint32_t>(buddy_->PageToPfn(p) - buddy_->start_pfn()));
+  p->flags |= PG_swapcache;
+  p->private_ = entry;
+  cache_pages_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+void SwapSystem::CacheErase(pte_t entry) {
+  page* p = CacheLookup(entry);
+  if (p == nullptr) return;
+  cache_.Erase(entry);
+  p->flags &= ~(PG_swapcache | PG_dirty | PG_writeback);
+  p->private_ = 0;
+  cache_pages_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+// ---------------------------------------------------------------- hooks
+
+int SwapSystem::HookSwapIn(void* ctx, pte_t entry, page** out) {
+  return static_cast<SwapSystem*>(ctx)->SwapIn(entry, out);
+}
+void SwapSystem::HookSwapDup(void* ctx, pte_t entry) {
+  auto* s = static_cast<SwapSystem*>(ctx);
+  const unsigned type = SwapPteType(entry);
+  if (static_cast<int>(type) < s->nr_devices_) s->devices_[type].Dup(SwapPteOffset(entry));
+}
+void SwapSystem::HookSwapFree(void* ctx, pte_t entry) {
+  static_cast<SwapSystem*>(ctx)->SwapFreeEntry(entry);
+}
+
+void SwapSystem::SwapFreeEntry(pte_t entry) {
+  const unsigned type = SwapPteType(entry);
+  if (static_cast<int>(type) >= nr_devices_) return;
+  SwapDevice& dev = devices_[type];
+  const uint64_t slot = SwapPteOffset(entry);
+  SpinLockGuard g(lock_);
+  const uint32_t left = dev.Free(slot);
+  if (left != 1) return;
+  // Only the swap cache still refers to the slot: drop the cached page.
+  page* p = CacheLookup(entry);
+  if (p == nullptr || (p->flags & PG_writeback)) return;
+  CacheErase(entry);
+  dev.Free(slot);
+  buddy_->PutPage(p);
+}
+
+int SwapSystem::SwapIn(pte_t entry, page** out) {
+  const unsigned type = SwapPteType(entry);
+  if (static_cast<int>(type) >= nr_devices_) return -kEINVAL;
+  SwapDevice& dev = devices_[type];
+  const uint64_t slot = SwapPteOffset(entry);
+  const uint64_t t0 = platform::NowNs();
+  SpinLockGuard g(lock_);
+  // Refault distance: evictions since this page left, against the resident
+  // anonymous set; within it, the page was part of the working set.
+  const uint32_t shadow = shadow_[type][slot];
+  bool thrashing = false;
+  if (shadow != 0) {
+    ws_refault_.fetch_add(1, std::memory_order_relaxed);
+    const uint32_t distance = static_cast<uint32_t>(nonresident_age_.load()) - shadow;
+    if (distance <= active_anon_.load() + inactive_anon_.load()) {
+      ws_activate_.fetch_add(1, std::memory_order_relaxed);
+      ws_restore_.fetch_add(1, std::memory_order_relaxed);
+      thrashing = true;
+    }
+  }
+  page* cp = CacheLookup(entry);
+  if (cp != nullptr) {
+    swap_ra_hit_.fetch_add(1, std::memory_order_relaxed);
+    if (!(cp->flags & (PG_writeback | PG_dirty)) && dev.Count(slot) == 2) {
+      // This PTE and the cache are the only users: hand the page over.
+      CacheErase(entry);
+      dev.Free(slot);
+      *out = cp;
+      return 0;
+    }
+    page* np = buddy_->AllocPages(kSwapInGfp, 0);
+    if (np == nullptr) return -kENOMEM;
+    __builtin_memcpy(buddy_->PageAddress(np), buddy_->PageAddress(cp), kPageSize);
+    *out = np;
+    return 0;
+  }
+  page* np = buddy_->AllocPages(kSwapInGfp, 0);
+  if (np == nullptr) return -kENOMEM;
+  if (dev.ReadPage(slot, buddy_->PageAddress(np)) != 0) {
+    buddy_->PutPage(np);
+    return -kEIO;
+  }
+  shadow_[type][slot] = 0;
+  pswpin_.fetch_add(1, std::memory_order_relaxed);
+  Readahead(static_cast<int>(type), slot);
+  *out = np;
+  if (thrashing) {
+    const uint64_t us = (platform::NowNs() - t0) / 1000 + 1;
+    psi_some_us_.fetch_add(us, std::memory_order_relaxed);
+  }
+  return 0;
+}
+
+void SwapSystem::Readahead(int type, uint64_t slot) {
+  SwapDevice& dev = devices_[type];
+  if (NodeBelow(-1, WMARK_HIGH)) return;  // no readahead under pressure
+  for (uint64_t s = slot + 1; s < slot + kReadahead && s < dev.nr_slots(); ++s) {
+    const uint32_t c = dev.Count(s);
+    if (c == 0 || c >= SwapDevice::kSwapMapMax) continue;
+    const pte_t e = MakeSwapPte(static_cast<unsigned>(type), s);
+    if (CacheLookup(e) != nullptr || cache_.size() >= kSwapCacheMax) continue;
+    page* p = buddy_->AllocPages(kReadaheadGfp, 0);
+    if (p == nullptr) return;
+    if (dev.ReadPage(s, buddy_->PageAddress(p)) != 0) {
+      buddy_->PutPage(p);
+      continue;
+    }
+    dev.Dup(s);
+    CacheInsert(e, p);
+    swap_ra_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void SwapSystem::HookWakeKswapd(void* ctx, int, unsigned) {
+  auto* s = static_cast<SwapSystem*>(ctx);
+  if (s->kswapd_thread_ != 0) s->WakeKswapd();
+}
+
+uint64_t SwapSystem::HookDirectReclaim(void* ctx, gfp_t, unsigned order, int nid) {
+  auto* s = static_cast<SwapSystem*>(ctx);
+  // Reclaim needs vm_lock; the VM allocates with it held. Only reclaim when it
+  // is free (then it is not ours).
+  if (!s->vm_->lock().TryLock()) return 0;
+  s->vm_->lock().Unlock();
+  s->allocstall_.fetch_add(1, std::memory_order_relaxed);
+  return s->ReclaimPages(kSwapClusterMax << order, nid);
+}
+
+// ---------------------------------------------------------------- reclaim
+
+bool SwapSystem::NodeBelow(int nid, int mark) {
+  for (unsigned n = 0; n < buddy_->nr_nodes(); ++n) {
+    if (nid >= 0 && static_cast<unsigned>(nid) != n) continue;
+    const Node& node = buddy_->node(static_cast<int>(n));
+    uint64_t free = 0, wm = 0;
+    for (const Zone& z : node.zones) {
+      if (!z.populated) continue;
+      free += z.nr_free.get();
+      wm += mark == kMarkMid ? (z.watermark[WMARK_MIN] + z.watermark[WMARK_LOW]) / 2
+                             : z.watermark[mark];
+    }
+    if (free < wm) return true;
+  }
+  return false;
+}
+
+pte_t SwapSystem::AllocSwapEntry() {
+  SpinLockGuard g(lock_);
+  for (int tries = 0; tries < 2; ++tries) {
+    int best = -1;
+    for (int k = 0; k < nr_devices_; ++k) {
+      const int i = (rr_next_ + k) % nr_devices_;
+      if (devices_[i].free_pages() == 0) continue;
+      if (best < 0 || devices_[i].prio() > devices_[best].prio()) best = i;
+    }
+    if (best < 0) return 0;
+    uint64_t slot;
+    if (devices_[best].AllocSlots(&slot, 1) == 1) {
+      rr_next_ = (best + 1) % nr_devices_;
+      return MakeSwapPte(static_cast<unsigned>(best), slot);
+    }
+  }
+  return 0;
+}
+
+int SwapSystem::SwapOutPage(page* p) {
+  const pte_t entry = AllocSwapEntry();
+  if (entry == 0) {
+    buddy_->PutPage(p);
+    return -kENOSPC;
+  }
+  const unsigned type = SwapPteType(entry);
+  const uint64_t slot = SwapPteOffset(entry);
+  SwapDevice& dev = devices_[type];
+  bool cached;
+  int reserved = 0;
+  {
+    SpinLockGuard vg(vm_->lock());
+    SpinLockGuard g(lock_);
+    cached = PageHasFlag(p, PG_anon) && p->mapping != nullptr && CacheInsert(entry, p);
+    if (cached) {
+      p->flags |= PG_writeback;
+      // Every PTE UnmapAnonPage rewrites holds a slot reference, and a fault
+      // may drop one as soon as it is there: take them first (with room for
+      // a fork in between) and give back what was not used.
+      reserved = p->_mapcount.load(std::memory_order_relaxed) + 8;
+    }
+  }
+  if (!cached) {
+    dev.Free(slot);
+    buddy_->PutPage(p);
+    return 0;
+  }
+  for (int k = 0; k < reserved; ++k) dev.Dup(slot);
+  bool dirty = false;
+  int n = vm_->UnmapAnonPage(p, entry, &dirty);
+  for (; n > reserved; --n) dev.Dup(slot);  // more sharers than reserved (racy fork)
+  for (int k = n < 0 ? 0 : n; k < reserved; ++k) dev.Free(slot);
+  if (n <= 0) {
+    {
+      SpinLockGuard vg(vm_->lock());
+      SpinLockGuard g(lock_);
+      CacheErase(entry);
+    }
+    dev.Free(slot);
+    buddy_->PutPage(p);
+    return 0;
+  }
+  shadow_[type][slot] = static_cast<uint32_t>(nonresident_age_.fetch_add(1) + 1);
+  const int err = dev.WritePage(slot, buddy_->PageAddress(p));
+  SpinLockGuard g(lock_);
+  if (err != 0) {
+    // The page stays in the swap cache, intact; faults copy it from there.
+    p->flags &= ~PG_writeback;
+    p->flags |= PG_dirty;
+    swap_fail_.fetch_add(1, std::memory_order_relaxed);
+    Printk("swap: write to %s slot %llu failed (%d): page kept in the swap cache\n", dev.name(),
+           static_cast<unsigned long long>(slot), err);
+    return 0;
+  }
+  CacheErase(entry);
+  dev.Free(slot);
+  buddy_->PutPage(p);
+  pswpout_.fetch_add(1, std::memory_order_relaxed);
+  return 1;
+}
+
+uint64_t SwapSystem::ShrinkSwapCache(uint64_t nr) {
+  uint64_t freed = 0;
+  SpinLockGuard g(lock_);
+  for (uint32_t i = 0; i < cache_.capacity() && freed < nr; ++i) {
+    const swap::PageId key = cache_.KeyAt(i);
+    if (key == swap::PageMap::kEmptyKey) continue;
+    page* p = buddy_->PfnToPage(buddy_->start_pfn() + cache_.ValueAt(i));
+    if (p->flags & PG_writeback) continue;
+    const pte_t entry = key;
+    SwapDevice& dev = devices_[SwapPteType(entry)];
+    const uint64_t slot = SwapPteOffset(entry);
+    if (p->flags & PG_dirty) {
+      if (dev.WritePage(slot, buddy_->PageAddress(p)) != 0) continue;  // still failing
+      pswpout_.fetch_add(1, std::memory_order_relaxed);
+    }
+    CacheErase(entry);
+    dev.Free(slot);
+    buddy_->PutPage(p);
+    ++freed;
+    --i;  // backward-shift deletion may have moved another key into slot i
+  }
+  return freed;
+}
+
+void SwapSystem::ScanNode(NodeLru& lru) {
+  SpinLockGuard vg(vm_->lock());
+  for (uint32_t f = 0; f < lru.frames; ++f) {
+    page* p = buddy_->PfnToPage(lru.start + f);
+    const bool anon = p != nullptr && (p->flags & (PG_anon | PG_swapcache)) == PG_anon &&
+                      p->mapping != nullptr && p->_mapcount.load(std::memory_order_relaxed) > 0;
+    if (anon && lru.state[f] == kUntracked) {
+      lru.Track(f);
+    } else if (!anon && lru.state[f] != kUntracked) {
+      lru.Untrack(f);
+    }
+  }
+  // Size the policy's active set from the anonymous population: 3/4 of it,
+  // so the policy decides which quarter is inactive.
+  const uint64_t want = lru.nr_tracked * 3 / 4 > 64 ? lru.nr_tracked * 3 / 4 : 64;
+  if (lru.sim == nullptr || want > 2 * uint64_t{lru.sim_frames} || 2 * want < lru.sim_frames)
+    lru.Build(static_cast<uint32_t>(want < lru.frames ? want : lru.frames));
+}
+
+namespace {
+struct AgeCtx {
+  VmSystem* vm;
+  bool referenced;
+};
+// page_referenced: test and clear the A bit of every PTE (vm_lock held by
+// RmapWalk), dropping the TLB entry so the next access sets A again.
+bool AgeOne(vm_area_struct* vma, unsigned long addr, pte_t* pte, void* c) {
+  auto* ctx = static_cast<AgeCtx*>(c);
+  if (*pte & kPteA) {
+    ctx->referenced = true;
+    *pte &= ~kPteA;
+    ctx->vm->tlb().FlushPage(vma->vm_mm->asid, addr);
+  }
+  return true;
+}
+}  // namespace
+
+void SwapSystem::AgeNode(NodeLru& lru, uint32_t budget) {
+  for (uint32_t k = 0; k < lru.frames && budget > 0; ++k) {
+    const uint32_t f = lru.hand;
+    lru.hand = lru.hand + 1 == lru.frames ? 0 : lru.hand + 1;
+    if (lru.state[f] == kUntracked) continue;
+    --budget;
+    page* p = buddy_->PfnToPage(lru.start + f);
+    {
+      SpinLockGuard vg(vm_->lock());
+      if (!PageHasFlag(p, PG_anon) || p->mapping == nullptr) continue;
+      buddy_->GetPage(p);
+    }
+    AgeCtx ctx{vm_, false};
+    vm_->RmapWalk(p, &AgeOne, &ctx);
+    buddy_->PutPage(p);
+    if (ctx.referenced) lru.Referenced(f);
+  }
+}
+
+uint64_t SwapSystem::ShrinkNode(int nid, uint64_t nr) {
+  NodeLru& lru = *lrus_[nid];
+  ScanNode(lru);
+  AgeNode(lru, static_cast<uint32_t>(4 * nr + 256));
+  uint64_t freed = 0;
+  // Swappiness: file pages are not reclaimable here (see README), so
+  // swappiness 0 only disables anonymous reclaim.
+  if (cfg_.swappiness != 0 && nr_devices_ > 0) {
+    lru.Deactivate(nr);
+    for (uint64_t budget = lru.nr_inactive; freed < nr && budget > 0 && lru.head != NodeLru::kNil;
+         --budget) {
+      const uint32_t f = lru.head;
+      lru.ListDel(f);
+      lru.state[f] = kUntracked;
+      --lru.nr_tracked;
+      page* p = buddy_->PfnToPage(lru.start + f);
+      {
+        SpinLockGuard vg(vm_->lock());
+        if (!PageHasFlag(p, PG_anon) || p->mapping == nullptr || (p->flags & PG_swapcache) != 0)
+          continue;
+        buddy_->GetPage(p);
+      }
+      const int r = SwapOutPage(p);
+      if (r > 0) {
+        ++freed;
+        continue;
+      }
+      // Still resident: back on the inactive list's tail.
+      {
+        SpinLockGuard vg(vm_->lock());
+        if (PageHasFlag(p, PG_anon) && p->mapping != nullptr && (p->flags & PG_swapcache) == 0) {
+          lru.state[f] = kInactive;
+          lru.ListAdd(f);
+          ++lru.nr_tracked;
+        }
+      }
+      if (r == -kENOSPC) break;
+    }
+  }
+  uint64_t active = 0, inactive = 0;
+  for (unsigned n = 0; n < kMaxNodes; ++n) {
+    if (lrus_[n] == nullptr) continue;
+    inactive += lrus_[n]->nr_inactive;
+    active += lrus_[n]->nr_tracked - lrus_[n]->nr_inactive;
+  }
+  active_anon_.store(active, std::memory_order_relaxed);
+  inactive_anon_.store(inactive, std::memory_order_relaxed);
+  return freed;
+}
+
+uint64_t SwapSystem::ReclaimPages(uint64_t nr, int nid) {
+  SpinLockGuard g(reclaim_lock_);
+  uint64_t freed = ShrinkSwapCache(nr);
+  for (unsigned n = 0; n < buddy_->nr_nodes() && freed < nr; ++n) {
+    if (nid >= 0 && static_cast<unsigned>(nid) != n) continue;
+    const uint64_t got = ShrinkNode(static_cast<int>(n), nr - freed);
+    freed += got;
+    pgscan_direct_.fetch_add(got, std::memory_order_relaxed);
+    pgsteal_direct_.fetch_add(got, std::memory_order_relaxed);
+  }
+  return freed;
+}
+
+void SwapSystem::BalanceNode(int nid) {
+  kswapd_runs_.fetch_add(1, std::memory_order_relaxed);
+  for (int round = 0; round < 1 << 16 && NodeBelow(nid, WMARK_HIGH); ++round) {
+    uint64_t got;
+    {
+      SpinLockGuard g(reclaim_lock_);
+      got = ShrinkSwapCache(kSwapClusterMax);
+      for (unsigned n = 0; n < buddy_->nr_nodes(); ++n) {
+        if (nid >= 0 && static_cast<unsigned>(nid) != n) continue;
+        if (!NodeBelow(static_cast<int>(n), WMARK_HIGH)) continue;
+        got += ShrinkNode(static_cast<int>(n), kSwapClusterMax);
+      }
+    }
+    pgscan_kswapd_.fetch_add(got, std::memory_order_relaxed);
+    pgsteal_kswapd_.fetch_add(got, std::memory_order_relaxed);
+    if (got == 0) {
+      buddy_->DrainAllPages();
+      if (NodeBelow(nid, WMARK_MIN)) OutOfMemory("kswapd");
+      break;
+    }
+  }
+}
+
+void SwapSystem::WakeKswapd() {
+  kswapd_word_.fetch_add(1, std::memory_order_release);
+  platform::WakeWord(&kswapd_word_);
+}
+
+void SwapSystem::KswapdMain(void* arg) {
+  auto* s = static_cast<SwapSystem*>(arg);
+  while (!s->kswapd_stop_.load(std::memory_order_acquire)) {
+    const uint32_t w = s->kswapd_word_.load(std::memory_order_acquire);
+    if (s->NodeBelow(-1, WMARK_LOW)) s->BalanceNode(-1);
+    if (s->kswapd_stop_.load(std::memory_order_acquire)) break;
+    platform::WaitOnWord(&s->kswapd_word_, w, 100 * 1000 * 1000);
+  }
+}
+
+void SwapSystem::BeforeFault() {
+  if (!initialized_) return;
+  // Direct reclaim already halfway between min and low: the fault that
+  // follows allocates under vm_lock, where reclaim cannot run.
+  if (NodeBelow(-1, kMarkMid)) {
+    const uint64_t t0 = platform::NowNs();
+    allocstall_.fetch_add(1, std::memory_order_relaxed);
+    uint64_t freed = ReclaimPages(kSwapClusterMax, -1);
+    if (freed == 0) buddy_->DrainAllPages();  // per-cpu lists hold free pages too
+    if (freed == 0 && NodeBelow(-1, kMarkMid)) {
+      bool full = true;
+      for (int i = 0; i < nr_devices_; ++i) full &= devices_[i].free_pages() == 0;
+      if (full && nr_devices_ > 0)
+        Printk("swap: all swap devices are full; reclaim cannot free memory\n");
+      OutOfMemory("page fault");
+    }
+    const uint64_t us = (platform::NowNs() - t0) / 1000 + 1;
+    psi_some_us_.fetch_add(us, std::memory_order_relaxed);
+    psi_full_us_.fetch_add(us, std::memory_order_relaxed);
+  } else if (NodeBelow(-1, WMARK_LOW)) {
+    if (kswapd_thread_ != 0) {
+      WakeKswapd();
+    } else {
+      const uint64_t t0 = platform::NowNs();
+      BalanceNode(-1);  // the faulting task waits for kswapd's work: a stall
+      psi_some_us_.fetch_add((platform::NowNs() - t0) / 1000 + 1, std::memory_order_relaxed);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- OOM
+
+int SwapSystem::OomAdjOf(int pid) {
+  for (const OomAdj& a : oom_adj_)
+    if (a.pid == pid) return a.adj;
+  return 0;
+}
+
+int SwapSystem::SetOomScoreAdj(int pid, int adj) {
+  if (adj < -1000 || adj > 1000) return -kEINVAL;
+  if (vm_->FindTaskByPid(pid) == nullptr) return -kESRCH;
+  SpinLockGuard g(lock_);
+  OomAdj* free_slot = nullptr;
+  for (OomAdj& a : oom_adj_) {
+    if (a.pid == pid) {
+      a.adj = adj;
+      if (adj == 0) a.pid = 0;
+      return 0;
+    }
+    if (a.pid == 0 && free_slot == nullptr) free_slot = &a;
+  }
+  if (adj == 0) return 0;
+  if (free_slot == nullptr) return -kENOMEM;
+  *free_slot = {pid, adj};
+  return 0;
+}
+
+long SwapSystem::OomBadness(task_struct* t, uint64_t totalpages) {
+  if (t->mm == nullptr || t->exit_state != 0 || t->pid == 1) return kUnkillable;
+  int adj;
+  {
+    SpinLockGuard g(lock_);
+    adj = OomAdjOf(t->pid);
+  }
+  if (adj == -1000) return kUnkillable;
+  long points = t->mm->rss_stat[MM_ANONPAGES] + t->mm->rss_stat[MM_FILEPAGES] +
+                t->mm->rss_stat[MM_SWAPENTS] + static_cast<long>(t->mm->pgt.nr_tables());
+  points += static_cast<long>(adj) * static_cast<long>(totalpages / 1000);
+  return points;
+}
+
+namespace {
+// Next task in a depth-first walk of the process tree below init (vm_lock).
+task_struct* NextTask(task_struct* t, task_struct* root) {
+  if (!t->children.empty()) return ContainerOf(t->children.first(), &task_struct::sibling);
+  while (t != root) {
+    task_struct* parent = t->parent;
+    if (t->sibling.next != parent->children.end())
+      return ContainerOf(t->sibling.next, &task_struct::sibling);
+    t = parent;
+  }
+  return nullptr;
+}
+}  // namespace
+
+int SwapSystem::OutOfMemory(const char* why) {
+  uint64_t swap_pages = 0;
+  for (int i = 0; i < nr_devices_; ++i) swap_pages += devices_[i].usable_pages();
+  const uint64_t totalpages = buddy_->TotalRamPages() + swap_pages;
+  int victim = 0;
+  char comm[16] = {};
+  unsigned long total_vm = 0, anon = 0, file = 0, pgtables = 0;
+  int adj = 0;
+  {
+    SpinLockGuard vg(vm_->lock());
+    task_struct* root = vm_->InitTask();
+    long best = kUnkillable;
+    for (task_struct* t = root; t != nullptr; t = NextTask(t, root)) {
+      const long b = OomBadness(t, totalpages);
+      if (b == kUnkillable || b <= best) continue;
+      best = b;
+      victim = t->pid;
+      StrCopy(comm, sizeof comm, t->comm);
+      total_vm = t->mm->total_vm;
+      anon = static_cast<unsigned long>(t->mm->rss_stat[MM_ANONPAGES]);
+      file = static_cast<unsigned long>(t->mm->rss_stat[MM_FILEPAGES]);
+      pgtables = t->mm->pgt.nr_tables();
+      SpinLockGuard g(lock_);
+      adj = OomAdjOf(t->pid);
+    }
+  }
+  Printk("%s invoked oom-killer: gfp_mask=0x%x(GFP_HIGHUSER_MOVABLE), order=0, oom_score_adj=0\n",
+         why, static_cast<unsigned>(GFP_HIGHUSER_MOVABLE));
+  uint64_t zram_used = 0, swap_free = 0;
+  for (int i = 0; i < nr_devices_; ++i) {
+    zram_used += devices_[i].mem_used_total() / kPageSize + devices_[i].metadata_pages();
+    swap_free += devices_[i].free_pages();
+  }
+  Printk("Mem-Info: free:%llu active_anon:%llu inactive_anon:%llu swapcache:%llu "
+         "swap_dev_ram:%llu free_swap:%llu (pages)\n",
+         static_cast<unsigned long long>(buddy_->NrFreePages()),
+         static_cast<unsigned long long>(active_anon_.load()),
+         static_cast<unsigned long long>(inactive_anon_.load()),
+         static_cast<unsigned long long>(cache_pages_.load()),
+         static_cast<unsigned long long>(zram_used), static_cast<unsigned long long>(swap_free));
+  if (victim == 0) {
+    Printk("Out of memory and no killable processes...\n");
+    return 0;
+  }
+  const unsigned long kb = kPageSize / 1024;
+  Printk("Out of memory: Killed process %d (%s) total-vm:%lukB, anon-rss:%lukB, file-rss:%lukB, "
+         "shmem-rss:0kB, UID:0 pgtables:%lukB oom_score_adj:%d\n",
+         victim, comm, total_vm * kb, anon * kb, file * kb, pgtables * kb, adj);
+  task_struct* t = vm_->FindTaskByPid(victim);
+  if (t != nullptr) vm_->DoExitTask(t, SIGKILL);
+  oom_kill_.fetch_add(1, std::memory_order_relaxed);
+  return victim;
+}
+
+// ---------------------------------------------------------------- PSI
+
+namespace {
+// Decay per 2 s period for 10 s, 60 s, 300 s windows, in 1/2048 (Linux's
+// loadavg-style fixed point): exp(-2/10), exp(-2/60), exp(-2/300).
+constexpr uint64_t kFixed1 = 2048;
+constexpr uint64_t kExp[3] = {1677, 1981, 2034};
+constexpr uint64_t kPeriodNs = 2000000000ull;
+}  // namespace
+
+void SwapSystem::PsiUpdate() {
+  SpinLockGuard g(psi_lock_);
+  const uint64_t now = platform::NowNs();
+  if (now - psi_last_ns_ < kPeriodNs) return;
+  uint64_t periods = (now - psi_last_ns_) / kPeriodNs;
+  const uint64_t some = psi_some_us_.load(), full = psi_full_us_.load();
+  const uint64_t stalled[2] = {some - psi_last_some_, full - psi_last_full_};
+  psi_last_some_ = some;
+  psi_last_full_ = full;
+  psi_last_ns_ += periods * kPeriodNs;
+  if (periods > 1000) periods = 1000;
+  for (int k = 0; k < 2; ++k) {
+    // Stall share of the elapsed time, in 1/100 percent, spread evenly.
+    uint64_t pct = stalled[k] * 10000 / (periods * kPeriodNs / 1000);
+    if (pct > 10000) pct = 10000;
+    for (uint64_t i = 0; i < periods; ++i)
+      for (int w = 0; w < 3; ++w)
+        psi_avg_[k][w] = (psi_avg_[k][w] * kExp[w] + pct * (kFixed1 - kExp[w])) / kFixed1;
+  }
+}
+
+void SwapSystem::ShowPressure(TextBuffer& out) {
+  PsiUpdate();
+  SpinLockGuard g(psi_lock_);
+  const char* names[2] = {"some", "full"};
+  const uint64_t totals[2] = {psi_some_us_.load(), psi_full_us_.load()};
+  for (int k = 0; k < 2; ++k) {
+    out.Append("%s avg10=%llu.%02llu avg60=%llu.%02llu avg300=%llu.%02llu total=%llu\n", names[k],
+               static_cast<unsigned long long>(psi_avg_[k][0] / 100),
+               static_cast<unsigned long long>(psi_avg_[k][0] % 100),
+               static_cast<unsigned long long>(psi_avg_[k][1] / 100),
+               static_cast<unsigned long long>(psi_avg_[k][1] % 100),
+               static_cast<unsigned long long>(psi_avg_[k][2] / 100),
+               static_cast<unsigned long long>(psi_avg_[k][2] % 100),
+               static_cast<unsigned long long>(totals[k]));
+  }
+}
+
+// ---------------------------------------------------------------- views
+
+long SwapSystem::ProcRead(const char* path, TextBuffer& out) {
+  if (StrEq(path, "/proc/swaps")) {
+    out.Put("Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n");
+    for (int i = 0; i < nr_devices_; ++i) devices_[i].ShowSwapsLine(out);
+    return static_cast<long>(out.length());
+  }
+  if (StrEq(path, "/proc/pressure/memory")) {
+    ShowPressure(out);
+    return static_cast<long>(out.length());
+  }
+  if (StartsWith(path, "/sys/block/zram")) {
+    const char* p = path + 15;
+    int n = 0;
+    while (*p >= '0' && *p <= '9') n = n * 10 + (*p++ - '0');
+    int seen = 0;
+    for (int i = 0; i < nr_devices_; ++i) {
+      if (devices_[i].kind() != SwapKind::kZram) continue;
+      if (seen++ != n) continue;
+      if (StrEq(p, "/mm_stat")) {
+        devices_[i].ShowMmStat(out);
+      } else if (StrEq(p, "/comp_algorithm")) {
+        out.Append("%s\n", devices_[i].comp_name());
+      } else if (StrEq(p, "/disksize")) {
+        out.Append("%llu\n", static_cast<unsigned long long>(devices_[i].nr_slots() * kPageSize));
+      } else {
+        return -kENOENT;
+      }
+      return static_cast<long>(out.length());
+    }
+    return -kENOENT;
+  }
+  if (StartsWith(path, "/proc/")) {
+    const char* p = path + 6;
+    int pid = 0;
+    if (StartsWith(p, "self/")) {
+      task_struct* cur = vm_->Current();
+      pid = cur != nullptr ? cur->pid : 0;
+      p += 4;
+    } else {
+      while (*p >= '0' && *p <= '9') pid = pid * 10 + (*p++ - '0');
+    }
+    const bool score = StrEq(p, "/oom_score");
+    const bool adj = StrEq(p, "/oom_score_adj");
+    if (pid <= 0 || (!score && !adj)) return -kENOENT;
+    if (adj) {
+      if (vm_->FindTaskByPid(pid) == nullptr) return -kENOENT;
+      SpinLockGuard g(lock_);
+      out.Append("%d\n", OomAdjOf(pid));
+      return static_cast<long>(out.length());
+    }
+    uint64_t swap_pages = 0;
+    for (int i = 0; i < nr_devices_; ++i) swap_pages += devices_[i].usable_pages();
+    const uint64_t totalpages = buddy_->TotalRamPages() + swap_pages;
+    long points = 0;
+    {
+      SpinLockGuard vg(vm_->lock());
+      task_struct* root = vm_->InitTask();
+      task_struct* t = root;
+      while (t != nullptr && t->pid != pid) t = NextTask(t, root);
+      if (t == nullptr) return -kENOENT;
+      const long b = OomBadness(t, totalpages);
+      // proc_oom_score: 1000 + badness * 1000 / totalpages, 0 if unkillable.
+      points = b == kUnkillable ? 0 : 1000 + b * 1000 / static_cast<long>(totalpages);
+      if (points < 0) points = 0;
+    }
+    out.Append("%ld\n", points);
+    return static_cast<long>(out.length());
+  }
+  return -kENOENT;
+}
+
+void SwapSystem::ShowVmstat(TextBuffer& out) {
+  auto line = [&](const char* name, uint64_t v) {
+    out.Append("%s %llu\n", name, static_cast<unsigned long long>(v));
+  };
+  line("nr_swapcached", cache_pages_.load());
+  line("workingset_refault_anon", ws_refault_.load());
+  line("workingset_refault_file", 0);
+  line("workingset_activate_anon", ws_activate_.load());
+  line("workingset_activate_file", 0);
+  line("workingset_restore_anon", ws_restore_.load());
+  line("workingset_restore_file", 0);
+  line("pswpin", pswpin_.load());
+  line("pswpout", pswpout_.load());
+  line("allocstall_normal", allocstall_.load());
+  line("pgsteal_kswapd", pgsteal_kswapd_.load());
+  line("pgsteal_direct", pgsteal_direct_.load());
+  line("pgscan_kswapd", pgscan_kswapd_.load());
+  line("pgscan_direct", pgscan_direct_.load());
+  line("pgsteal_anon", pgsteal_kswapd_.load() + pgsteal_direct_.load());
+  line("pgsteal_file", 0);
+  line("swap_ra", swap_ra_.load());
+  line("swap_ra_hit", swap_ra_hit_.load());
+  line("oom_kill", oom_kill_.load());
+}
+
+void SwapSystem::MeminfoCounters(SwapMeminfo* out) {
+  const uint64_t kb = kPageSize / 1024;
+  *out = SwapMeminfo{};
+  for (int i = 0; i < nr_devices_; ++i) {
+    out->swap_total_kb += devices_[i].usable_pages() * kb;
+    out->swap_free_kb += devices_[i].free_pages() * kb;
+  }
+  out->swap_cached_kb = cache_pages_.load() * kb;
+  out->active_anon_kb = active_anon_.load() * kb;
+  out->inactive_anon_kb = inactive_anon_.load() * kb;
+}
+
+bool SwapSystem::CheckInvariants() {
+  for (int i = 0; i < nr_devices_; ++i)
+    if (!devices_[i].CheckInvariants()) return false;
+  {
+    SpinLockGuard g(lock_);
+    uint64_t n = 0;
+    for (uint32_t i = 0; cache_mem_ != nullptr && i < cache_.capacity(); ++i) {
+      const swap::PageId key = cache_.KeyAt(i);
+      if (key == swap::PageMap::kEmptyKey) continue;
+      ++n;
+      page* p = buddy_->PfnToPage(buddy_->start_pfn() + cache_.ValueAt(i));
+      const unsigned type = SwapPteType(key);
+      if (!(p->flags & PG_swapcache) || p->private_ != key || static_cast<int>(type) >= nr_devices_ ||
+          devices_[type].Count(SwapPteOffset(key)) == 0 ||
+          p->_refcount.load(std::memory_order_relaxed) < 1) {
+        Printk("swap: swap cache entry %llx is inconsistent\n", static_cast<unsigned long long>(key));
+        return false;
+      }
+    }
+    if (n != cache_pages_.load() || n != cache_.size()) {
+      Printk("swap: swap cache holds %llu pages, counted %llu\n",
+             static_cast<unsigned long long>(cache_pages_.load()), static_cast<unsigned long long>(n));
+      return false;
+    }
+  }
+  SpinLockGuard g(reclaim_lock_);
+  for (unsigned nid = 0; nid < kMaxNodes; ++nid) {
+    NodeLru* lru = lrus_[nid];
+    if (lru == nullptr) continue;
+    uint64_t tracked = 0, inactive = 0, active = 0;
+    for (uint32_t f = 0; f < lru->frames; ++f) {
+      tracked += lru->state[f] != kUntracked;
+      active += lru->state[f] == kActive;
+    }
+    for (uint32_t f = lru->head; f != NodeLru::kNil && inactive <= lru->frames; f = lru->next[f]) {
+      ++inactive;
+      if (lru->state[f] != kInactive) {
+        Printk("swap: node %u frame %u on the inactive list in state %u\n", nid, f, lru->state[f]);
+        return false;
+      }
+    }
+    if (tracked != lru->nr_tracked || (lru->sim == nullptr && active != 0)) {
+      Printk("swap: node %u LRU tracks %llu frames, counted %llu\n", nid,
+             static_cast<unsigned long long>(lru->nr_tracked), static_cast<unsigned long long>(tracked));
+      return false;
+    }
+    if (inactive != lru->nr_inactive) {
+      Printk("swap: node %u inactive list holds %llu, counted %llu\n", nid,
+             static_cast<unsigned long long>(lru->nr_inactive), static_cast<unsigned long long>(inactive));
+      return false;
+    }
+    if (lru->sim != nullptr) {
+      bool ok = true;
+      lru->Visit([&](auto& sim) {
+        sim.CheckInvariants();
+        for (uint32_t f = 0; f < lru->frames; ++f)
+          if ((lru->state[f] == kActive) != sim.Contains(lru->start + f)) ok = false;
+      });
+      if (!ok) {
+        Printk("swap: node %u simulator and active frames disagree\n", nid);
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace mm

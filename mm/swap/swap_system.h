@@ -1,0 +1,212 @@
+// SwapSystem: the swap and reclaim layer a Machine holds — swap devices by
+// priority, the swap cache, LRU reclaim driven by a replacement policy
+// (policies.h; default `mm`), kswapd, refault distances with shadow entries,
+// memory pressure (PSI) and the OOM killer.
+//
+// LOCK ORDER:
+//   reclaim_lock_  ->  VmSystem::lock_ (vm_lock)  ->  lock_ (swap_lock)
+//                  ->  SwapDevice::lock_  ->  slab  ->  buddy  ->  log
+// reclaim_lock_ serialises reclaimers (kswapd, direct reclaim, the OOM
+// killer) and guards the LRU state (policy, tracked frames, active bits).
+// swap_lock guards the swap cache, the shadow entries and oom_score_adj. The
+// VM calls our SwapHooks with vm_lock held, so the hooks take swap_lock and
+// device locks only. Reclaim never holds swap_lock while calling the VM.
+// Lockless: counters (relaxed atomics) and kswapd's wake word.
+//
+// Where reclaim runs: the buddy allocator calls ReclaimHooks with no lock of
+// its own held, but the VM allocates pages with vm_lock held, and reclaim
+// needs vm_lock (rmap, unmap). So the hooks reclaim only when vm_lock is
+// free (a TryLock probe); a fault path should call BeforeFault() first (the
+// RISC-V port and the facade do, before taking vm_lock), which runs direct
+// reclaim below the min watermark and kswapd's work below low when there is
+// no kswapd thread.
+#ifndef MM_SWAP_SWAP_SYSTEM_H_
+#define MM_SWAP_SWAP_SYSTEM_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "mm/base/format.h"
+#include "mm/base/spinlock.h"
+#include "mm/base/thread_annotations.h"
+#include "mm/buddy/buddy_allocator.h"
+#include "mm/slab_common/slab_system.h"
+#include "mm/swap/page_map.h"
+#include "mm/swap/policies.h"
+#include "mm/swap/swap_device.h"
+#include "mm/vm/vm_system.h"
+
+namespace mm {
+
+// /proc/meminfo's swap and LRU lines, in kB.
+struct SwapMeminfo {
+  uint64_t swap_total_kb = 0, swap_free_kb = 0, swap_cached_kb = 0;
+  uint64_t active_anon_kb = 0, inactive_anon_kb = 0, active_file_kb = 0, inactive_file_kb = 0;
+};
+
+class SwapSystem {
+ public:
+  static constexpr uint32_t kSwapCacheMax = 4096;   // pages the swap cache may hold
+  static constexpr int kReadahead = 8;              // neighbouring slots read on a fault
+  static constexpr int kMaxOomAdj = 256;            // tasks with a non-zero oom_score_adj
+  static constexpr uint64_t kSwapClusterMax = 32;   // SWAP_CLUSTER_MAX
+
+  SwapSystem() = default;
+  SwapSystem(const SwapSystem&) = delete;
+  SwapSystem& operator=(const SwapSystem&) = delete;
+
+  // Boot words: swap=..., swap_policy=, zram.comp_algorithm=, vm.swappiness=,
+  // kswapd=thread|sync. 0, 1 (not a swap word) or -EINVAL (message printed).
+  static int ParseSwapOption(const char* word, size_t len, swap::SwapConfig* cfg) {
+    return swap::ParseSwapOption(word, len, cfg);
+  }
+
+  // Opens every configured device (host == nullptr: zram and files are
+  // refused with a message), sets up the LRU with cfg.policy, installs the
+  // VM's SwapHooks and the buddy allocator's ReclaimHooks, starts kswapd
+  // (a thread per node when the platform has threads). 0 or -errno.
+  int Init(BuddyAllocator& buddy, SlabSystem& slab, VmSystem& vm, const swap::SwapConfig& cfg,
+           const swap::SwapHostOps* host);
+  // Teardown, in this order: StopKswapd() (kswapd joined, reclaim hooks
+  // removed), then VmSystem::Shutdown() (which frees every swap entry through
+  // our hooks), then Shutdown() (uninstalls the swap hooks, frees the swap
+  // cache, the LRUs and the devices). Shutdown() calls StopKswapd() itself.
+  void StopKswapd();
+  void Shutdown();
+
+  // /proc/swaps, /proc/pressure/memory, /sys/block/zramN/mm_stat,
+  // /proc/<pid>/oom_score, /proc/<pid>/oom_score_adj: the text length, or
+  // -ENOENT for any other path.
+  long ProcRead(const char* path, TextBuffer& out);
+  // Writes /proc/<pid>/oom_score_adj (-1000..1000). 0, -EINVAL or -ESRCH.
+  int SetOomScoreAdj(int pid, int adj);
+  // pswpin pswpout pgsteal_* pgscan_* workingset_* oom_kill ... (vmstat format).
+  void ShowVmstat(TextBuffer& out);
+  void MeminfoCounters(SwapMeminfo* out);
+
+  // ---- Reclaim ----
+  // Call before a fault path takes vm_lock: reclaims directly below min,
+  // wakes kswapd below low (or does its work here without a thread).
+  void BeforeFault();
+  // try_to_free_pages on node nid (-1: all): swaps out up to nr anonymous
+  // pages and drops clean swap-cache pages. Returns pages freed.
+  uint64_t ReclaimPages(uint64_t nr, int nid);
+  // kswapd's work for node nid: reclaim until free pages reach the high
+  // watermark; runs the OOM killer when nothing can be freed below min.
+  void BalanceNode(int nid);
+  // out_of_memory(): kills the task with the highest badness. Returns its pid
+  // or 0 when none is killable.
+  int OutOfMemory(const char* why);
+  // Linux's oom_badness (pages; LONG_MIN-like kUnkillable for -1000 / init).
+  static constexpr long kUnkillable = -(1l << 62);
+  long OomBadness(task_struct* t, uint64_t totalpages);
+
+  swap::SwapDevice* device(int i) { return i < nr_devices_ ? &devices_[i] : nullptr; }
+  int nr_devices() const { return nr_devices_; }
+  swap::PolicyKind policy() const { return policy_kind_; }
+  uint64_t pswpin() const { return pswpin_.load(std::memory_order_relaxed); }
+  uint64_t pswpout() const { return pswpout_.load(std::memory_order_relaxed); }
+  uint64_t oom_kills() const { return oom_kill_.load(std::memory_order_relaxed); }
+  uint64_t swap_cache_pages() const { return cache_pages_.load(std::memory_order_relaxed); }
+  uint64_t workingset_refaults() const { return ws_refault_.load(std::memory_order_relaxed); }
+  uint64_t swap_write_failures() const { return swap_fail_.load(std::memory_order_relaxed); }
+
+  // Walks the devices, the swap cache (every cached page is PG_swapcache with
+  // a slot reference) and the LRU (tracked == frames the policy holds).
+  bool CheckInvariants();
+
+ private:
+  struct NodeLru;  // per node: the policy and its frames (swap_system.cc)
+
+  // SwapHooks (vm_lock held).
+  static int HookSwapIn(void* ctx, pte_t entry, page** out);
+  static void HookSwapDup(void* ctx, pte_t entry);
+  static void HookSwapFree(void* ctx, pte_t entry);
+  // ReclaimHooks (no lock held by the allocator; maybe vm_lock by the VM).
+  static void HookWakeKswapd(void* ctx, int nid, unsigned order);
+  static uint64_t HookDirectReclaim(void* ctx, gfp_t gfp, unsigned order, int nid);
+  static void KswapdMain(void* arg);
+
+  int SwapIn(pte_t entry, page** out);
+  void SwapFreeEntry(pte_t entry);
+  void Readahead(int type, uint64_t slot) MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
+  page* CacheLookup(pte_t entry) MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
+  bool CacheInsert(pte_t entry, page* p) MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
+  void CacheErase(pte_t entry) MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
+  // Picks a device by priority and takes a slot; 0 when every device is full.
+  pte_t AllocSwapEntry();
+  // Swaps one anonymous page out (reclaim_lock held, p pinned). 1 if freed.
+  int SwapOutPage(page* p) MM_EXCLUSIVE_LOCKS_REQUIRED(reclaim_lock_);
+  uint64_t ShrinkSwapCache(uint64_t nr) MM_EXCLUSIVE_LOCKS_REQUIRED(reclaim_lock_);
+  uint64_t ShrinkNode(int nid, uint64_t nr) MM_EXCLUSIVE_LOCKS_REQUIRED(reclaim_lock_);
+  void ScanNode(NodeLru& lru) MM_EXCLUSIVE_LOCKS_REQUIRED(reclaim_lock_);
+  void AgeNode(NodeLru& lru, uint32_t budget) MM_EXCLUSIVE_LOCKS_REQUIRED(reclaim_lock_);
+  static constexpr int kMarkMid = 3;  // halfway between min and low
+  bool NodeBelow(int nid, int mark);  // WMARK_MIN, WMARK_LOW, WMARK_HIGH or kMarkMid
+  void WakeKswapd();
+  void StallBegin(uint64_t* t0);
+  void StallEnd(uint64_t t0, bool full);
+  void PsiUpdate();
+  int OomAdjOf(int pid) MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
+  void ShowPressure(TextBuffer& out);
+
+  BuddyAllocator* buddy_ = nullptr;
+  SlabSystem* slab_ = nullptr;
+  VmSystem* vm_ = nullptr;
+  swap::SwapConfig cfg_;
+  swap::PolicyKind policy_kind_ = swap::kDefaultPolicy;
+  SwapHooks hooks_;
+  bool initialized_ = false;
+
+  swap::SwapDevice devices_[swap::kMaxSwapDevices];
+  int nr_devices_ = 0;
+  int rr_next_ = 0;  // round robin among equal priorities (swap_lock)
+
+  // The swap cache. Invariant: cache_ maps a swap entry to (pfn - start_pfn)
+  // of a page with PG_swapcache, _refcount >= 1 held by the cache, mapping
+  // nullptr, private == entry; its slot's use count includes one reference
+  // for the cache. PG_dirty: the data is not (or no longer) on the device;
+  // PG_writeback: a reclaimer is writing it (the page must be copied, never
+  // handed over).
+  SpinLock lock_;
+  swap::PageMap cache_ MM_GUARDED_BY(lock_);
+  page* cache_mem_ = nullptr;  // the cache table's buddy block
+  unsigned cache_order_ = 0;
+  // Shadow entries: per device, per slot, the eviction clock when the page
+  // left (0: none), for refault distances.
+  swap::PageArray<uint32_t> shadow_[swap::kMaxSwapDevices];
+  struct OomAdj {
+    int pid;
+    int adj;
+  };
+  OomAdj oom_adj_[kMaxOomAdj] MM_GUARDED_BY(lock_) = {};
+
+  // LRU (reclaim_lock).
+  SpinLock reclaim_lock_ MM_ACQUIRED_BEFORE(lock_);
+  NodeLru* lrus_[kMaxNodes] = {};
+  std::atomic<uint64_t> nonresident_age_{1};  // evictions so far (the eviction clock)
+  std::atomic<uint64_t> active_anon_{0}, inactive_anon_{0};
+
+  // kswapd.
+  std::atomic<uint32_t> kswapd_word_{0};  // bumped to wake kswapd
+  std::atomic<bool> kswapd_stop_{false};
+  uintptr_t kswapd_thread_ = 0;
+  std::atomic<uint64_t> kswapd_runs_{0};
+
+  // PSI (microseconds).
+  std::atomic<uint64_t> psi_some_us_{0}, psi_full_us_{0};
+  SpinLock psi_lock_;
+  uint64_t psi_last_ns_ MM_GUARDED_BY(psi_lock_) = 0;
+  uint64_t psi_last_some_ MM_GUARDED_BY(psi_lock_) = 0, psi_last_full_ MM_GUARDED_BY(psi_lock_) = 0;
+  uint64_t psi_avg_[2][3] MM_GUARDED_BY(psi_lock_) = {};  // some/full x 10/60/300 s, 1/100 %
+
+  std::atomic<uint64_t> pswpin_{0}, pswpout_{0}, pgscan_kswapd_{0}, pgscan_direct_{0},
+      pgsteal_kswapd_{0}, pgsteal_direct_{0}, ws_refault_{0}, ws_activate_{0}, ws_restore_{0},
+      oom_kill_{0}, swap_ra_{0}, swap_ra_hit_{0}, swap_fail_{0}, cache_pages_{0},
+      allocstall_{0};
+};
+
+}  // namespace mm
+
+#endif  // MM_SWAP_SWAP_SYSTEM_H_

@@ -1,0 +1,467 @@
+// SwapSystem over a real stack (buddy, slab, VM): swap-out and swap-in through
+// the VM's hooks, the integrity test (3x RAM, every device, several policies),
+// fault injection, OOM, PSI, /proc views, kswapd with concurrent faults.
+#include "mm/swap/swap_system.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mm/buddy/buddy_test_util.h"
+#include "mm/swap/host_swap_ops.h"
+#include "mm/vm/host_file_ops.h"
+
+namespace mm {
+namespace {
+
+using swap::PolicyKind;
+using swap::SwapConfig;
+using swap::SwapKind;
+
+constexpr unsigned long kRW = PROT_READ | PROT_WRITE;
+
+std::string TmpPath(const std::string& name) {
+  const char* d = std::getenv("TEST_TMPDIR");
+  return std::string(d != nullptr ? d : "/tmp") + "/" + name;
+}
+
+// The contents of page `i` of region `r`: 16 words from a key, the rest zero
+// (compressible), except every 16th page, which is random (incompressible).
+void FillPage(uint64_t r, uint64_t i, uint64_t* w) {
+  uint64_t x = (r << 40) ^ (i * 0x9E3779B97F4A7C15ull) ^ 0x1234567;
+  auto next = [&] {
+    x += 0x9E3779B97F4A7C15ull;
+    uint64_t z = x;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  };
+  const size_t words = i % 16 == 5 ? kPageSize / 8 : 16;
+  for (size_t k = 0; k < kPageSize / 8; ++k) w[k] = k < words ? next() : 0;
+}
+
+class Stack {
+ public:
+  Stack(uint64_t ram, const SwapConfig& cfg) : buddy_(ram) {
+    ok_ = buddy_.init_result() == 0 && slab_.Init(*buddy_, SlabConfig{}) == 0;
+    buddy_->DrainAllPages();
+    VmConfig vc;
+    vc.file_ops = HostFileOps();
+    ok_ = ok_ && vm_.Init(*buddy_, vc) == 0;
+    init_result_ = ok_ ? swap_.Init(*buddy_, slab_, vm_, cfg, swap::HostSwapOps()) : -1;
+    ok_ = ok_ && init_result_ == 0;
+  }
+  ~Stack() {
+    swap_.StopKswapd();
+    vm_.Shutdown();
+    swap_.Shutdown();
+  }
+  bool ok() const { return ok_; }
+  int init_result() const { return init_result_; }
+  VmSystem& vm() { return vm_; }
+  SwapSystem& swap() { return swap_; }
+  BuddyAllocator& buddy() { return *buddy_; }
+
+  std::string Proc(const char* path) {
+    static char buf[1 << 14];
+    TextBuffer out(buf, sizeof buf);
+    const long n = swap_.ProcRead(path, out);
+    return n < 0 ? "<" + std::to_string(n) + ">" : std::string(buf);
+  }
+  std::string Vmstat() {
+    static char buf[1 << 14];
+    TextBuffer out(buf, sizeof buf);
+    swap_.ShowVmstat(out);
+    return buf;
+  }
+  int Store(task_struct* t, unsigned long a, const void* d, size_t n) {
+    swap_.BeforeFault();
+    return vm_.UserStore(t, a, d, n);
+  }
+  int Load(task_struct* t, unsigned long a, void* d, size_t n) {
+    swap_.BeforeFault();
+    return vm_.UserLoad(t, a, d, n);
+  }
+  unsigned long MmapAnon(unsigned long len) {
+    return vm_.VmMmap(nullptr, 0, len, kRW, MAP_PRIVATE | MAP_ANONYMOUS, 0);
+  }
+  int Fork(const char* name) {
+    kernel_clone_args a;
+    a.exit_signal = SIGCHLD;
+    a.name = name;
+    return vm_.KernelClone(&a);
+  }
+  bool Check() { return vm_.CheckInvariants() && swap_.CheckInvariants(); }
+  // Stores FillPage(r, i) into pages [0, n) at a; the first error or 0.
+  int FillRange(task_struct* t, unsigned long a, unsigned long n, uint64_t r) {
+    std::vector<uint64_t> page(kPageSize / 8);
+    for (unsigned long i = 0; i < n; ++i) {
+      FillPage(r, i, page.data());
+      if (int err = Store(t, a + i * kPageSize, page.data(), kPageSize); err != 0) return err;
+    }
+    return 0;
+  }
+  // Reads pages [0, n) back, last first; the first bad page or -1.
+  long VerifyRange(task_struct* t, unsigned long a, unsigned long n, uint64_t r) {
+    std::vector<uint64_t> page(kPageSize / 8), back(kPageSize / 8);
+    for (unsigned long i = n; i-- > 0;) {
+      FillPage(r, i, page.data());
+      if (Load(t, a + i * kPageSize, back.data(), kPageSize) != 0 || page != back)
+        return static_cast<long>(i);
+    }
+    return -1;
+  }
+
+ private:
+  TestBuddy buddy_;
+  SlabSystem slab_;
+  VmSystem vm_;
+  SwapSystem swap_;
+  bool ok_ = false;
+  int init_result_ = -1;
+};
+
+SwapConfig Config(SwapKind kind, uint64_t bytes, PolicyKind policy = swap::kDefaultPolicy,
+                  const char* comp = "lz4", const std::string& file = "swapfile") {
+  SwapConfig c;
+  c.policy = policy;
+  c.kswapd_thread = false;
+  std::strcpy(c.zram_comp, comp);
+  c.devices[0].kind = kind;
+  c.devices[0].bytes = bytes;
+  if (kind == SwapKind::kFile) {
+    const std::string p = TmpPath(file);
+    EXPECT_EQ(swap::HostMkswap(p.c_str(), bytes), 0);
+    std::strcpy(c.devices[0].path, p.c_str());
+  }
+  c.nr_devices = 1;
+  return c;
+}
+
+TEST(SwapSystem, NoDevicesViews) {
+  SwapConfig c;
+  c.kswapd_thread = false;
+  Stack s(16u << 20, c);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s.Proc("/proc/swaps"), "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n");
+  EXPECT_EQ(s.Proc("/proc/pressure/memory"),
+            "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+            "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+  EXPECT_EQ(s.Proc("/proc/meminfo"), "<-2>");
+  EXPECT_EQ(s.Proc("/sys/block/zram0/mm_stat"), "<-2>");
+  EXPECT_EQ(s.Proc("/proc/1/oom_score_adj"), "0\n");
+  EXPECT_EQ(s.Proc("/proc/1/oom_score"), "0\n");  // init is unkillable
+  EXPECT_EQ(s.Proc("/proc/99/oom_score"), "<-2>");
+  SwapMeminfo mi;
+  s.swap().MeminfoCounters(&mi);
+  EXPECT_EQ(mi.swap_total_kb, 0u);
+  EXPECT_TRUE(s.Check());
+}
+
+TEST(SwapSystem, BadSwapFileRefusedAtInit) {
+  LogCapture log;
+  SwapConfig c;
+  c.kswapd_thread = false;
+  const std::string p = TmpPath("notswap");
+  { FILE* f = std::fopen(p.c_str(), "w"); std::fputs(std::string(1 << 16, 'x').c_str(), f); std::fclose(f); }
+  c.devices[0].kind = SwapKind::kFile;
+  std::strcpy(c.devices[0].path, p.c_str());
+  c.devices[0].bytes = 1 << 16;
+  c.nr_devices = 1;
+  Stack s(16u << 20, c);
+  EXPECT_EQ(s.init_result(), -kEINVAL);
+  EXPECT_TRUE(log.Contains("no swap signature")) << log.text();
+}
+
+// Swap out everything a task has (shared after fork too), then read it back.
+TEST(SwapSystem, SwapOutAndBackInWithForkSharing) {
+  Stack s(16u << 20, Config(SwapKind::kZram, 32u << 20));
+  ASSERT_TRUE(s.ok());
+  task_struct* init = s.vm().InitTask();
+  const unsigned long n = 256;
+  const unsigned long a = s.MmapAnon(n * kPageSize);
+  ASSERT_EQ(s.FillRange(init, a, n, 1), 0);
+  const int pid = s.Fork("child");
+  ASSERT_GT(pid, 0);
+  task_struct* child = s.vm().FindTaskByPid(pid);
+  uint64_t freed = 0;
+  for (int k = 0; k < 64; ++k) freed += s.swap().ReclaimPages(64, -1);
+  EXPECT_GE(freed, n - 16);
+  EXPECT_EQ(s.swap().pswpout(), freed);
+  EXPECT_TRUE(s.Check());
+  EXPECT_EQ(s.Proc("/proc/swaps").find("/dev/zram0"), 39u);
+  SwapMeminfo mi;
+  s.swap().MeminfoCounters(&mi);
+  EXPECT_EQ(mi.swap_total_kb, (32u << 10) - 4);
+  EXPECT_EQ(mi.swap_total_kb - mi.swap_free_kb, freed * 4);  // one slot per shared page
+  // Both tasks read every page back.
+  for (task_struct* t : {child, init}) EXPECT_EQ(s.VerifyRange(t, a, n, 1), -1);
+  EXPECT_GT(s.swap().pswpin(), 0u);
+  EXPECT_TRUE(s.Check());
+  const std::string vs = s.Vmstat();
+  EXPECT_NE(vs.find("pswpout " + std::to_string(freed) + "\n"), std::string::npos) << vs;
+  s.vm().DoExitTask(child, 0);
+  int status;
+  EXPECT_EQ(s.vm().KernelWait(pid, &status), pid);
+  EXPECT_EQ(s.vm().VmMunmap(a, n * kPageSize), 0);
+  s.swap().MeminfoCounters(&mi);
+  EXPECT_EQ(mi.swap_free_kb + mi.swap_cached_kb, mi.swap_total_kb);
+  EXPECT_TRUE(s.Check());
+}
+
+// The integrity test: tasks map and touch 3x RAM (private anonymous, a
+// MAP_SHARED file, CoW pages shared after fork); everything is read back in
+// random order and compared.
+struct IntegrityCase {
+  SwapKind kind;
+  const char* comp;
+  PolicyKind policy;
+};
+
+class IntegrityTest : public ::testing::TestWithParam<IntegrityCase> {};
+
+TEST_P(IntegrityTest, NothingLost) {
+  const IntegrityCase ic = GetParam();
+  constexpr uint64_t kRam = 16u << 20;
+  const std::string fname = std::string("integrity_") + swap::PolicyName(ic.policy) + ".swap";
+  // 6 x RAM of swap: a page shared at swap-out comes back private to each
+  // sharer (the VM's swap-in), so it may later take a second slot.
+  Stack s(kRam, Config(ic.kind, 6 * kRam, ic.policy, ic.comp, fname));
+  ASSERT_TRUE(s.ok());
+  task_struct* init = s.vm().InitTask();
+  const unsigned long pages = 3 * kRam / kPageSize;
+  // Region 1: parent's private anonymous memory, shared with the child after fork (CoW).
+  const unsigned long n1 = pages / 3;
+  const unsigned long a1 = s.MmapAnon(n1 * kPageSize);
+  // Region 3: a MAP_SHARED file (page cache; stays resident).
+  const std::string fpath = TmpPath(fname + ".data");
+  const unsigned long n3 = 64;
+  { int fd = ::open(fpath.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600); ASSERT_EQ(::ftruncate(fd, n3 * kPageSize), 0); ::close(fd); }
+  file* f = s.vm().FilpOpen(fpath.c_str(), O_RDWR, 0);
+  ASSERT_FALSE(IsErrValue(reinterpret_cast<unsigned long>(f)));
+  const unsigned long a3 = s.vm().VmMmap(f, 0, n3 * kPageSize, kRW, MAP_SHARED, 0);
+  ASSERT_FALSE(IsErrValue(a3));
+  std::vector<uint64_t> page(kPageSize / 8), back(kPageSize / 8);
+  for (unsigned long i = 0; i < n1; ++i) {
+    FillPage(1, i, page.data());
+    ASSERT_EQ(s.Store(init, a1 + i * kPageSize, page.data(), kPageSize), 0) << i;
+  }
+  for (unsigned long i = 0; i < n3; ++i) {
+    FillPage(3, i, page.data());
+    ASSERT_EQ(s.Store(init, a3 + i * kPageSize, page.data(), kPageSize), 0);
+  }
+  const int pid = s.Fork("worker");
+  ASSERT_GT(pid, 0);
+  task_struct* child = s.vm().FindTaskByPid(pid);
+  // Region 2: the child's own anonymous memory; the child also overwrites
+  // every 4th page of region 1 (CoW breaks), so both versions must survive.
+  const unsigned long n2 = pages - n1;
+  s.vm().SetCurrent(child);
+  const unsigned long a2 = s.MmapAnon(n2 * kPageSize);
+  s.vm().SetCurrent(init);
+  for (unsigned long i = 0; i < n2; ++i) {
+    FillPage(2, i, page.data());
+    ASSERT_EQ(s.Store(child, a2 + i * kPageSize, page.data(), kPageSize), 0) << i;
+  }
+  for (unsigned long i = 0; i < n1; i += 4) {
+    FillPage(4, i, page.data());
+    ASSERT_EQ(s.Store(child, a1 + i * kPageSize, page.data(), kPageSize), 0) << i;
+  }
+  EXPECT_GT(s.swap().pswpout(), pages / 2);
+  EXPECT_TRUE(s.Check());
+  // Read back in random order.
+  struct Ref {
+    task_struct* t;
+    unsigned long addr;
+    uint64_t r, i;
+  };
+  std::vector<Ref> refs;
+  for (unsigned long i = 0; i < n1; ++i) {
+    refs.push_back({init, a1 + i * kPageSize, 1, i});
+    refs.push_back({child, a1 + i * kPageSize, i % 4 == 0 ? 4u : 1u, i});
+  }
+  for (unsigned long i = 0; i < n2; ++i) refs.push_back({child, a2 + i * kPageSize, 2, i});
+  for (unsigned long i = 0; i < n3; ++i) {
+    refs.push_back({init, a3 + i * kPageSize, 3, i});
+    refs.push_back({child, a3 + i * kPageSize, 3, i});
+  }
+  std::shuffle(refs.begin(), refs.end(), std::mt19937_64(7));
+  for (const Ref& r : refs) {
+    FillPage(r.r, r.i, page.data());
+    ASSERT_EQ(s.Load(r.t, r.addr, back.data(), kPageSize), 0);
+    ASSERT_TRUE(page == back) << "task " << r.t->pid << " region " << r.r << " page " << r.i;
+  }
+  EXPECT_GT(s.swap().pswpin(), pages / 4);
+  EXPECT_EQ(s.swap().oom_kills(), 0u);
+  EXPECT_TRUE(s.Check());
+  if (ic.kind == SwapKind::kZram) {
+    const std::string st = s.Proc("/sys/block/zram0/mm_stat");
+    EXPECT_EQ(std::count(st.begin(), st.end(), ' ') >= 8, true) << st;
+  }
+  s.vm().DoExitTask(child, 0);
+  int status;
+  EXPECT_EQ(s.vm().KernelWait(pid, &status), pid);
+  EXPECT_EQ(s.vm().VmMunmap(a3, n3 * kPageSize), 0);
+  EXPECT_EQ(s.vm().FilpClose(f), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    DevicesAndPolicies, IntegrityTest,
+    ::testing::Values(IntegrityCase{SwapKind::kFile, "lz4", PolicyKind::kMm},
+                      IntegrityCase{SwapKind::kFile, "lz4", PolicyKind::kLru},
+                      IntegrityCase{SwapKind::kFile, "lz4", PolicyKind::kClock},
+                      IntegrityCase{SwapKind::kZram, "lz4", PolicyKind::kMm},
+                      IntegrityCase{SwapKind::kZram, "lz4", PolicyKind::kLinux},
+                      IntegrityCase{SwapKind::kZram, "zstd", PolicyKind::kS3Fifo}),
+    [](const auto& info) {
+      return std::string(info.param.kind == SwapKind::kFile ? "file_" : "zram_") +
+             info.param.comp + "_" + swap::PolicyName(info.param.policy);
+    });
+
+// A failing swap write leaves the page resident (in the swap cache) and intact.
+TEST(SwapSystem, FailedWriteKeepsPage) {
+  LogCapture log;
+  Stack s(16u << 20, Config(SwapKind::kFile, 8u << 20, swap::kDefaultPolicy, "lz4", "fail.swap"));
+  ASSERT_TRUE(s.ok());
+  task_struct* init = s.vm().InitTask();
+  const unsigned long n = 64;
+  const unsigned long a = s.MmapAnon(n * kPageSize);
+  ASSERT_EQ(s.FillRange(init, a, n, 9), 0);
+  s.swap().device(0)->FailNextWrites(1 << 20);
+  EXPECT_EQ(s.swap().ReclaimPages(n, -1), 0u);
+  EXPECT_GT(s.swap().swap_write_failures(), 0u);
+  EXPECT_TRUE(log.Contains("failed (-5): page kept in the swap cache")) << log.text();
+  EXPECT_GT(s.swap().swap_cache_pages(), 0u);
+  EXPECT_TRUE(s.Check());
+  EXPECT_EQ(s.VerifyRange(init, a, n, 9), -1);
+  EXPECT_EQ(s.swap().swap_cache_pages(), 0u);  // each came back; the cache let go
+  EXPECT_TRUE(s.Check());
+  s.swap().device(0)->FailNextWrites(0);
+  EXPECT_GT(s.swap().ReclaimPages(n, -1), 0u);
+  EXPECT_TRUE(s.Check());
+  EXPECT_EQ(s.vm().VmMunmap(a, n * kPageSize), 0);
+}
+
+// A full swap device: reclaim cannot free memory; the OOM killer picks the
+// biggest killable task (never oom_score_adj -1000) and logs the kill.
+TEST(SwapSystem, FullSwapRunsOomKiller) {
+  LogCapture log;
+  constexpr uint64_t kRam = 16u << 20;
+  Stack s(kRam, Config(SwapKind::kFile, 1u << 20, swap::kDefaultPolicy, "lz4", "small.swap"));
+  ASSERT_TRUE(s.ok());
+  task_struct* init = s.vm().InitTask();
+  const int big = s.Fork("hog");
+  const int other = s.Fork("bystander");
+  const int prot = s.Fork("protected");
+  ASSERT_GT(prot, 0);
+  task_struct* hog = s.vm().FindTaskByPid(big);
+  task_struct* protect = s.vm().FindTaskByPid(prot);
+  EXPECT_EQ(s.swap().SetOomScoreAdj(prot, -1000), 0);
+  EXPECT_EQ(s.swap().SetOomScoreAdj(prot, -1001), -kEINVAL);
+  EXPECT_EQ(s.swap().SetOomScoreAdj(4242, 5), -kESRCH);
+  EXPECT_EQ(s.Proc(("/proc/" + std::to_string(prot) + "/oom_score_adj").c_str()), "-1000\n");
+  EXPECT_EQ(s.Proc(("/proc/" + std::to_string(prot) + "/oom_score").c_str()), "0\n");
+  // The protected task holds a little; the hog maps 2x RAM and touches it.
+  s.vm().SetCurrent(protect);
+  const unsigned long pa = s.MmapAnon(64 * kPageSize);
+  ASSERT_EQ(s.FillRange(protect, pa, 64, 5), 0);
+  s.vm().SetCurrent(hog);
+  const unsigned long n = 2 * kRam / kPageSize;
+  const unsigned long a = s.MmapAnon(n * kPageSize);
+  s.vm().SetCurrent(init);
+  EXPECT_EQ(s.FillRange(hog, a, n, 6), -kESRCH);  // the hog was killed
+  EXPECT_EQ(s.swap().oom_kills(), 1u);
+  EXPECT_TRUE(log.Contains("swap: all swap devices are full")) << log.text();
+  EXPECT_TRUE(log.Contains("Out of memory: Killed process " + std::to_string(big) +
+                           " (hog) total-vm:"))
+      << log.text();
+  EXPECT_TRUE(log.Contains("shmem-rss:0kB, UID:0 pgtables:")) << log.text();
+  EXPECT_TRUE(log.Contains("oom_score_adj:0\n")) << log.text();
+  // The protected task's memory is intact.
+  EXPECT_EQ(s.VerifyRange(protect, pa, 64, 5), -1);
+  EXPECT_NE(s.Vmstat().find("oom_kill 1\n"), std::string::npos);
+  EXPECT_TRUE(s.Check());
+  int status;
+  EXPECT_EQ(s.vm().KernelWait(big, &status), big);
+  (void)other;
+}
+
+// Thrashing: a working set of twice RAM accessed cyclically refaults pages
+// evicted recently; the refaults and the stall show in vmstat and PSI.
+TEST(SwapSystem, ThrashingShowsInPressure) {
+  constexpr uint64_t kRam = 16u << 20;
+  Stack s(kRam, Config(SwapKind::kZram, 4 * kRam, PolicyKind::kLru));
+  ASSERT_TRUE(s.ok());
+  task_struct* init = s.vm().InitTask();
+  const unsigned long n = 3 * kRam / 2 / kPageSize;  // a working set of 1.5 x RAM
+  const unsigned long a = s.MmapAnon(n * kPageSize);
+  std::vector<uint64_t> page(kPageSize / 8);
+  for (int round = 0; round < 3; ++round) {
+    for (unsigned long i = 0; i < n; ++i) {
+      FillPage(7, i, page.data());
+      ASSERT_EQ(s.Store(init, a + i * kPageSize, page.data(), 64), 0);
+    }
+  }
+  EXPECT_GT(s.swap().workingset_refaults(), n / 2);
+  const std::string vs = s.Vmstat();
+  EXPECT_EQ(vs.find("workingset_refault_anon 0\n"), std::string::npos) << vs;
+  EXPECT_EQ(vs.find("workingset_activate_anon 0\n"), std::string::npos) << vs;
+  const std::string psi = s.Proc("/proc/pressure/memory");
+  unsigned long long some_total = 0, full_total = 0;
+  ASSERT_EQ(std::sscanf(psi.c_str(),
+                        "some avg10=%*u.%*u avg60=%*u.%*u avg300=%*u.%*u total=%llu "
+                        "full avg10=%*u.%*u avg60=%*u.%*u avg300=%*u.%*u total=%llu",
+                        &some_total, &full_total),
+            2)
+      << psi;
+  EXPECT_GT(some_total, 0u) << psi;
+  EXPECT_GE(some_total, full_total);
+  EXPECT_EQ(s.vm().VmMunmap(a, n * kPageSize), 0);
+  EXPECT_TRUE(s.Check());
+}
+
+// kswapd as a real thread, concurrently with two threads faulting two tasks.
+TEST(SwapSystem, KswapdConcurrentWithFaultingTasks) {
+  constexpr uint64_t kRam = 16u << 20;
+  SwapConfig c = Config(SwapKind::kZram, 4 * kRam, swap::kDefaultPolicy);
+  c.kswapd_thread = true;
+  Stack s(kRam, c);
+  ASSERT_TRUE(s.ok());
+  task_struct* init = s.vm().InitTask();
+  const int pid = s.Fork("worker");
+  task_struct* tasks[2] = {init, s.vm().FindTaskByPid(pid)};
+  const unsigned long n = kRam / kPageSize;  // 2 x RAM in all
+  unsigned long addr[2];
+  for (int k = 0; k < 2; ++k) {
+    s.vm().SetCurrent(tasks[k]);
+    addr[k] = s.MmapAnon(n * kPageSize);
+  }
+  s.vm().SetCurrent(init);
+  bool ok[2] = {true, true};
+  auto work = [&](int k) {
+    ok[k] = s.FillRange(tasks[k], addr[k], n, 10 + k) == 0 &&
+            s.VerifyRange(tasks[k], addr[k], n, 10 + k) == -1;
+  };
+  std::thread t0(work, 0), t1(work, 1);
+  t0.join();
+  t1.join();
+  EXPECT_TRUE(ok[0]);
+  EXPECT_TRUE(ok[1]);
+  EXPECT_GT(s.swap().pswpout(), 0u);
+  EXPECT_EQ(s.swap().oom_kills(), 0u);
+  const std::string vs = s.Vmstat();
+  EXPECT_EQ(vs.find("pgsteal_kswapd 0\n"), std::string::npos) << vs;
+  EXPECT_TRUE(s.Check());
+}
+
+}  // namespace
+}  // namespace mm
