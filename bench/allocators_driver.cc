@@ -1,10 +1,8 @@
 #include "bench/allocators_driver.h"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -98,9 +96,10 @@ std::vector<Workload> AllWorkloads(const Scale& s) {
 
 bool WorkloadSelected(const Options& o, const Workload& w) {
   if (o.workloads.empty()) return true;
-  static const std::map<std::string, std::string> kAliases = {
-      {"larson", "churn"}, {"xmalloc", "prodcons"}, {"scratch", "falseshare"},
-      {"cache-scratch", "falseshare"}};
+  static const std::map<std::string, std::string> kAliases = {{"larson", "churn"},
+                                                              {"xmalloc", "prodcons"},
+                                                              {"scratch", "falseshare"},
+                                                              {"cache-scratch", "falseshare"}};
   for (const std::string& name : o.workloads) {
     auto a = kAliases.find(name);
     const std::string& g = a == kAliases.end() ? name : a->second;
@@ -176,8 +175,7 @@ void Metered(Api& inner, MemoryMeter& meter, const Workload& w, const Scale& s) 
     case Kind::kRandom:
     case Kind::kLarge: {
       const bool large = w.kind == Kind::kLarge;
-      SlotReplace<MeteredApi<Api>> x(api, large ? LargeSizes() : RandomSizes(), w.slots, 42,
-                                     large);
+      SlotReplace<MeteredApi<Api>> x(api, large ? LargeSizes() : RandomSizes(), w.slots, 42, large);
       x.Setup();
       const uint64_t steps = static_cast<uint64_t>(s.memory_steps * w.slots) + 1000;
       for (uint64_t i = 0; i < steps; ++i) x.Step();
@@ -341,8 +339,8 @@ std::string TargetsText(const Results& r) {
       if (ratio == 0 || q < ratio) ratio = q;
     }
     if (ratio == 0) continue;
-    out += "- " + Pad(w.name, 11, true) + " SLUB/best peer: " + how + " (limit " +
-           Fixed(limit, 1) + "x): " + (ratio <= limit ? "MET" : "MISSED") + "\n";
+    out += "- " + Pad(w.name, 11, true) + " SLUB/best peer: " + how + " (limit " + Fixed(limit, 1) +
+           "x): " + (ratio <= limit ? "MET" : "MISSED") + "\n";
   }
   for (const Workload& w : r.rows) {
     if (w.group != "random") continue;
@@ -360,8 +358,11 @@ std::string SummaryText(const Results& r, const Options& o) {
   double load[3] = {0, 0, 0};
   getloadavg(load, 3);
   std::string out = "\n== allocators: time per operation (ratio to the best in the row) ==\n";
-  out += std::string("mode: ") + (o.smoke ? "smoke" : o.quick ? "quick" : "full") + ", " +
-         std::to_string(sysconf(_SC_NPROCESSORS_ONLN)) + " cpus, load average " +
+  out += std::string("mode: ") +
+         (o.smoke   ? "smoke"
+          : o.quick ? "quick"
+                    : "full") +
+         ", " + std::to_string(sysconf(_SC_NPROCESSORS_ONLN)) + " cpus, load average " +
          Fixed(load[0], 2) + " at the end; medians when --benchmark_repetitions > 1\n";
   out += "single-threaded rows: CPU time; 2-thread rows (churn, prodcons, falseshare): wall time\n";
   out += "one op = an alloc+free pair (hot, batch) or one replacement (free + alloc)\n\n";
@@ -482,9 +483,9 @@ bool WritePlot(const Results& r, const Options& o, const std::string& path) {
   // One colour per allocator in both panels.
   auto colour = [](const std::string& name) -> const char* {
     static const std::map<std::string, const char*> kColours = {
-        {"slub", "#6a1b9a"},     {"slub-cache", "#ba68c8"}, {"slab", "#00796b"},
-        {"slab-cache", "#80cbc4"}, {"slob", "#e65100"},     {"slob-cache", "#ffb74d"},
-        {"glibc", "#c0a000"},    {"jemalloc", "#1565c0"},   {"mimalloc", "#c62828"},
+        {"slub", "#6a1b9a"},       {"slub-cache", "#ba68c8"}, {"slab", "#00796b"},
+        {"slab-cache", "#80cbc4"}, {"slob", "#e65100"},       {"slob-cache", "#ffb74d"},
+        {"glibc", "#c0a000"},      {"jemalloc", "#1565c0"},   {"mimalloc", "#c62828"},
         {"tcmalloc", "#424242"}};
     auto it = kColours.find(name);
     return it == kColours.end() ? "#888888" : it->second;
@@ -568,8 +569,9 @@ int RunAllocatorsBenchmark(int argc, char** argv) {
     }
   }
   if (!user_min_time) {
-    storage.push_back(std::string("--benchmark_min_time=") +
-                      (o.smoke ? "0.002" : o.quick ? "0.03" : "0.2"));
+    storage.push_back(std::string("--benchmark_min_time=") + (o.smoke   ? "0.002"
+                                                              : o.quick ? "0.03"
+                                                                        : "0.2"));
     pass.insert(pass.begin() + 1, storage.back().data());
   }
   int pass_argc = static_cast<int>(pass.size());
@@ -653,13 +655,13 @@ int RunAllocatorsBenchmark(int argc, char** argv) {
           WithApi(c, w.size, [&](auto& api) { Metered(api, meter, w, s); });
         });
         r.memory[w.name + "/" + c.name] = m;
-        r.memory_methods[c.name] =
-            m.used_rss ? "VmRSS of a forked child running only this allocator"
-                       : SystemBytesMethod(c);
+        r.memory_methods[c.name] = m.used_rss
+                                       ? "VmRSS of a forked child running only this allocator"
+                                       : SystemBytesMethod(c);
         std::fprintf(stderr, "memory [%d/%d] %s/%s: %s\n", ++done, total, w.name.c_str(),
                      c.name.c_str(),
-                     m.ok ? (Fixed(m.overhead(), 2) + "x of " +
-                             Fixed(m.peak_live / 1048576.0, 1) + " MiB live")
+                     m.ok ? (Fixed(m.overhead(), 2) + "x of " + Fixed(m.peak_live / 1048576.0, 1) +
+                             " MiB live")
                                 .c_str()
                           : "failed");
       }

@@ -6,16 +6,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <algorithm>
 #include <cstring>
 #include <map>
 
 #include "mm/base/log.h"
 
-extern "C" int je_mallctl(const char* name, void* oldp, size_t* oldlenp, void* newp,
-                          size_t newlen);
+extern "C" int je_mallctl(const char* name, void* oldp, size_t* oldlenp, void* newp, size_t newlen);
 
 namespace bench {
 namespace {
@@ -40,9 +39,9 @@ struct LogCapture {
   mm::LogHandler prev = nullptr;
   void* prev_ctx = nullptr;
   LogCapture() {
-    prev = mm::SetLogHandler(
-        [](const char* t, size_t n, void* ctx) { static_cast<LogCapture*>(ctx)->text.append(t, n); },
-        this, &prev_ctx);
+    prev = mm::SetLogHandler([](const char* t, size_t n,
+                                void* ctx) { static_cast<LogCapture*>(ctx)->text.append(t, n); },
+                             this, &prev_ctx);
   }
   ~LogCapture() { mm::SetLogHandler(prev, prev_ctx); }
   bool ReportsObjects() const {
@@ -116,8 +115,8 @@ bool Libmm::Ensure(const std::string& slab, std::string* why) {
     if (err != 0 && why != nullptr) {
       std::string msg = log.text;
       while (!msg.empty() && msg.back() == '\n') msg.pop_back();
-      *why = "mm_boot(\"" + cmdline + "\") = " + std::to_string(err) +
-             (msg.empty() ? "" : ": " + msg);
+      *why =
+          "mm_boot(\"" + cmdline + "\") = " + std::to_string(err) + (msg.empty() ? "" : ": " + msg);
     }
   }
   if (err != 0) return false;
@@ -176,8 +175,8 @@ std::vector<std::string> Libmm::LeakReport() {
       line += std::to_string(c.leaks) + " LEAK(s), last: " + c.detail;
     }
     if (c.max_held == 0) {
-      line += "; pages outside slabs back to their boot value (" +
-              std::to_string(c.boot_non_slab) + ") every time";
+      line += "; pages outside slabs back to their boot value (" + std::to_string(c.boot_non_slab) +
+              ") every time";
     } else {
       line += "; up to " + std::to_string(c.max_held) +
               " pages outside the Slab line of /proc/meminfo still held before shutdown "

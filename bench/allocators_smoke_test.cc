@@ -164,10 +164,10 @@ TEST(AllocatorsSmokeTest, DriverWritesSummaryJsonAndChart) {
   ASSERT_EQ(RunAllocatorsBenchmark(static_cast<int>(args.size()), argv.data()), 0);
 
   const std::string text = ReadFile(summary);
-  for (const char* want : {"hot-16", "hot-4096", "batch-lifo", "batch-fifo", "random-1e4",
-                           "random-1e5", "churn", "prodcons", "falseshare", "large", "slub",
-                           "slub-cache", "glibc", "jemalloc", "mimalloc", "tcmalloc",
-                           "peak bytes from the system", "targets", "no leak"}) {
+  for (const char* want :
+       {"hot-16", "hot-4096", "batch-lifo", "batch-fifo", "random-1e4", "random-1e5", "churn",
+        "prodcons", "falseshare", "large", "slub", "slub-cache", "glibc", "jemalloc", "mimalloc",
+        "tcmalloc", "peak bytes from the system", "targets", "no leak"}) {
     EXPECT_NE(text.find(want), std::string::npos) << "summary lacks " << want << "\n" << text;
   }
   EXPECT_EQ(text.find("LEAK"), std::string::npos) << text;

@@ -228,7 +228,8 @@ uint64_t RunProducerConsumer(Api& api, uint64_t objects, uint64_t seed) {
   std::thread consumer([&] {
     for (uint64_t b = 0; b < blocks; ++b) {
       void** block = queue->ConsumerBlock();
-      for (uint32_t i = 0; i < HandoverQueue::kBlock; ++i) api.Free(block[i], StampedSize(block[i]));
+      for (uint32_t i = 0; i < HandoverQueue::kBlock; ++i)
+        api.Free(block[i], StampedSize(block[i]));
       queue->Release();
     }
   });
