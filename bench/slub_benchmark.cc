@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bench/peer_allocators.h"
+#include "bench/spsc_ring.h"
 #include "benchmark/benchmark.h"
 #include "mm/buddy/buddy_allocator.h"
 #include "mm/buddy/memblock.h"
@@ -25,6 +26,7 @@ namespace {
 
 using bench::Peer;
 using bench::PeerAllocator;
+using bench::Ring;
 
 // One libmm machine for the whole run: 256 MiB of RAM, buddy + slab.
 struct Libmm {
@@ -139,38 +141,6 @@ BENCHMARK_CAPTURE(BM_Batch1000_peer, tcmalloc, Peer::kTcmalloc);
 BENCHMARK_CAPTURE(BM_Batch1000_peer, glibc, Peer::kGlibc);
 
 // ---- Two-thread producer/consumer ----
-
-// Single-producer/single-consumer ring of pointers.
-class Ring {
- public:
-  static constexpr size_t kSize = 4096;
-  void Push(void* p) {
-    const size_t t = tail_.load(std::memory_order_relaxed);
-    while (t - head_cache_ >= kSize) {
-      head_cache_ = head_.load(std::memory_order_acquire);
-      if (t - head_cache_ >= kSize) std::this_thread::yield();
-    }
-    slots_[t % kSize] = p;
-    tail_.store(t + 1, std::memory_order_release);
-  }
-  void* Pop() {
-    const size_t h = head_.load(std::memory_order_relaxed);
-    while (h == tail_cache_) {
-      tail_cache_ = tail_.load(std::memory_order_acquire);
-      if (h == tail_cache_) std::this_thread::yield();
-    }
-    void* p = slots_[h % kSize];
-    head_.store(h + 1, std::memory_order_release);
-    return p;
-  }
-
- private:
-  alignas(64) std::atomic<size_t> head_{0};
-  alignas(64) size_t tail_cache_ = 0;  // consumer's copy
-  alignas(64) std::atomic<size_t> tail_{0};
-  alignas(64) size_t head_cache_ = 0;  // producer's copy
-  void* slots_[kSize];
-};
 
 constexpr int kTransfer = 200000;
 
