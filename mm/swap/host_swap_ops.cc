@@ -15,9 +15,20 @@ namespace mm::swap {
 
 namespace {
 
+// One LZ4 stream per thread, fast-reset before each page: every page is an
+// independent block (plain LZ4_decompress_safe reads it), without the 16 KiB
+// state clearing LZ4_compress_default does on every call.
+struct Lz4State {
+  LZ4_stream_t* s = LZ4_createStream();
+  ~Lz4State() { LZ4_freeStream(s); }
+};
+thread_local Lz4State lz4_state;
+
 long Lz4Compress(void*, const void* src, size_t n, void* dst, size_t cap) {
-  const int r = LZ4_compress_default(static_cast<const char*>(src), static_cast<char*>(dst),
-                                     static_cast<int>(n), static_cast<int>(cap));
+  LZ4_resetStream_fast(lz4_state.s);
+  const int r = LZ4_compress_fast_continue(lz4_state.s, static_cast<const char*>(src),
+                                           static_cast<char*>(dst), static_cast<int>(n),
+                                           static_cast<int>(cap), 1);
   return r > 0 ? r : -1;
 }
 long Lz4Decompress(void*, const void* src, size_t n, void* dst, size_t cap) {
