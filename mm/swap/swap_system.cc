@@ -131,6 +131,8 @@ struct SwapSystem::NodeLru {
   uint32_t sim_frames = 0;
   std::span<std::byte> sim_mem;
   uint8_t* state = nullptr;
+  uint16_t* last_ref = nullptr;  // aging pass (mod 2^16) that last saw frame f referenced
+  uint16_t pass = 1;             // aging passes so far (mod 2^16)
   uint32_t* next = nullptr;  // the inactive list, by frame
   uint32_t* prev = nullptr;
   uint32_t head = kNil, tail = kNil;
@@ -292,7 +294,7 @@ int SwapSystem::Init(BuddyAllocator& buddy, SlabSystem& slab, VmSystem& vm,
     const Node& node = buddy.node(static_cast<int>(nid));
     const uint32_t frames = static_cast<uint32_t>(node.spanned_pages);
     const size_t sim_bytes = NodeLru::SimBytes(cfg.policy, frames);
-    const size_t total = sizeof(NodeLru) + 64 + sim_bytes + 64 + frames * 9 + 64;
+    const size_t total = sizeof(NodeLru) + 64 + sim_bytes + 64 + frames * 11 + 128;
     BigAlloc mem;
     if (!AllocBig(buddy, (total + kPageSize - 1) / kPageSize, &mem)) {
       Printk("swap: no room for node %u's LRU (%zu bytes)\n", nid, total);
@@ -310,6 +312,7 @@ int SwapSystem::Init(BuddyAllocator& buddy, SlabSystem& slab, VmSystem& vm,
     lru->mem = mem;
     lru->sim_mem = arena.TakeBytes(sim_bytes);
     lru->state = arena.Take<uint8_t>(frames);
+    lru->last_ref = arena.Take<uint16_t>(frames);
     lru->next = arena.Take<uint32_t>(frames);
     lru->prev = arena.Take<uint32_t>(frames);
     lrus_[nid] = lru;
@@ -517,7 +520,13 @@ uint64_t SwapSystem::HookDirectReclaim(void* ctx, gfp_t, unsigned order, int nid
   auto* s = static_cast<SwapSystem*>(ctx);
   // Reclaim needs vm_lock; the VM allocates with it held. Only reclaim when it
   // is free (then it is not ours).
-  if (!s->vm_->lock().TryLock()) return 0;
+  if (!s->vm_->lock().TryLock()) {
+    // Maybe ours: only what needs no VM call, the clean swap-cache pages.
+    if (!s->reclaim_lock_.TryLock()) return 0;
+    const uint64_t freed = s->ShrinkSwapCache(kSwapClusterMax << order);
+    s->reclaim_lock_.Unlock();
+    return freed;
+  }
   s->vm_->lock().Unlock();
   s->allocstall_.fetch_add(1, std::memory_order_relaxed);
   return s->ReclaimPages(kSwapClusterMax << order, nid);
@@ -654,6 +663,7 @@ void SwapSystem::ScanNode(NodeLru& lru) {
                       p->mapping != nullptr && p->_mapcount.load(std::memory_order_relaxed) > 0;
     if (anon && lru.state[f] == kUntracked) {
       lru.Track(f);
+      lru.last_ref[f] = lru.pass;
     } else if (!anon && lru.state[f] != kUntracked) {
       lru.Untrack(f);
     }
@@ -687,6 +697,7 @@ void SwapSystem::AgeNode(NodeLru& lru, uint32_t budget) {
   for (uint32_t k = 0; k < lru.frames && budget > 0; ++k) {
     const uint32_t f = lru.hand;
     lru.hand = lru.hand + 1 == lru.frames ? 0 : lru.hand + 1;
+    if (lru.hand == 0) ++lru.pass;  // the hand went round: one aging pass
     if (lru.state[f] == kUntracked) continue;
     --budget;
     page* p = buddy_->PfnToPage(lru.start + f);
@@ -698,8 +709,25 @@ void SwapSystem::AgeNode(NodeLru& lru, uint32_t budget) {
     AgeCtx ctx{vm_, false};
     vm_->RmapWalk(p, &AgeOne, &ctx);
     buddy_->PutPage(p);
-    if (ctx.referenced) lru.Referenced(f);
+    if (ctx.referenced) {
+      lru.Referenced(f);
+      lru.last_ref[f] = lru.pass;
+    }
   }
+}
+
+uint64_t SwapSystem::WorkingSetPages(unsigned delta) {
+  SpinLockGuard g(reclaim_lock_);
+  uint64_t w = 0;
+  for (unsigned nid = 0; nid < kMaxNodes; ++nid) {
+    NodeLru* lru = lrus_[nid];
+    if (lru == nullptr) continue;
+    for (uint32_t f = 0; f < lru->frames; ++f) {
+      if (lru->state[f] == kUntracked) continue;
+      if (static_cast<uint16_t>(lru->pass - lru->last_ref[f]) < delta && lru->last_ref[f] != 0) ++w;
+    }
+  }
+  return w;
 }
 
 uint64_t SwapSystem::ShrinkNode(int nid, uint64_t nr) {

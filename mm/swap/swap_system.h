@@ -102,6 +102,11 @@ class SwapSystem {
   static constexpr long kUnkillable = -(1l << 62);
   long OomBadness(task_struct* t, uint64_t totalpages);
 
+  // Denning's working set W(t, delta): anonymous pages referenced (or first
+  // mapped) within the last `delta` aging passes (a pass = the aging hand
+  // going once round the node's frames during reclaim).
+  uint64_t WorkingSetPages(unsigned delta);
+
   swap::SwapDevice* device(int i) { return i < nr_devices_ ? &devices_[i] : nullptr; }
   int nr_devices() const { return nr_devices_; }
   swap::PolicyKind policy() const { return policy_kind_; }
