@@ -429,6 +429,7 @@ void SwapSystem::SwapFreeEntry(pte_t entry) {
   const uint64_t slot = SwapPteOffset(entry);
   SpinLockGuard g(lock_);
   const uint32_t left = dev.Free(slot);
+  if (left == 0) shadow_[type][slot] = 0;  // the slot is free: no refault to see
   if (left != 1) return;
   // Only the swap cache still refers to the slot: drop the cached page.
   page* p = CacheLookup(entry);
@@ -448,6 +449,7 @@ int SwapSystem::SwapIn(pte_t entry, page** out) {
   // Refault distance: evictions since this page left, against the resident
   // anonymous set; within it, the page was part of the working set.
   const uint32_t shadow = shadow_[type][slot];
+  shadow_[type][slot] = 0;
   bool thrashing = false;
   if (shadow != 0) {
     ws_refault_.fetch_add(1, std::memory_order_relaxed);
@@ -480,7 +482,6 @@ int SwapSystem::SwapIn(pte_t entry, page** out) {
     buddy_->PutPage(np);
     return -kEIO;
   }
-  shadow_[type][slot] = 0;
   pswpin_.fetch_add(1, std::memory_order_relaxed);
   Readahead(static_cast<int>(type), slot);
   *out = np;

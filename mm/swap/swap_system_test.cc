@@ -56,6 +56,35 @@ TEST(SwapSystem, BadSwapFileRefusedAtInit) {
   EXPECT_TRUE(log.Contains("no swap signature")) << log.text();
 }
 
+// Two devices: the higher priority fills first, then the other; /proc/swaps
+// lists both.
+TEST(SwapSystem, PrioritiesAcrossDevices) {
+  SwapConfig c = Config(SwapKind::kZram, 64 * kPageSize);
+  c.devices[0].prio = 10;
+  const std::string p = TmpPath("prio.swap");
+  ASSERT_EQ(swap::HostMkswap(p.c_str(), 4u << 20), 0);
+  c.devices[1].kind = SwapKind::kFile;
+  std::strcpy(c.devices[1].path, p.c_str());
+  c.devices[1].bytes = 4u << 20;
+  c.nr_devices = 2;  // no prio: -2
+  Stack s(16u << 20, c);
+  ASSERT_TRUE(s.ok());
+  task_struct* init = s.vm().InitTask();
+  const unsigned long n = 200;
+  const unsigned long a = s.MmapAnon(n * kPageSize);
+  ASSERT_EQ(s.FillRange(init, a, n, 12), 0);
+  uint64_t freed = 0;
+  for (int k = 0; k < 64 && freed < n - 16; ++k) freed += s.swap().ReclaimPages(32, -1);
+  EXPECT_EQ(s.swap().device(0)->free_pages(), 0u);  // zram (prio 10) is full
+  EXPECT_EQ(s.swap().device(1)->inuse_pages(), freed - 63);
+  const std::string swaps = s.Proc("/proc/swaps");
+  EXPECT_NE(swaps.find("partition\t252\t\t252\t\t10\n"), std::string::npos) << swaps;
+  EXPECT_NE(swaps.find(p), std::string::npos) << swaps;
+  EXPECT_NE(swaps.find("\t-2\n"), std::string::npos) << swaps;
+  EXPECT_EQ(s.VerifyRange(init, a, n, 12), -1);
+  EXPECT_TRUE(s.Check());
+}
+
 // Swap out everything a task has (shared after fork too), then read it back.
 TEST(SwapSystem, SwapOutAndBackInWithForkSharing) {
   Stack s(16u << 20, Config(SwapKind::kZram, 32u << 20));
