@@ -235,6 +235,7 @@ class Slab {
   void FreeArray(ArrayCache* ac) {
     if (ac != nullptr) pool_.Free(ac, ArrayCache::Bytes(ac->capacity));
   }
+  void FreeNodeArrays(SlabNode& n);
   // This cpu's array, created (or re-sized after a Tune) on demand; may be nullptr
   // when no memory is left for it.
   ArrayCache* CpuArray(kmem_cache* s, unsigned cpu);

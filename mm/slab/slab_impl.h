@@ -61,6 +61,22 @@ ArrayCache* Slab<PS>::NewArray(unsigned limit, unsigned batch, int nid) {
   return ac;
 }
 
+// Frees a node's (empty) shared and alien arrays.
+template <PageSource PS>
+void Slab<PS>::FreeNodeArrays(SlabNode& n) {
+  ArrayCache* sh;
+  {
+    SpinLockGuard guard(n.list_lock);
+    sh = n.shared;
+    n.shared = nullptr;
+  }
+  FreeArray(sh);
+  for (ArrayCache*& a : n.alien) {
+    FreeArray(a);
+    a = nullptr;
+  }
+}
+
 template <PageSource PS>
 int Slab<PS>::InitCache(kmem_cache* s) {
   SlabCache* sc = new (s->allocator_private) SlabCache();
@@ -96,24 +112,26 @@ int Slab<PS>::InitCache(kmem_cache* s) {
   sc->shared.store(shared, std::memory_order_relaxed);
   const unsigned batch = (limit + 1) / 2;
   const unsigned cpus_per_node = (nr_cpus_ + sc->nr_nodes - 1) / sc->nr_nodes;
-  for (unsigned k = 0; k < sc->nr_nodes; ++k) {
+  bool ok = true;
+  for (unsigned k = 0; k < sc->nr_nodes && ok; ++k) {
     SlabNode& n = sc->node[k];
     n.free_limit = (1 + cpus_per_node) * batch + sc->num;
     if (shared != 0) {
       ArrayCache* a = NewArray(shared * batch, kSharedBatch, static_cast<int>(k));
-      if (a == nullptr) return -kENOMEM;  // ShutdownCache is not called: free below
+      ok = a != nullptr;
       SpinLockGuard guard(n.list_lock);
       n.shared = a;
     }
-    if (sc->nr_nodes > 1) {
-      for (unsigned m = 0; m < sc->nr_nodes; ++m) {
-        if (m == k) continue;
-        n.alien[m] = NewArray(limit > 1 ? kAlienLimit : limit, kSharedBatch, static_cast<int>(k));
-        if (n.alien[m] == nullptr) return -kENOMEM;
-      }
+    for (unsigned m = 0; m < sc->nr_nodes && ok && sc->nr_nodes > 1; ++m) {
+      if (m == k) continue;
+      n.alien[m] = NewArray(limit > 1 ? kAlienLimit : limit, kSharedBatch, static_cast<int>(k));
+      ok = n.alien[m] != nullptr;
     }
   }
-  return 0;
+  if (ok) return 0;
+  // No ShutdownCache follows a failed InitCache: give the arrays back here.
+  for (unsigned k = 0; k < sc->nr_nodes; ++k) FreeNodeArrays(sc->node[k]);
+  return -kENOMEM;
 }
 
 // ---------------------------------------------------------------------------
@@ -760,22 +778,15 @@ int Slab<PS>::ShutdownCache(kmem_cache* s) {
   for (unsigned k = 0; k < sc->nr_nodes; ++k) {
     SlabNode& n = sc->node[k];
     List all;
-    ArrayCache* sh;
     {
       SpinLockGuard guard(n.list_lock);
       for (List* list : {&n.slabs_full, &n.slabs_partial, &n.slabs_free}) {
         while (ListNode* p = list->PopFront()) all.PushBack(p);
       }
       n.total_slabs = n.free_slabs = n.free_objects = 0;
-      sh = n.shared;
-      n.shared = nullptr;
     }
     DestroyList(s, &all);
-    FreeArray(sh);
-    for (ArrayCache*& a : n.alien) {
-      FreeArray(a);
-      a = nullptr;
-    }
+    FreeNodeArrays(n);
   }
   return 0;
 }

@@ -160,7 +160,8 @@ class BasicSlabSystem {
   // /proc/slabinfo ("slabinfo - version: 2.1").
   void ShowSlabinfo(TextBuffer& out);
   // Pages held in slabs, split as /proc/meminfo's SReclaimable (caches created
-  // with SLAB_RECLAIM_ACCOUNT) and SUnreclaim (all others).
+  // with SLAB_RECLAIM_ACCOUNT) and SUnreclaim (all others). Under SLOB: every
+  // heap page and big block, all SUnreclaim.
   void SlabPages(uint64_t* reclaimable, uint64_t* unreclaimable);
   // Returns a dead cpu's cached objects and slabs (call on that cpu, or when it
   // cannot run).

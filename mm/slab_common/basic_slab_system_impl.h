@@ -239,6 +239,17 @@ void BasicSlabSystem<PS>::ShowSlabinfo(TextBuffer& out) {
 template <PageSource PS>
 void BasicSlabSystem<PS>::SlabPages(uint64_t* reclaimable, uint64_t* unreclaimable) {
   *reclaimable = *unreclaimable = 0;
+  // SLOB's pages are shared by every cache and kmalloc: it counts them itself
+  // (all unreclaimable: a page may hold objects of any cache).
+  const bool whole = Dispatch([&](auto& a) {
+    if constexpr (requires { a.PagesHeld(); }) {
+      *unreclaimable = a.PagesHeld();
+      return true;
+    } else {
+      return false;
+    }
+  });
+  if (whole) return;
   SpinLockGuard guard(registry_lock_);
   for (ListNode* n = caches_.first(); n != nullptr && n != caches_.end(); n = n->next) {
     kmem_cache* s = ContainerOf(n, &kmem_cache::list);

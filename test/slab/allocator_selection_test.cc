@@ -19,11 +19,21 @@ std::string ProcRead(const char* path) {
   return std::string(buf.data());
 }
 
+unsigned long MeminfoSlabKb() {
+  std::string m = ProcRead("/proc/meminfo");
+  unsigned long kb = 0;
+  size_t at = m.find("\nSlab:");
+  EXPECT_NE(at, std::string::npos) << m;
+  sscanf(m.c_str() + at + 1, "Slab: %lu", &kb);
+  return kb;
+}
+
 void ExerciseOnce(const char* name) {
   std::string cmdline = std::string("mem=64M slab_allocator=") + name;
   ASSERT_EQ(mm_boot(cmdline.c_str()), 0) << cmdline;
   EXPECT_STREQ(slab_allocator_name(), name);
   const unsigned long free_before = nr_free_pages();
+  const unsigned long slab_kb_before = MeminfoSlabKb();
 
   kmem_cache* s = kmem_cache_create("select_test", 72, 0, SLAB_HWCACHE_ALIGN, nullptr);
   ASSERT_NE(s, nullptr);
@@ -39,6 +49,7 @@ void ExerciseOnce(const char* name) {
     objs.push_back(k);
   }
   EXPECT_LT(nr_free_pages(), free_before);
+  EXPECT_GT(MeminfoSlabKb(), slab_kb_before + 500);  // /proc/meminfo sees the objects
   std::string info = ProcRead("/proc/slabinfo");
   EXPECT_NE(info.find("\nselect_test "), std::string::npos) << info;
   // The allocators differ where Linux's did: only SLAB has tunables.
