@@ -189,6 +189,9 @@ TEST(Slab, ReapTrimsArraysAndFreeSlabs) {
 TEST(Slab, AlienCachesWithTwoNodes) {
   Env env(/*nodes=*/2, /*cpus=*/4);
   const uint64_t before = env.FreePages();
+  const uint64_t meta_before = env.sys().slab().MetaPagesHeld();
+  uint64_t slab_r = 0, slab_before = 0;
+  env.sys().SlabPages(&slab_r, &slab_before);
   kmem_cache* s = env.sys().CreateCache("alien", 128, 0, 0, nullptr);
   // Allocate on several threads (cpus on both nodes), free everything on others.
   std::vector<std::vector<void*>> objs(3);
@@ -222,7 +225,11 @@ TEST(Slab, AlienCachesWithTwoNodes) {
   EXPECT_TRUE(env.sys().CheckInvariants());
   EXPECT_EQ(env.sys().Shrink(s), 0);
   EXPECT_EQ(env.sys().DestroyCache(s), 0);
-  EXPECT_EQ(env.FreePages(), before);
+  uint64_t slab_after = 0;
+  env.sys().SlabPages(&slab_r, &slab_after);
+  EXPECT_EQ(env.FreePages(), before) << "metadata pages " << meta_before << " -> "
+                                     << env.sys().slab().MetaPagesHeld() << ", slab pages "
+                                     << slab_before << " -> " << slab_after;
   EXPECT_EQ(nodes.size(), 2u) << "objects came from one node only";
 }
 
