@@ -59,15 +59,13 @@ int ParseBootParams(const char* cmdline, BootParams* params) {
         return Bad(word, len, "expected min_free_kbytes=N (kilobytes)");
       }
       params->min_free_kbytes = static_cast<int64_t>(v);
-    } else if (is("slab_allocator") || is("slub_debug") || is("mmu") || is("pgtable")) {
+    } else {
       if (params->nr_layer_words == BootParams::kMaxLayerWords) {
         return Bad(word, len, "too many words");
       }
       params->layer_words[params->nr_layer_words] = word;
       params->layer_word_len[params->nr_layer_words] = len;
       ++params->nr_layer_words;
-    } else {
-      return Bad(word, len, "unknown parameter");
     }
   }
   return 0;

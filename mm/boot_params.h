@@ -15,10 +15,10 @@ struct BootParams {
   unsigned nr_cpus = 0;          // cpus=N (0: the platform's count)
   uint64_t dma_bytes = 0;        // zones=dma:SIZE
   int64_t min_free_kbytes = -1;  // min_free_kbytes=N (-1: Linux's default)
-  // Words the layers parse themselves (slab_allocator=, slub_debug[=...] for the
-  // slab layer; mmu=, pgtable= for the VM), kept as given: pointers into the
-  // command line.
-  static constexpr int kMaxLayerWords = 8;
+  // Every other word is a layer's own (slab_allocator=, slub_debug for the slab
+  // layer; mmu=, pgtable= for the VM; swap=, swap_policy=, ... for swap), kept
+  // as given (pointers into the command line); a word no layer claims is refused.
+  static constexpr int kMaxLayerWords = 16;
   const char* layer_words[kMaxLayerWords] = {};
   size_t layer_word_len[kMaxLayerWords] = {};
   int nr_layer_words = 0;

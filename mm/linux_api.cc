@@ -5,6 +5,7 @@
 
 #include "mm/base/log.h"
 #include "mm/base/panic.h"
+#include "mm/base/string_util.h"
 #include "mm/machine.h"
 
 namespace mm {
@@ -12,6 +13,7 @@ namespace {
 
 Machine* g_machine = nullptr;
 const FileOps* g_file_ops = nullptr;
+const swap::SwapHostOps* g_swap_ops = nullptr;
 
 Machine& M(const char* function) {
   if (__builtin_expect(g_machine == nullptr, 0)) {
@@ -34,6 +36,14 @@ const char* CurrentComm() {
 
 VmSystem& Vm(const char* function) { return M(function).vm(); }
 
+// User accesses may fault and allocate: reclaim first if memory is low, since
+// the VM allocates with its lock held (where reclaim cannot run).
+VmSystem& VmForAccess(const char* function) {
+  Machine& m = M(function);
+  m.swap().BeforeFault();
+  return m.vm();
+}
+
 }  // namespace
 
 int mm_boot(const char* cmdline) {
@@ -42,7 +52,7 @@ int mm_boot(const char* cmdline) {
     return -kEBUSY;
   }
   Machine* m = nullptr;
-  int err = Machine::Boot(cmdline, g_file_ops, &m);
+  int err = Machine::Boot(cmdline, g_file_ops, g_swap_ops, &m);
   if (err != 0) return err;
   g_machine = m;
   m->buddy().SetCommHook(&CurrentComm);
@@ -51,6 +61,7 @@ int mm_boot(const char* cmdline) {
 }
 
 void mm_register_file_ops(const FileOps* ops) { g_file_ops = ops; }
+void mm_register_swap_ops(const swap::SwapHostOps* ops) { g_swap_ops = ops; }
 
 void mm_shutdown(void) {
   if (g_machine == nullptr) return;
@@ -203,11 +214,11 @@ struct vm_area_struct* find_vma_intersection(struct mm_struct* mm, unsigned long
 }
 
 unsigned long copy_to_user(void* to, const void* from, unsigned long n) {
-  return Vm(__func__).CopyToUser(to, from, n);
+  return VmForAccess(__func__).CopyToUser(to, from, n);
 }
 
 unsigned long copy_from_user(void* to, const void* from, unsigned long n) {
-  return Vm(__func__).CopyFromUser(to, from, n);
+  return VmForAccess(__func__).CopyFromUser(to, from, n);
 }
 
 struct file* filp_open(const char* path, int flags, unsigned short mode) {
@@ -218,16 +229,25 @@ int filp_close(struct file* f) { return Vm(__func__).FilpClose(f); }
 int vfs_fsync(struct file* f) { return Vm(__func__).VfsFsync(f); }
 
 int user_load(struct task_struct* t, unsigned long addr, void* out, size_t n) {
-  return Vm(__func__).UserLoad(t, addr, out, n);
+  return VmForAccess(__func__).UserLoad(t, addr, out, n);
 }
 
 int user_store(struct task_struct* t, unsigned long addr, const void* in, size_t n) {
-  return Vm(__func__).UserStore(t, addr, in, n);
+  return VmForAccess(__func__).UserStore(t, addr, in, n);
 }
 
 int user_fetch(struct task_struct* t, unsigned long addr, void* out, size_t n) {
-  return Vm(__func__).UserFetch(t, addr, out, n);
+  return VmForAccess(__func__).UserFetch(t, addr, out, n);
 }
+
+long proc_write(const char* path, const char* buf, size_t len) {
+  Machine& m = M(__func__);
+  if (!StrEq(path, "/proc/slabinfo")) return -kENOENT;
+  const int r = m.slab().ProcWriteSlabinfo(buf, len);
+  return r < 0 ? r : static_cast<long>(len);
+}
+
+void mm_periodic_work(void) { M(__func__).slab().Reap(); }
 
 long proc_read(const char* path, char* buf, size_t size) { return M(__func__).ProcRead(path, buf, size); }
 

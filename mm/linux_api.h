@@ -17,6 +17,7 @@
 #include "mm/buddy/page.h"
 #include "mm/slab_common/kmem_cache.h"
 #include "mm/slab_common/slab_flags.h"
+#include "mm/swap/swap_device.h"
 #include "mm/vm/vm_types.h"
 
 // ---- Constants the C library may also define: macros only where it has not ----
@@ -98,6 +99,8 @@ int mm_boot(const char* cmdline);
 // How filp_open reaches files at the next mm_boot (nullptr: no files). On the
 // host, linking //mm:host_files registers the host's files before main().
 void mm_register_file_ops(const FileOps* ops);
+// How swap devices reach files and the lz4/zstd compressors, likewise.
+void mm_register_swap_ops(const swap::SwapHostOps* ops);
 // Tears the current machine down, returning all memory to the host.
 void mm_shutdown(void);
 
@@ -127,7 +130,7 @@ unsigned long nr_free_pages(void);
 unsigned long totalram_pages(void);
 void drain_all_pages(void);
 
-// ---- Objects (one interface; SLUB behind it) ----
+// ---- Objects (one interface; SLUB, SLAB or SLOB behind it) ----
 // kmem_cache_create: nullptr on bad arguments or no memory (panics with SLAB_PANIC).
 // The ctor runs when an object is first constructed in a new slab.
 struct kmem_cache* kmem_cache_create(const char* name, unsigned int size, unsigned int align,
@@ -191,6 +194,12 @@ int user_fetch(struct task_struct* t, unsigned long addr, void* out, size_t n);
 // Fills buf like snprintf (at most size-1 bytes plus a NUL) and returns the
 // full length of the file's text, or -ENOENT.
 long proc_read(const char* path, char* buf, size_t size);
+// Writes to a tunable file, as Linux's: "/proc/slabinfo" takes
+// "name limit batchcount shared" (SLAB; -EIO under SLUB and SLOB, as Linux).
+// Returns len, or -errno (-ENOENT for a file that is not writable here).
+long proc_write(const char* path, const char* buf, size_t len);
+// The periodic work Linux's timers do (SLAB's cache_reap); call every ~2 s.
+void mm_periodic_work(void);
 
 }  // namespace mm
 

@@ -6,20 +6,23 @@
 
 namespace mm {
 
-int Machine::Boot(const char* cmdline, const FileOps* file_ops, Machine** out) {
+int Machine::Boot(const char* cmdline, const FileOps* file_ops, const swap::SwapHostOps* swap_ops,
+                  Machine** out) {
   BootParams params;
   int err = ParseBootParams(cmdline, &params);
   if (err != 0) return err;
   SlabConfig slab_config;
   VmConfig vm_config;
+  swap::SwapConfig swap_config;
   for (int i = 0; i < params.nr_layer_words; ++i) {
     const char* word = params.layer_words[i];
     const size_t len = params.layer_word_len[i];
     err = SlabSystem::ParseSlabOption(word, len, &slab_config);  // 1: not a slab word
     if (err == 1) err = VmSystem::ParseVmOption(word, len, &vm_config);  // -ENOENT: not a VM word
-    if (err == -kENOENT) {
-      Printk("mm_boot: bad command-line word '%.*s': expected a value (e.g. mmu=on)\n",
-             static_cast<int>(len), word);
+    if (err == -kENOENT) err = SwapSystem::ParseSwapOption(word, len, &swap_config);  // 1: not swap
+    if (err == 1) {
+      Printk("mm_boot: bad command-line word '%.*s': unknown parameter\n", static_cast<int>(len),
+             word);
       return -kEINVAL;
     }
     if (err < 0) return err;  // the layer named the bad word
@@ -35,7 +38,8 @@ int Machine::Boot(const char* cmdline, const FileOps* file_ops, Machine** out) {
   BuddyAllocator* buddy = memblock.New<BuddyAllocator>();
   SlabSystem* slab = memblock.New<SlabSystem>();
   VmSystem* vm = memblock.New<VmSystem>();
-  if (m == nullptr || buddy == nullptr || slab == nullptr || vm == nullptr) {
+  SwapSystem* swap = memblock.New<SwapSystem>();
+  if (m == nullptr || buddy == nullptr || slab == nullptr || vm == nullptr || swap == nullptr) {
     platform::ReleaseRam(ram);
     return -kENOMEM;
   }
@@ -71,6 +75,15 @@ int Machine::Boot(const char* cmdline, const FileOps* file_ops, Machine** out) {
     return err;
   }
   m->vm_ = vm;
+  err = swap->Init(*buddy, *slab, *vm, swap_config, swap_ops);
+  if (err != 0) {
+    Printk("mm_boot: swap failed to start (%d)\n", err);
+    vm->Shutdown();
+    slab->Shutdown();
+    platform::ReleaseRam(ram);
+    return err;
+  }
+  m->swap_ = swap;
   *out = m;
   return 0;
 }
@@ -78,7 +91,11 @@ int Machine::Boot(const char* cmdline, const FileOps* file_ops, Machine** out) {
 void Machine::Shutdown() {
   // Caches with live objects are reported by the slab layer; the RAM goes back
   // to the platform all the same, since nothing can use it after shutdown.
+  // kswapd stops first; the VM then frees its swap entries through the swap
+  // hooks, before swap itself goes.
+  if (swap_ != nullptr) swap_->StopKswapd();
   if (vm_ != nullptr) vm_->Shutdown();
+  if (swap_ != nullptr) swap_->Shutdown();
   if (slab_ != nullptr) slab_->Shutdown();
   const RamRange ram = ram_;
   this->~Machine();
@@ -110,9 +127,20 @@ void Machine::ShowMeminfo(TextBuffer& out) {
   out.Append("MemAvailable:   %8llu kB\n", kb(available < 0 ? 0 : static_cast<uint64_t>(available)));
   out.Append("Buffers:        %8llu kB\n", kb(0));
   out.Append("Cached:         %8llu kB\n", kb(pagecache));
-  out.Append("SwapCached:     %8llu kB\n", kb(0));
-  out.Append("SwapTotal:      %8llu kB\n", kb(0));
-  out.Append("SwapFree:       %8llu kB\n", kb(0));
+  SwapMeminfo sw;
+  swap_->MeminfoCounters(&sw);
+  auto line = [&](const char* label, uint64_t kbytes) {
+    out.Append("%-16s%8llu kB\n", label, static_cast<unsigned long long>(kbytes));
+  };
+  line("SwapCached:", sw.swap_cached_kb);
+  line("Active:", sw.active_anon_kb + sw.active_file_kb);
+  line("Inactive:", sw.inactive_anon_kb + sw.inactive_file_kb);
+  line("Active(anon):", sw.active_anon_kb);
+  line("Inactive(anon):", sw.inactive_anon_kb);
+  line("Active(file):", sw.active_file_kb);
+  line("Inactive(file):", sw.inactive_file_kb);
+  line("SwapTotal:", sw.swap_total_kb);
+  line("SwapFree:", sw.swap_free_kb);
   out.Append("Slab:           %8llu kB\n", kb(sreclaimable + sunreclaim));
   out.Append("SReclaimable:   %8llu kB\n", kb(sreclaimable));
   out.Append("SUnreclaim:     %8llu kB\n", kb(sunreclaim));
@@ -125,6 +153,7 @@ void Machine::ShowVmstat(TextBuffer& out) {
   out.Append("nr_slab_reclaimable %llu\n", static_cast<unsigned long long>(sreclaimable));
   out.Append("nr_slab_unreclaimable %llu\n", static_cast<unsigned long long>(sunreclaim));
   vm_->ShowVmstat(out);
+  swap_->ShowVmstat(out);
 }
 
 long Machine::ProcRead(const char* path, char* buf, size_t size) {
@@ -145,7 +174,8 @@ long Machine::ProcRead(const char* path, char* buf, size_t size) {
     buddy_->ShowExtfragIndex(out);
   } else if (StrEq(path, "/sys/kernel/debug/extfrag/unusable_index")) {
     buddy_->ShowUnusableIndex(out);
-  } else if (vm_->ProcRead(path, out) == -kENOENT) {  // /proc/<pid>/...
+  } else if (vm_->ProcRead(path, out) == -kENOENT &&  // /proc/<pid>/maps, status
+             swap_->ProcRead(path, out) == -kENOENT) {  // swaps, pressure, zram, oom_*
     if (size > 0) buf[0] = '\0';
     return -kENOENT;
   }

@@ -1,5 +1,5 @@
 // A Machine: everything one mm_boot() builds — the RAM grant, the buddy
-// allocator, the object allocator, the VM, and (as it lands) swap —
+// allocator, the object allocator, the VM and swap —
 // living in the RAM it manages (its first memblock allocation).
 //
 // Concurrency: Boot and Shutdown are single-threaded (no other thread may use
@@ -13,6 +13,7 @@
 #include "mm/buddy/buddy_allocator.h"
 #include "mm/platform/platform.h"
 #include "mm/slab_common/slab_system.h"
+#include "mm/swap/swap_system.h"
 #include "mm/vm/vm_system.h"
 
 namespace mm {
@@ -25,14 +26,17 @@ class Machine {
 
   // Builds a machine from the command line. Returns 0 and sets *out, or
   // -EINVAL/-ENOMEM with a message naming the cause (nothing is left allocated).
-  // `file_ops` (may be nullptr) is how filp_open reaches files (the host's).
-  static int Boot(const char* cmdline, const FileOps* file_ops, Machine** out);
+  // `file_ops` and `swap_ops` (may be nullptr) are how filp_open and swap
+  // devices reach files and compressors (the host's).
+  static int Boot(const char* cmdline, const FileOps* file_ops, const swap::SwapHostOps* swap_ops,
+                  Machine** out);
   // Tears the machine down and returns its RAM to the platform.
   void Shutdown();
 
   BuddyAllocator& buddy() { return *buddy_; }
   SlabSystem& slab() { return *slab_; }
   VmSystem& vm() { return *vm_; }
+  SwapSystem& swap() { return *swap_; }
   const BootParams& params() const { return params_; }
 
   // proc_read's implementation: fills buf like snprintf, returns the full
@@ -51,6 +55,7 @@ class Machine {
   BuddyAllocator* buddy_ = nullptr;
   SlabSystem* slab_ = nullptr;
   VmSystem* vm_ = nullptr;
+  SwapSystem* swap_ = nullptr;
 };
 
 }  // namespace mm

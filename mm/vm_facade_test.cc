@@ -119,5 +119,33 @@ TEST(VmFacadeTest, SharedFileMappingIsWrittenBackAndBadAccessIsSigsegv) {
   unlink(path);
 }
 
+TEST(VmFacadeTest, ZramSwapKeepsMoreThanRamAndShowsInProc) {
+  ASSERT_EQ(mm_boot("mem=32M swap=zram:64M kswapd=sync"), 0);
+  const std::string swaps = Proc("/proc/swaps");
+  EXPECT_EQ(swaps.substr(0, 8), "Filename");
+  EXPECT_NE(swaps.find("/dev/zram0"), std::string::npos) << swaps;
+  // As in Linux, the first page of the area is its header: 64 MiB shows 65532 kB.
+  EXPECT_NE(Proc("/proc/meminfo").find("\nSwapTotal:         65532 kB\n"), std::string::npos)
+      << Proc("/proc/meminfo");
+  // 48 MiB of distinct pages in a 32 MiB machine: the rest lives in zram.
+  const unsigned long len = 48ul << 20;
+  unsigned long a = vm_mmap(nullptr, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, 0);
+  ASSERT_FALSE(IS_ERR_VALUE(a));
+  for (unsigned long off = 0; off < len; off += PAGE_SIZE) {
+    const unsigned long tag = off * 2654435761ul;
+    ASSERT_EQ(copy_to_user(reinterpret_cast<void*>(a + off), &tag, sizeof tag), 0u) << off;
+  }
+  for (unsigned long off = 0; off < len; off += PAGE_SIZE) {
+    unsigned long tag = 0;
+    ASSERT_EQ(copy_from_user(&tag, reinterpret_cast<void*>(a + off), sizeof tag), 0u) << off;
+    ASSERT_EQ(tag, off * 2654435761ul) << off;
+  }
+  const std::string vmstat = Proc("/proc/vmstat");
+  EXPECT_NE(vmstat.find("\npswpout "), std::string::npos);
+  EXPECT_EQ(vmstat.find("\npswpout 0\n"), std::string::npos) << "nothing was swapped out";
+  EXPECT_EQ(vm_munmap(a, len), 0);
+  mm_shutdown();
+}
+
 }  // namespace
 }  // namespace mm

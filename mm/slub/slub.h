@@ -207,18 +207,18 @@ class Slub {
 
   // ---- Fast paths (lockless) ----
   void* Alloc(kmem_cache* s, gfp_t gfp, const void* caller) {
-    return AllocOnCpu(s, gfp, caller, CpuOf(s, platform::CpuId()));
+    return AllocOnCpu(s, gfp, caller, CpuOf(s, platform::FastCpuId()));
   }
 
   void Free(kmem_cache* s, void* obj, const void* caller) {
-    const unsigned cpu = platform::CpuId();
+    const unsigned cpu = platform::FastCpuId();
     FreeOnCpu(s, obj, caller, cpu, CpuOf(s, cpu));
   }
 
   // Bulk: the cpu is looked up once for the whole batch.
   int AllocBulk(kmem_cache* s, gfp_t gfp, size_t n, void** p) {
     const void* caller = __builtin_return_address(0);
-    SlubCpu* c = CpuOf(s, platform::CpuId());
+    SlubCpu* c = CpuOf(s, platform::FastCpuId());
     for (size_t i = 0; i < n; ++i) {
       p[i] = AllocOnCpu(s, gfp, caller, c);
       if (p[i] == nullptr) {
@@ -231,7 +231,7 @@ class Slub {
 
   void FreeBulk(kmem_cache* s, size_t n, void** p) {
     const void* caller = __builtin_return_address(0);
-    const unsigned cpu = platform::CpuId();
+    const unsigned cpu = platform::FastCpuId();
     SlubCpu* c = CpuOf(s, cpu);
     for (size_t i = 0; i < n; ++i) FreeOnCpu(s, p[i], caller, cpu, c);
   }

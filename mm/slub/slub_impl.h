@@ -217,7 +217,7 @@ bool Slub<PS>::GetPartial(kmem_cache* s, SlubCpu* c, unsigned cpu) {
 template <PageSource PS>
 void* Slub<PS>::AllocSlow(kmem_cache* s, gfp_t gfp, const void* caller) {
   if (CacheDebug(s)) return DebugAlloc(s, gfp, caller);
-  const unsigned cpu = platform::CpuId();
+  const unsigned cpu = platform::FastCpuId();
   SlubCpu* c = CpuOf(s, cpu);
   void* obj = nullptr;
   for (;;) {
@@ -367,7 +367,7 @@ void Slub<PS>::RepairFreelist(kmem_cache* s, page* pg) {
 template <PageSource PS>
 void* Slub<PS>::DebugAlloc(kmem_cache* s, gfp_t gfp, const void* caller) {
   SlubCache* sc = CacheOf(s);
-  const unsigned local = LocalNode(sc, platform::CpuId());
+  const unsigned local = LocalNode(sc, platform::FastCpuId());
   for (;;) {
     page* pg = nullptr;
     SlubNode* n = nullptr;
@@ -499,7 +499,7 @@ void Slub<PS>::FlushCpu(kmem_cache* s, unsigned cpu) {
 // returns every empty slab on the node partial lists, ignoring min_partial.
 template <PageSource PS>
 int Slub<PS>::Shrink(kmem_cache* s) {
-  if (!CacheDebug(s)) FlushCpu(s, platform::CpuId());
+  if (!CacheDebug(s)) FlushCpu(s, platform::FastCpuId());
   SlubCache* sc = CacheOf(s);
   int remaining = 0;
   for (unsigned k = 0; k < sc->nr_nodes; ++k) {

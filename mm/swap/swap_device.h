@@ -55,7 +55,7 @@ inline constexpr int kNoPrio = -32768;  // no prio given: Linux's -2, -3, ... by
 
 struct SwapDeviceConfig {
   SwapKind kind = SwapKind::kZram;
-  char path[128] = {};   // swap file path (kFile)
+  char path[512] = {};   // swap file path (kFile); longer paths are refused at parse
   uint64_t bytes = 0;    // device size
   int prio = kNoPrio;
 };
@@ -228,7 +228,7 @@ class SwapDevice {
   SwapKind kind_ = SwapKind::kZram;
   int type_ = 0;
   int prio_ = 0;
-  char name_[128] = {};
+  char name_[512] = {};  // the path as /proc/swaps shows it
   BuddyAllocator* buddy_ = nullptr;
   SlabSystem* slab_ = nullptr;
   const FileOps* files_ = nullptr;
