@@ -1,20 +1,10 @@
 #include "mm/boot_params.h"
 
-#include "mm/base/errno.h"
 #include "mm/base/log.h"
 #include "mm/base/string_util.h"
 #include "mm/base/types.h"
 
 namespace mm {
-namespace {
-
-int Bad(const char* word, size_t len, const char* why) {
-  Printk("mm_boot: bad command-line word '%.*s': %s\n", static_cast<int>(len), word, why);
-  return -kEINVAL;
-}
-
-}  // namespace
-
 int ParseBootParams(const char* cmdline, BootParams* params) {
   *params = BootParams{};
   if (cmdline == nullptr) return 0;
@@ -35,33 +25,33 @@ int ParseBootParams(const char* cmdline, BootParams* params) {
     uint64_t v = 0;
     if (is("mem")) {
       if (!has_value || !ParseSize(value, value_len, &v) || v < (uint64_t{4} << 20)) {
-        return Bad(word, len, "expected mem=SIZE of at least 4M (e.g. mem=256M)");
+        return RejectBootWord(word, len, "expected mem=SIZE of at least 4M (e.g. mem=256M)");
       }
       params->mem_bytes = v & ~(uint64_t{kPageSize} - 1);
     } else if (is("numa")) {
       if (!has_value || !ParseU64(value, value_len, &v) || v < 1 || v > kMaxNodes) {
-        return Bad(word, len, "expected numa=N with 1 <= N <= 8");
+        return RejectBootWord(word, len, "expected numa=N with 1 <= N <= 8");
       }
       params->nr_nodes = static_cast<unsigned>(v);
     } else if (is("cpus")) {
       if (!has_value || !ParseU64(value, value_len, &v) || v < 1 || v > kMaxCpus) {
-        return Bad(word, len, "expected cpus=N with 1 <= N <= 64");
+        return RejectBootWord(word, len, "expected cpus=N with 1 <= N <= 64");
       }
       params->nr_cpus = static_cast<unsigned>(v);
     } else if (is("zones")) {
       if (!has_value || value_len < 5 || !StartsWith(value, "dma:") ||
           !ParseSize(value + 4, value_len - 4, &v) || v == 0) {
-        return Bad(word, len, "expected zones=dma:SIZE (e.g. zones=dma:16M)");
+        return RejectBootWord(word, len, "expected zones=dma:SIZE (e.g. zones=dma:16M)");
       }
       params->dma_bytes = v;
     } else if (is("min_free_kbytes")) {
       if (!has_value || !ParseU64(value, value_len, &v) || v > 65536 * 1024ull) {
-        return Bad(word, len, "expected min_free_kbytes=N (kilobytes)");
+        return RejectBootWord(word, len, "expected min_free_kbytes=N (kilobytes)");
       }
       params->min_free_kbytes = static_cast<int64_t>(v);
     } else {
       if (params->nr_layer_words == BootParams::kMaxLayerWords) {
-        return Bad(word, len, "too many words");
+        return RejectBootWord(word, len, "too many words");
       }
       params->layer_words[params->nr_layer_words] = word;
       params->layer_word_len[params->nr_layer_words] = len;

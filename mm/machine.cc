@@ -20,11 +20,7 @@ int Machine::Boot(const char* cmdline, const FileOps* file_ops, const swap::Swap
     err = SlabSystem::ParseSlabOption(word, len, &slab_config);  // 1: not a slab word
     if (err == 1) err = VmSystem::ParseVmOption(word, len, &vm_config);  // -ENOENT: not a VM word
     if (err == -kENOENT) err = SwapSystem::ParseSwapOption(word, len, &swap_config);  // 1: not swap
-    if (err == 1) {
-      Printk("mm_boot: bad command-line word '%.*s': unknown parameter\n", static_cast<int>(len),
-             word);
-      return -kEINVAL;
-    }
+    if (err == 1) return RejectBootWord(word, len, "unknown parameter");
     if (err < 0) return err;  // the layer named the bad word
   }
   RamRange ram;
@@ -109,7 +105,7 @@ void Machine::OnCpuDead(unsigned cpu) {
 // si_mem_available: free pages above the reserves, plus the part of the page
 // cache and reclaimable slab that could be reclaimed without thrashing.
 void Machine::ShowMeminfo(TextBuffer& out) {
-  auto kb = [](uint64_t pages) { return static_cast<unsigned long long>(pages << (kPageShift - 10)); };
+  auto kb = [](uint64_t pages) { return pages << (kPageShift - 10); };
   const uint64_t total = buddy_->TotalRamPages();
   const uint64_t free_pages = buddy_->NrFreePages();
   const uint64_t reserve = buddy_->TotalReservePages();
@@ -122,16 +118,17 @@ void Machine::ShowMeminfo(TextBuffer& out) {
   available += static_cast<int64_t>(pagecache - cache_part);
   const uint64_t slab_part = sreclaimable / 2 < wmark_low ? sreclaimable / 2 : wmark_low;
   available += static_cast<int64_t>(sreclaimable - slab_part);
-  out.Append("MemTotal:       %8llu kB\n", kb(total));
-  out.Append("MemFree:        %8llu kB\n", kb(free_pages));
-  out.Append("MemAvailable:   %8llu kB\n", kb(available < 0 ? 0 : static_cast<uint64_t>(available)));
-  out.Append("Buffers:        %8llu kB\n", kb(0));
-  out.Append("Cached:         %8llu kB\n", kb(pagecache));
-  SwapMeminfo sw;
-  swap_->MeminfoCounters(&sw);
+  // Linux's show_val_kb: the label padded to 16 columns, the value to 8.
   auto line = [&](const char* label, uint64_t kbytes) {
     out.Append("%-16s%8llu kB\n", label, static_cast<unsigned long long>(kbytes));
   };
+  line("MemTotal:", kb(total));
+  line("MemFree:", kb(free_pages));
+  line("MemAvailable:", kb(available < 0 ? 0 : static_cast<uint64_t>(available)));
+  line("Buffers:", 0);
+  line("Cached:", kb(pagecache));
+  SwapMeminfo sw;
+  swap_->MeminfoCounters(&sw);
   line("SwapCached:", sw.swap_cached_kb);
   line("Active:", sw.active_anon_kb + sw.active_file_kb);
   line("Inactive:", sw.inactive_anon_kb + sw.inactive_file_kb);
@@ -141,9 +138,9 @@ void Machine::ShowMeminfo(TextBuffer& out) {
   line("Inactive(file):", sw.inactive_file_kb);
   line("SwapTotal:", sw.swap_total_kb);
   line("SwapFree:", sw.swap_free_kb);
-  out.Append("Slab:           %8llu kB\n", kb(sreclaimable + sunreclaim));
-  out.Append("SReclaimable:   %8llu kB\n", kb(sreclaimable));
-  out.Append("SUnreclaim:     %8llu kB\n", kb(sunreclaim));
+  line("Slab:", kb(sreclaimable + sunreclaim));
+  line("SReclaimable:", kb(sreclaimable));
+  line("SUnreclaim:", kb(sunreclaim));
 }
 
 void Machine::ShowVmstat(TextBuffer& out) {

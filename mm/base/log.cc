@@ -1,5 +1,6 @@
 #include "mm/base/log.h"
 
+#include "mm/base/errno.h"
 #include "mm/base/format.h"
 #include "mm/base/panic.h"
 
@@ -33,6 +34,11 @@ void Printk(const char* fmt, ...) {
   va_start(args, fmt);
   VPrintk(fmt, args);
   va_end(args);
+}
+
+int RejectBootWord(const char* word, size_t len, const char* why) {
+  Printk("mm_boot: bad command-line word '%.*s': %s\n", static_cast<int>(len), word, why);
+  return -kEINVAL;
 }
 
 [[noreturn]] void PanicAt(const char* function, const char* file, int line, const char* what) {

@@ -21,6 +21,10 @@ LogHandler SetLogHandler(LogHandler handler, void* context, void** previous_cont
 void Printk(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 void VPrintk(const char* fmt, va_list args);
 
+// Reports a kernel command-line word no layer accepts, as every layer's
+// parser does ("mm_boot: bad command-line word 'WORD': WHY"); returns -EINVAL.
+int RejectBootWord(const char* word, size_t len, const char* why);
+
 }  // namespace mm
 
 #endif  // MM_BASE_LOG_H_

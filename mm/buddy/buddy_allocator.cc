@@ -255,10 +255,7 @@ __attribute__((always_inline)) inline page* BuddyAllocator::AllocFast(gfp_t gfp)
   pcp.pgalloc += 1;
   pcp.lock.Unlock();
   page* p = Entry(n);
-  p->flags = 0;
-  p->_refcount.store(1, std::memory_order_relaxed);
-  p->private_ = 0;
-  if (gfp & __GFP_ZERO) __builtin_memset(PageAddress(p), 0, kPageSize);
+  PrepNewPage(p, 0, gfp);
   return p;
 }
 
@@ -286,7 +283,7 @@ __attribute__((noinline)) page* BuddyAllocator::AllocPagesGeneral(gfp_t gfp, uns
   const int slot = CpuSlot();
   AllocContext ac{slot, nid == kNumaNoNode ? NodeOfSlot(slot) : nid, GfpZone(gfp),
                   GfpMigrateType(gfp), (gfp & __GFP_THISNODE) != 0};
-  page* p = GetPageFromFreelist(ac, gfp, order, WMARK_LOW, 0);
+  page* p = GetPageFromFreelist(ac, order, WMARK_LOW, 0);
   if (__builtin_expect(p == nullptr, 0)) p = AllocSlowpath(ac, gfp, order);
   if (p != nullptr) PrepNewPage(p, order, gfp);
   return p;
@@ -295,9 +292,8 @@ __attribute__((noinline)) page* BuddyAllocator::AllocPagesGeneral(gfp_t gfp, uns
 // The zonelist walk: the preferred node's zones from the highest allowed down
 // (Normal -> DMA, never DMA requests into Normal), then the other nodes in
 // order unless __GFP_THISNODE.
-page* BuddyAllocator::GetPageFromFreelist(AllocContext& ac, gfp_t gfp, unsigned order,
-                                          int wmark_index, unsigned alloc_flags) {
-  (void)gfp;
+page* BuddyAllocator::GetPageFromFreelist(AllocContext& ac, unsigned order, int wmark_index,
+                                          unsigned alloc_flags) {
   const int nodes = ac.this_node ? 1 : static_cast<int>(nr_nodes_);
   for (int k = 0, nid = ac.preferred_nid; k < nodes; ++k, nid = nid + 1 == static_cast<int>(nr_nodes_) ? 0 : nid + 1) {
     for (int z = ac.highest_zone; z >= 0; --z) {
@@ -306,7 +302,7 @@ page* BuddyAllocator::GetPageFromFreelist(AllocContext& ac, gfp_t gfp, unsigned 
       if (!WatermarkOk(zone, order, zone.watermark[wmark_index], ac.highest_zone, alloc_flags)) {
         continue;
       }
-      page* p = Rmqueue(zone, ac.slot, order, ac.mt, alloc_flags);
+      page* p = Rmqueue(zone, ac.slot, order, ac.mt);
       if (p != nullptr) return p;
     }
   }
@@ -328,7 +324,7 @@ page* BuddyAllocator::AllocSlowpath(AllocContext& ac, gfp_t gfp, unsigned order)
   unsigned alloc_flags = 0;
   if (gfp & __GFP_HIGH) alloc_flags |= kAllocMinReserve;
   if (!(gfp & __GFP_DIRECT_RECLAIM)) alloc_flags |= kAllocNonBlock;
-  page* p = GetPageFromFreelist(ac, gfp, order, WMARK_MIN, alloc_flags);
+  page* p = GetPageFromFreelist(ac, order, WMARK_MIN, alloc_flags);
   if (p != nullptr) return p;
 
   if ((gfp & __GFP_DIRECT_RECLAIM) && hooks_.direct_reclaim != nullptr) {
@@ -336,14 +332,14 @@ page* BuddyAllocator::AllocSlowpath(AllocContext& ac, gfp_t gfp, unsigned order)
     for (int i = 0; i < tries; ++i) {
       allocstall_.fetch_add(1, std::memory_order_relaxed);
       uint64_t progress = hooks_.direct_reclaim(hooks_.context, gfp, order, ac.preferred_nid);
-      p = GetPageFromFreelist(ac, gfp, order, WMARK_MIN, alloc_flags);
+      p = GetPageFromFreelist(ac, order, WMARK_MIN, alloc_flags);
       if (p != nullptr) return p;
       if (progress == 0) break;
     }
   }
   // Last resort before failing: pages parked on per-cpu lists.
   DrainAllPages();
-  p = GetPageFromFreelist(ac, gfp, order, WMARK_MIN, alloc_flags);
+  p = GetPageFromFreelist(ac, order, WMARK_MIN, alloc_flags);
   if (p != nullptr) return p;
   alloc_failures_.fetch_add(1, std::memory_order_relaxed);
   if (!(gfp & __GFP_NOWARN)) WarnAllocFailure(gfp, order);
@@ -383,7 +379,7 @@ inline bool BuddyAllocator::WatermarkOk(const Zone& zone, unsigned order, uint64
   return false;
 }
 
-page* BuddyAllocator::Rmqueue(Zone& zone, int slot, unsigned order, MigrateType mt, unsigned) {
+page* BuddyAllocator::Rmqueue(Zone& zone, int slot, unsigned order, MigrateType mt) {
   if (order <= kPcpMaxOrder && pcp_enabled_.load(std::memory_order_relaxed)) {
     return RmqueuePcp(zone, slot, order, mt);
   }
@@ -595,15 +591,7 @@ void BuddyAllocator::FreePages(page* p, unsigned order) {
       pcp_enabled_.load(std::memory_order_relaxed)) {
     p->_refcount.store(0, std::memory_order_relaxed);
     Zone& zone = ZoneOf(p);
-    const MigrateType mt = PageblockMigrateType(zone, PageToPfn(p));
-    PerCpuPages& pcp = zone.pcp[slot];
-    pcp.lock.Lock();
-    p->flags = PG_pcp;
-    pcp.lists[0][mt].PushFront(&p->lru);
-    pcp.count += 1;
-    pcp.pgfree += 1;
-    if (__builtin_expect(pcp.count >= pcp.high, 0)) FreePcpBulk(zone, pcp, pcp.batch);
-    pcp.lock.Unlock();
+    FreeToPcp(zone, slot, p, 0, PageblockMigrateType(zone, PageToPfn(p)));
     return;
   }
   FreePagesGeneral(p, order);
@@ -646,7 +634,7 @@ void BuddyAllocator::FreeBlock(page* p, unsigned order) {
   const Pfn pfn = PageToPfn(p);
   const MigrateType mt = PageblockMigrateType(zone, pfn);
   if (order <= kPcpMaxOrder && pcp_enabled_.load(std::memory_order_relaxed)) {
-    FreeToPcp(zone, p, order, mt);
+    FreeToPcp(zone, CpuSlot(), p, order, mt);
     return;
   }
   SpinLockGuard guard(zone.lock);
@@ -678,8 +666,9 @@ void BuddyAllocator::PutPage(page* p) {
   FreePages(p, p->order);
 }
 
-inline void BuddyAllocator::FreeToPcp(Zone& zone, page* p, unsigned order, MigrateType mt) {
-  PerCpuPages& pcp = zone.pcp[CpuSlot()];
+__attribute__((always_inline)) inline void BuddyAllocator::FreeToPcp(Zone& zone, int slot, page* p,
+                                                                    unsigned order, MigrateType mt) {
+  PerCpuPages& pcp = zone.pcp[slot];
   SpinLockGuard guard(pcp.lock);
   p->flags = PG_pcp;
   p->order = static_cast<uint8_t>(order);

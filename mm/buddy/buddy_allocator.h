@@ -146,10 +146,10 @@ class BuddyAllocator {
   page* AllocFast(gfp_t gfp);
   page* AllocPagesGeneral(gfp_t gfp, unsigned order, int nid);
   void FreePagesGeneral(page* p, unsigned order);
-  page* GetPageFromFreelist(AllocContext& ac, gfp_t gfp, unsigned order, int wmark_index,
+  page* GetPageFromFreelist(AllocContext& ac, unsigned order, int wmark_index,
                             unsigned alloc_flags);
   page* AllocSlowpath(AllocContext& ac, gfp_t gfp, unsigned order);
-  page* Rmqueue(Zone& zone, int slot, unsigned order, MigrateType mt, unsigned alloc_flags);
+  page* Rmqueue(Zone& zone, int slot, unsigned order, MigrateType mt);
   page* RmqueuePcp(Zone& zone, int slot, unsigned order, MigrateType mt);
   page* RmqueueSmallest(Zone& zone, unsigned order, MigrateType mt);
   page* RmqueueFallback(Zone& zone, unsigned order, MigrateType start_mt);
@@ -157,7 +157,7 @@ class BuddyAllocator {
   void AddToFreeArea(Zone& zone, page* p, unsigned order, MigrateType mt);
   void DelFromFreeArea(Zone& zone, page* p, unsigned order);
   void FreeOneBlock(Zone& zone, page* p, Pfn pfn, unsigned order, MigrateType mt);
-  void FreeToPcp(Zone& zone, page* p, unsigned order, MigrateType mt);
+  void FreeToPcp(Zone& zone, int slot, page* p, unsigned order, MigrateType mt);
   void FreePcpBulk(Zone& zone, PerCpuPages& pcp, int pages);
   void DrainZonePcp(Zone& zone, PerCpuPages& pcp);
   uint64_t MovePageblockFree(Zone& zone, Pfn pageblock_start, MigrateType mt);

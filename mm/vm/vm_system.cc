@@ -36,9 +36,7 @@ int VmSystem::ParseVmOption(const char* word, size_t len, VmConfig* cfg) {
       cfg->mmu = false;
       return 0;
     }
-    Printk("mm_boot: bad command-line word '%.*s': mmu= takes on or off\n", static_cast<int>(len),
-           word);
-    return -kEINVAL;
+    return RejectBootWord(word, len, "mmu= takes on or off");
   }
   if (StartsWith(word, len, "pgtable=")) {
     if (WordIs(word, len, "pgtable=sv39")) {
@@ -49,9 +47,7 @@ int VmSystem::ParseVmOption(const char* word, size_t len, VmConfig* cfg) {
       cfg->pgtable_levels = 4;
       return 0;
     }
-    Printk("mm_boot: bad command-line word '%.*s': pgtable= takes sv39 or sv48\n",
-           static_cast<int>(len), word);
-    return -kEINVAL;
+    return RejectBootWord(word, len, "pgtable= takes sv39 or sv48");
   }
   return -kENOENT;
 }
