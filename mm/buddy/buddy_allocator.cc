@@ -3,12 +3,18 @@
 // LOCK ORDER: PerCpuPages::lock -> Zone::lock (zone.h has the full block).
 //   - Allocation of order <= 3 takes only the cpu slot's pcp lock unless the list
 //     is empty (then zone lock inside it, to refill a batch).
-//   - Free of order <= 3 takes only the pcp lock unless the slot goes above
+//   - Free of order <= 3 takes only the pcp lock unless the slot reaches
 //     `high` (then the zone lock inside it, to return a batch).
 //   - Orders above 3 take the zone lock.
-//   - Watermark checks read zone counters lock-free (relaxed).
+//   - Lock-free reads: watermark checks read zone counters (relaxed); the
+//     order-0 fast paths read alloc_gate_ (relaxed) and the boot-time tables
+//     (mem_map_, nr_pages_, pcp_of_cpu_), then only TRY the pcp lock.
+//   - Every zone-lock section that changes nr_free or the watermarks ends in
+//     ZoneLockGuard, which re-syncs the zone's alloc gate before unlocking.
 //   - Reclaim hooks are called with no lock held.
 #include "mm/buddy/buddy_allocator.h"
+
+#include <bit>
 
 #include "mm/base/bits.h"
 #include "mm/base/errno.h"
@@ -38,7 +44,85 @@ constexpr uint64_t kLowmemReserveRatio[kMaxNrZones] = {256, 32};
 
 page* Entry(ListNode* n) { return ContainerOf(n, &page::lru); }
 
+// Flags that send an order-0 free off the fast path: compound pages, pages
+// already free, and PAGE_FLAGS_CHECK_AT_FREE.
+constexpr uint32_t kNotPlain = PG_tail | PG_head | PG_buddy | PG_pcp | kFlagsCheckAtFree;
+
+// The fused free check (Linux's free_page_is_bad, as one value): with the head
+// word rotated left by 8 (free_mt in bits 0-7, flags in 8-39, order in 40-47),
+// masking keeps free_mt, the flags that must be clear and the order. OR-ing in
+// `_refcount | _mapcount << 32` XOR 1 and the mapping gives a value that is the
+// page's cached migratetype (< kNrMigrateTypes) exactly when the page is a
+// plain allocated order-0 page: no kNotPlain flag, order 0, one reference,
+// unmapped, no mapping, and a valid free_mt. Anything else is larger.
+constexpr uint64_t kFreeFastMask = uint64_t{0xff} | (uint64_t{kNotPlain} << 8) | (uint64_t{0xff} << 40);
+static_assert(sizeof(page) == 64, "FreePcpFast's one-compare IsPage rotates by log2(64)");
+static_assert(__GFP_DMA == 1, "alloc_gate_ is indexed by gfp & __GFP_DMA");
+
+// The calling cpu for the fast paths, or a value >= kMaxCpus when it is not
+// known cheaply (a host thread before its first platform::CpuId()): the fast
+// path then takes the general path, which asks the platform. Hosted builds read
+// the host platform's thread variable (what platform::FastCpuId() reads) without
+// a fallback call, so the fast paths stay leaf functions.
+inline unsigned PeekCpuId() {
+#if __STDC_HOSTED__
+  return platform::host_cpu_slot;
+#else
+  return platform::CpuId();
+#endif
+}
+
+// How many pages a full pcp returns to the zone (Linux's nr_pcp_free): a batch,
+// or everything when high is not above a batch (pcp disabled: high == 1), and
+// always enough to bring headroom back to at least 1.
+int PcpFreeCount(const PerCpuPages& pcp) MM_NO_THREAD_SAFETY_ANALYSIS {
+  int pages = pcp.high <= pcp.batch ? pcp.count() : pcp.batch;
+  if (pages < 1 - pcp.headroom) pages = 1 - pcp.headroom;
+  return pages;
+}
+
+// list_add (PushFront) with the two stores into `n` kept apart: GCC's SLP
+// vectorizer otherwise packs them into one 16-byte store that costs four
+// instructions instead of two.
+inline void PushFrontUnpacked(ListNode* head, ListNode* n) {
+  ListNode* first = head->next;
+  n->next = first;
+  first->prev = n;  // may alias n->prev as far as the compiler knows
+  n->prev = head;
+  head->next = n;
+}
+
+// zone_batchsize(): pages per refill/drain, from the zone's size.
+int PcpBatch(const Zone& zone) {
+  uint64_t batch = zone.managed_pages >> 10;
+  if (batch > (uint64_t{1} << 20) / kPageSize) batch = (uint64_t{1} << 20) / kPageSize;
+  batch /= 4;
+  if (batch < 1) batch = 1;
+  batch = RoundDownPowerOfTwo(batch + batch / 2) - 1;
+  if (batch < 1) batch = 1;
+  return static_cast<int>(batch);
+}
+
 }  // namespace
+
+// A zone-lock section that may change nr_free or the watermarks: on exit the
+// zone's alloc gate is re-synced (SyncAllocGate), then the lock is released.
+class MM_SCOPED_CAPABILITY BuddyAllocator::ZoneLockGuard {
+ public:
+  ZoneLockGuard(BuddyAllocator& b, Zone& zone) MM_ACQUIRE(zone.lock) : b_(b), zone_(zone) {
+    zone_.lock.Lock();
+  }
+  ~ZoneLockGuard() MM_RELEASE() {
+    b_.SyncAllocGate(zone_);
+    zone_.lock.Unlock();
+  }
+  ZoneLockGuard(const ZoneLockGuard&) = delete;
+  ZoneLockGuard& operator=(const ZoneLockGuard&) = delete;
+
+ private:
+  BuddyAllocator& b_;
+  Zone& zone_;
+};
 
 struct BuddyAllocator::AllocContext {
   int slot;  // the calling cpu's pcp slot
@@ -124,6 +208,10 @@ int BuddyAllocator::Init(Memblock& memblock, const BuddyConfig& config) {
       if (zone.pageblock_mt == nullptr || zone.pcp == nullptr) return -kENOMEM;
       for (uint64_t i = 0; i < nr_pageblocks; ++i) zone.pageblock_mt[i] = MIGRATE_MOVABLE;
       for (unsigned c = 0; c < nr_cpus_; ++c) new (&zone.pcp[c]) PerCpuPages();
+      for (unsigned c = 0; c < nr_cpus_; ++c) zone.pcp[c].zone = &zone;
+      for (unsigned cpu = 0; cpu < kMaxCpus; ++cpu) {
+        pcp_of_cpu_[cpu][nid * kMaxNrZones + z] = &zone.pcp[slot_of_cpu_[cpu]];
+      }
       for (Pfn pfn = zone.start_pfn; pfn < zone.end_pfn(); ++pfn) {
         page* p = PfnToPage(pfn);
         p->flags = PG_reserved;
@@ -137,27 +225,24 @@ int BuddyAllocator::Init(Memblock& memblock, const BuddyConfig& config) {
   // rest goes to the free lists in the largest naturally aligned blocks.
   const Pfn first_free = start_pfn_ + (memblock.used_bytes() >> kPageShift);
   total_managed_ = 0;
-  for (unsigned nid = 0; nid < nr_nodes_; ++nid) {
-    for (Zone& zone : nodes_[nid]->zones) {
-      if (!zone.populated) continue;
-      Pfn pfn = zone.start_pfn < first_free ? first_free : zone.start_pfn;
-      if (pfn > zone.end_pfn()) pfn = zone.end_pfn();
-      zone.managed_pages = zone.end_pfn() - pfn;
-      total_managed_ += zone.managed_pages;
-      SpinLockGuard guard(zone.lock);
-      while (pfn < zone.end_pfn()) {
-        unsigned order = kMaxPageOrder;
-        while (order > 0 && (!IsAligned(pfn, uint64_t{1} << order) ||
-                             pfn + (uint64_t{1} << order) > zone.end_pfn())) {
-          --order;
-        }
-        page* p = PfnToPage(pfn);
-        for (uint64_t i = 0; i < (uint64_t{1} << order); ++i) p[i].flags = 0;
-        FreeOneBlock(zone, p, pfn, order, PageblockMigrateType(zone, pfn));
-        pfn += uint64_t{1} << order;
+  ForEachZone([&](unsigned, Zone& zone) {
+    Pfn pfn = zone.start_pfn < first_free ? first_free : zone.start_pfn;
+    if (pfn > zone.end_pfn()) pfn = zone.end_pfn();
+    zone.managed_pages = zone.end_pfn() - pfn;
+    total_managed_ += zone.managed_pages;
+    ZoneLockGuard guard(*this, zone);
+    while (pfn < zone.end_pfn()) {
+      unsigned order = kMaxPageOrder;
+      while (order > 0 && (!IsAligned(pfn, uint64_t{1} << order) ||
+                           pfn + (uint64_t{1} << order) > zone.end_pfn())) {
+        --order;
       }
+      page* p = PfnToPage(pfn);
+      for (uint64_t i = 0; i < (uint64_t{1} << order); ++i) p[i].flags = 0;
+      FreeOneBlock(zone, p, pfn, order, PageblockMigrateType(zone, pfn));
+      pfn += uint64_t{1} << order;
     }
-  }
+  });
   if (total_managed_ == 0) {
     Printk("buddy: no RAM left after boot metadata\n");
     return -kENOMEM;
@@ -176,22 +261,21 @@ int BuddyAllocator::Init(Memblock& memblock, const BuddyConfig& config) {
   SetMinFreeKbytes(kbytes);
 
   // Per-cpu batch and high, as zone_batchsize() and the classic high = 6 * batch.
-  for (unsigned nid = 0; nid < nr_nodes_; ++nid) {
-    for (Zone& zone : nodes_[nid]->zones) {
-      if (!zone.populated) continue;
-      uint64_t batch = zone.managed_pages >> 10;
-      if (batch > (uint64_t{1} << 20) / kPageSize) batch = (uint64_t{1} << 20) / kPageSize;
-      batch /= 4;
-      if (batch < 1) batch = 1;
-      batch = RoundDownPowerOfTwo(batch + batch / 2) - 1;
-      if (batch < 1) batch = 1;
-      for (unsigned c = 0; c < nr_cpus_; ++c) {
-        zone.pcp[c].batch = static_cast<int>(batch);
-        zone.pcp[c].high = static_cast<int>(6 * batch);
-      }
+  ForEachZone([&](unsigned, Zone& zone) {
+    const int batch = PcpBatch(zone);
+    for (unsigned c = 0; c < nr_cpus_; ++c) {
+      PcpLockGuard guard(zone.pcp[c].lock);
+      SetPcpHigh(zone.pcp[c], 6 * batch, batch);
     }
-  }
+  });
   return 0;
+}
+
+void BuddyAllocator::SetPcpHigh(PerCpuPages& pcp, int high, int batch) {
+  pcp.lock.AssertHeld();
+  pcp.headroom += high - pcp.high;  // keeps high - headroom == count
+  pcp.high = high;
+  pcp.batch = batch;
 }
 
 void BuddyAllocator::SetupLowmemReserve() {
@@ -217,17 +301,28 @@ void BuddyAllocator::SetMinFreeKbytes(uint64_t kbytes) {
 // quarter of min (or 0.1% of the zone, watermark_scale_factor 10) above it.
 void BuddyAllocator::SetupWatermarks() {
   const uint64_t pages_min = min_free_kbytes_ >> (kPageShift - 10);
-  for (unsigned nid = 0; nid < nr_nodes_; ++nid) {
-    for (Zone& zone : nodes_[nid]->zones) {
-      if (!zone.populated) continue;
-      SpinLockGuard guard(zone.lock);
-      uint64_t tmp = pages_min * zone.managed_pages / total_managed_;
-      zone.watermark[WMARK_MIN] = tmp;
-      uint64_t scaled = zone.managed_pages * 10 / 10000;
-      uint64_t step = (tmp >> 2) > scaled ? (tmp >> 2) : scaled;
-      zone.watermark[WMARK_LOW] = tmp + step;
-      zone.watermark[WMARK_HIGH] = tmp + 2 * step;
-    }
+  ForEachZone([&](unsigned, Zone& zone) {
+    ZoneLockGuard guard(*this, zone);
+    uint64_t tmp = pages_min * zone.managed_pages / total_managed_;
+    zone.watermark[WMARK_MIN] = tmp;
+    uint64_t scaled = zone.managed_pages * 10 / 10000;
+    uint64_t step = (tmp >> 2) > scaled ? (tmp >> 2) : scaled;
+    zone.watermark[WMARK_LOW] = tmp + step;
+    zone.watermark[WMARK_HIGH] = tmp + 2 * step;
+  });
+}
+
+void BuddyAllocator::SyncAllocGate(Zone& zone) {
+  zone.lock.AssertHeld();
+  const bool open = pcp_enabled_.load(std::memory_order_relaxed) &&
+                    zone.nr_free.get() > zone.watermark[WMARK_LOW];
+  if (open == zone.alloc_gate_open) return;
+  zone.alloc_gate_open = open;
+  for (unsigned cpu = 0; cpu < kMaxCpus; ++cpu) {
+    const int slot = slot_of_cpu_[cpu];
+    if (NodeOfSlot(slot) != zone.node) continue;
+    alloc_gate_[cpu][GateIndex(zone.type)].store(open ? &zone.pcp[slot] : nullptr,
+                                                 std::memory_order_relaxed);
   }
 }
 
@@ -235,36 +330,46 @@ void BuddyAllocator::SetupWatermarks() {
 // Allocation
 // ---------------------------------------------------------------------------
 
-// The fast path: one page from the calling cpu's list in its node's highest
-// allowed zone, with that zone above its low watermark (for the zone itself
-// lowmem_reserve is 0, so the order-0 check is one comparison). Anything else
-// (an empty list, a low zone, a node request, a higher order) returns nullptr
-// and the general path decides.
-__attribute__((always_inline)) inline page* BuddyAllocator::AllocFast(gfp_t gfp) {
-  const int slot = CpuSlot();
-  Zone* zone = zone_table_[NodeOfSlot(slot)][GfpZone(gfp)];
-  if (zone == nullptr || zone->nr_free.get() <= zone->watermark[WMARK_LOW]) return nullptr;
-  PerCpuPages& pcp = zone->pcp[slot];
-  pcp.lock.Lock();
-  ListNode* n = pcp.lists[0][GfpMigrateType(gfp)].PopFront();
-  if (__builtin_expect(n == nullptr, 0)) {
-    pcp.lock.Unlock();
-    return nullptr;
+// The order-0 allocation fast path: one page from the calling cpu's list in its
+// node's highest allowed zone. The alloc gate entry is that zone's pcp only
+// while the zone is above its low watermark (for the zone itself lowmem_reserve
+// is 0, so that is __zone_watermark_ok for order 0) and pcp lists are on.
+// Anything else (an unknown cpu, a closed gate, a busy pcp lock, an empty list)
+// tail-calls the general path, which decides.
+page* BuddyAllocator::AllocPcpFast(gfp_t gfp, size_t mt) {
+  const unsigned cpu = PeekCpuId();
+  if (__builtin_expect(cpu >= kMaxCpus, 0)) return AllocPagesGeneral(gfp, 0, kNumaNoNode);
+  PerCpuPages* pcp = alloc_gate_[cpu][gfp & __GFP_DMA].load(std::memory_order_relaxed);
+  if (__builtin_expect(pcp == nullptr || !pcp->lock.TryLock(), 0)) {
+    return AllocPagesGeneral(gfp, 0, kNumaNoNode);
   }
-  pcp.count -= 1;
-  pcp.pgalloc += 1;
-  pcp.lock.Unlock();
+  // list_del of the first entry; the head is the list's end().
+  ListNode* head = const_cast<ListNode*>(pcp->lists[0][mt].end());
+  ListNode* n = head->next;
+  if (__builtin_expect(n == head, 0)) {
+    pcp->lock.Unlock();
+    return AllocPagesGeneral(gfp, 0, kNumaNoNode);
+  }
+  ListNode* next = n->next;
+  head->next = next;
+  next->prev = head;
+  pcp->headroom += 1;
+  pcp->pgalloc += 1;
+  pcp->lock.Unlock();
+  // prep_new_page for order 0: order is already 0 and free_mt names the list it
+  // came from; mapping and mapcount were checked clear at free.
   page* p = Entry(n);
-  PrepNewPage(p, 0, gfp);
+  n->next = nullptr;  // not on any list (lru.linked() is false)
+  p->flags = 0;
+  p->_refcount.store(1, std::memory_order_relaxed);
+  p->private_ = 0;
+  if (gfp & __GFP_ZERO) return ZeroNewPage(p);
   return p;
 }
 
-page* BuddyAllocator::AllocPages(gfp_t gfp, unsigned order, int nid) {
-  if (__builtin_expect(order == 0 && nid == kNumaNoNode, 1) &&
-      pcp_enabled_.load(std::memory_order_relaxed)) {
-    if (page* p = AllocFast(gfp)) return p;
-  }
-  return AllocPagesGeneral(gfp, order, nid);
+__attribute__((noinline)) page* BuddyAllocator::ZeroNewPage(page* p) {
+  __builtin_memset(PageAddress(p), 0, kPageSize);
+  return p;
 }
 
 __attribute__((noinline)) page* BuddyAllocator::AllocPagesGeneral(gfp_t gfp, unsigned order,
@@ -349,17 +454,14 @@ page* BuddyAllocator::AllocSlowpath(AllocContext& ac, gfp_t gfp, unsigned order)
 void BuddyAllocator::WarnAllocFailure(gfp_t gfp, unsigned order) {
   Printk("%s: page allocation failure: order:%u, mode:%#x, nodemask=(null)\n",
          comm_hook_ != nullptr ? comm_hook_() : "swapper", order, gfp);
-  for (unsigned nid = 0; nid < nr_nodes_; ++nid) {
-    for (const Zone& zone : nodes_[nid]->zones) {
-      if (!zone.populated) continue;
-      Printk("Node %u %s free:%llukB min:%llukB low:%llukB high:%llukB managed:%llukB\n", nid,
-             zone.name(), static_cast<unsigned long long>(zone.nr_free.get() << 2),
-             static_cast<unsigned long long>(zone.watermark[WMARK_MIN] << 2),
-             static_cast<unsigned long long>(zone.watermark[WMARK_LOW] << 2),
-             static_cast<unsigned long long>(zone.watermark[WMARK_HIGH] << 2),
-             static_cast<unsigned long long>(zone.managed_pages << 2));
-    }
-  }
+  ForEachZone([](unsigned nid, const Zone& zone) {
+    Printk("Node %u %s free:%llukB min:%llukB low:%llukB high:%llukB managed:%llukB\n", nid,
+           zone.name(), static_cast<unsigned long long>(zone.nr_free.get() << 2),
+           static_cast<unsigned long long>(zone.watermark[WMARK_MIN] << 2),
+           static_cast<unsigned long long>(zone.watermark[WMARK_LOW] << 2),
+           static_cast<unsigned long long>(zone.watermark[WMARK_HIGH] << 2),
+           static_cast<unsigned long long>(zone.managed_pages << 2));
+  });
 }
 
 // __zone_watermark_ok.
@@ -383,7 +485,7 @@ page* BuddyAllocator::Rmqueue(Zone& zone, int slot, unsigned order, MigrateType 
   if (order <= kPcpMaxOrder && pcp_enabled_.load(std::memory_order_relaxed)) {
     return RmqueuePcp(zone, slot, order, mt);
   }
-  SpinLockGuard guard(zone.lock);
+  ZoneLockGuard guard(*this, zone);
   page* p = RmqueueSmallest(zone, order, mt);
   if (p == nullptr) p = RmqueueFallback(zone, order, mt);
   if (p != nullptr) zone.pgalloc += uint64_t{1} << order;
@@ -392,26 +494,30 @@ page* BuddyAllocator::Rmqueue(Zone& zone, int slot, unsigned order, MigrateType 
 
 page* BuddyAllocator::RmqueuePcp(Zone& zone, int slot, unsigned order, MigrateType mt) {
   PerCpuPages& pcp = zone.pcp[slot];
-  SpinLockGuard guard(pcp.lock);
+  PcpLockGuard guard(pcp.lock);
   List& list = pcp.lists[order][mt];
   if (__builtin_expect(list.empty(), 0)) {
-    // Refill a batch (scaled down for higher orders, as nr_pcp_alloc).
+    // Refill a batch (scaled down for higher orders, as nr_pcp_alloc), but no
+    // more than keeps count below high once the block asked for is gone.
     int want = pcp.batch >> order;
     if (want < 2) want = 2;
-    SpinLockGuard zguard(zone.lock);
+    const int room = ((pcp.headroom - 1) >> order) + 1;
+    if (want > room) want = room;
+    ZoneLockGuard zguard(*this, zone);
     for (int i = 0; i < want; ++i) {
       page* p = RmqueueSmallest(zone, order, mt);
       if (p == nullptr) p = RmqueueFallback(zone, order, mt);
       if (p == nullptr) break;
       p->flags = PG_pcp;
       p->order = static_cast<uint8_t>(order);
+      p->free_mt = mt;
       list.PushBack(&p->lru);
-      pcp.count += 1 << order;
+      pcp.headroom -= 1 << order;
     }
     if (list.empty()) return nullptr;
   }
   page* p = Entry(list.PopFront());
-  pcp.count -= 1 << order;
+  pcp.headroom += 1 << order;
   pcp.pgalloc += uint64_t{1} << order;
   p->flags = 0;
   return p;
@@ -579,22 +685,37 @@ const char* BuddyAllocator::CheckFreeBlock(const page* p, unsigned order) const 
   return nullptr;
 }
 
-// The fast path: an order-0 page in its plain allocated state (one reference,
-// unmapped, no flags) goes to the cpu's list. Everything else, including every
-// kind of bad input, takes the general path, which checks and reports.
-void BuddyAllocator::FreePages(page* p, unsigned order) {
-  constexpr uint32_t kNotPlain = PG_tail | PG_head | PG_buddy | PG_pcp | kFlagsCheckAtFree;
-  const int slot = CpuSlot();  // first: little is live across the platform call
-  if (__builtin_expect(order == 0 && IsPage(p), 1) && (p->flags & kNotPlain) == 0 &&
-      p->order == 0 && p->_refcount.load(std::memory_order_acquire) == 1 &&
-      p->_mapcount.load(std::memory_order_relaxed) == 0 && p->mapping == nullptr &&
-      pcp_enabled_.load(std::memory_order_relaxed)) {
-    p->_refcount.store(0, std::memory_order_relaxed);
-    Zone& zone = ZoneOf(p);
-    FreeToPcp(zone, slot, p, 0, PageblockMigrateType(zone, PageToPfn(p)));
-    return;
-  }
-  FreePagesGeneral(p, order);
+// The order-0 free fast path. Two compares decide whether the page may go
+// straight to the cpu's list: IsPage (range and alignment at once) and the fused
+// state check (kFreeFastMask), which also yields the list's migratetype. Every
+// bad free (not one of our pages, a tail or head page, a page already free on a
+// pcp or buddy list, a reserved or slab/lru/locked page, a refcount other than
+// one, a mapped page or one with a mapping, a corrupt free_mt) fails one of them
+// and tail-calls the general path, which checks again and reports, before
+// anything has been written. So does an unknown cpu or a busy pcp lock.
+void BuddyAllocator::FreePcpFast(page* p) {
+  const uintptr_t off = reinterpret_cast<uintptr_t>(p) - reinterpret_cast<uintptr_t>(mem_map_);
+  if (__builtin_expect(std::rotr(off, 6) >= nr_pages_, 0)) return FreePagesGeneral(p, 0);
+  const uint64_t mt = (std::rotl(PageHeadWord(p), 8) & kFreeFastMask) | (PageRefWord(p) ^ 1) |
+                      reinterpret_cast<uintptr_t>(p->mapping);
+  if (__builtin_expect(mt >= kNrMigrateTypes, 0)) return FreePagesGeneral(p, 0);
+  const unsigned cpu = PeekCpuId();
+  if (__builtin_expect(cpu >= kMaxCpus, 0)) return FreePagesGeneral(p, 0);
+  PerCpuPages* pcp = pcp_of_cpu_[cpu][p->node * kMaxNrZones + p->zone];
+  if (__builtin_expect(!pcp->lock.TryLock(), 0)) return FreePagesGeneral(p, 0);
+  // put_page_testzero: a count of 1 is ours alone, so the last put is a store.
+  p->_refcount.store(0, std::memory_order_relaxed);
+  p->flags = PG_pcp;
+  PushFrontUnpacked(const_cast<ListNode*>(pcp->lists[0][mt].end()), &p->lru);
+  pcp->pgfree += 1;
+  // count reached high (headroom >= 1 before, so == 0 is the only way there).
+  if (__builtin_expect(--pcp->headroom == 0, 0)) return DrainPcpAndUnlock(*pcp);
+  pcp->lock.Unlock();
+}
+
+__attribute__((noinline)) void BuddyAllocator::DrainPcpAndUnlock(PerCpuPages& pcp) {
+  FreePcpBulk(*pcp.zone, pcp, PcpFreeCount(pcp));
+  pcp.lock.Unlock();
 }
 
 __attribute__((noinline)) void BuddyAllocator::FreePagesGeneral(page* p, unsigned order) {
@@ -637,7 +758,7 @@ void BuddyAllocator::FreeBlock(page* p, unsigned order) {
     FreeToPcp(zone, CpuSlot(), p, order, mt);
     return;
   }
-  SpinLockGuard guard(zone.lock);
+  ZoneLockGuard guard(*this, zone);
   FreeOneBlock(zone, p, pfn, order, mt);
   zone.pgfree += uint64_t{1} << order;
 }
@@ -666,23 +787,26 @@ void BuddyAllocator::PutPage(page* p) {
   FreePages(p, p->order);
 }
 
-__attribute__((always_inline)) inline void BuddyAllocator::FreeToPcp(Zone& zone, int slot, page* p,
-                                                                    unsigned order, MigrateType mt) {
+void BuddyAllocator::FreeToPcp(Zone& zone, int slot, page* p, unsigned order, MigrateType mt) {
   PerCpuPages& pcp = zone.pcp[slot];
-  SpinLockGuard guard(pcp.lock);
+  pcp.lock.Lock();
   p->flags = PG_pcp;
   p->order = static_cast<uint8_t>(order);
+  p->free_mt = mt;
   pcp.lists[order][mt].PushFront(&p->lru);
-  pcp.count += 1 << order;
+  pcp.headroom -= 1 << order;
   pcp.pgfree += uint64_t{1} << order;
-  if (__builtin_expect(pcp.count >= pcp.high, 0)) FreePcpBulk(zone, pcp, pcp.batch);
+  if (pcp.headroom <= 0) return DrainPcpAndUnlock(pcp);  // count reached high
+  pcp.lock.Unlock();
 }
 
-// free_pcppages_bulk: returns at least `pages` pages, coldest (list tail) first,
-// taking from the lists in turn.
+// free_pcppages_bulk: returns at least `pages` pages (or all the slot holds),
+// coldest (list tail) first, taking from the lists in turn. A page goes to the
+// buddy list of its pageblock's current type (not its pcp list's).
 __attribute__((noinline)) void BuddyAllocator::FreePcpBulk(Zone& zone, PerCpuPages& pcp,
                                                            int pages) {
-  SpinLockGuard guard(zone.lock);
+  pcp.lock.AssertHeld();
+  ZoneLockGuard guard(*this, zone);
   int freed = 0;
   bool any = true;
   while (freed < pages && any) {
@@ -696,7 +820,7 @@ __attribute__((noinline)) void BuddyAllocator::FreePcpBulk(Zone& zone, PerCpuPag
         p->flags = 0;
         const Pfn pfn = PageToPfn(p);
         FreeOneBlock(zone, p, pfn, o, PageblockMigrateType(zone, pfn));
-        pcp.count -= 1 << o;
+        pcp.headroom += 1 << o;
         freed += 1 << o;
       }
     }
@@ -705,24 +829,31 @@ __attribute__((noinline)) void BuddyAllocator::FreePcpBulk(Zone& zone, PerCpuPag
 
 void BuddyAllocator::DrainZonePcp(Zone& zone, PerCpuPages& pcp) {
   pcp.lock.AssertHeld();
-  FreePcpBulk(zone, pcp, pcp.count);
+  FreePcpBulk(zone, pcp, pcp.count());
 }
 
+// With false, high drops to 1 (every free drains at once, as Linux's
+// zone_pcp_disable with high 0) and the alloc gates close; the lists are drained.
 void BuddyAllocator::SetPcpEnabled(bool enabled) {
   pcp_enabled_.store(enabled, std::memory_order_relaxed);
-  if (!enabled) DrainAllPages();
+  ForEachZone([&](unsigned, Zone& zone) {
+    const int batch = PcpBatch(zone);
+    for (unsigned c = 0; c < nr_cpus_; ++c) {
+      PcpLockGuard guard(zone.pcp[c].lock);
+      SetPcpHigh(zone.pcp[c], enabled ? 6 * batch : 1, enabled ? batch : 1);
+      if (!enabled) DrainZonePcp(zone, zone.pcp[c]);
+    }
+    ZoneLockGuard guard(*this, zone);  // opens or closes the alloc gate
+  });
 }
 
 void BuddyAllocator::DrainAllPages() {
-  for (unsigned nid = 0; nid < nr_nodes_; ++nid) {
-    for (Zone& zone : nodes_[nid]->zones) {
-      if (!zone.populated) continue;
-      for (unsigned c = 0; c < nr_cpus_; ++c) {
-        SpinLockGuard guard(zone.pcp[c].lock);
-        DrainZonePcp(zone, zone.pcp[c]);
-      }
+  ForEachZone([&](unsigned, Zone& zone) {
+    for (unsigned c = 0; c < nr_cpus_; ++c) {
+      PcpLockGuard guard(zone.pcp[c].lock);
+      DrainZonePcp(zone, zone.pcp[c]);
     }
-  }
+  });
 }
 
 // __free_one_page: merge with the buddy (pfn ^ (1 << order)) while it is free
@@ -763,29 +894,23 @@ uint64_t BuddyAllocator::NrFreeBuddyPages() const {
 
 uint64_t BuddyAllocator::NrFreePages() const {
   uint64_t n = NrFreeBuddyPages();
-  for (unsigned nid = 0; nid < nr_nodes_; ++nid) {
-    for (Zone& zone : nodes_[nid]->zones) {
-      if (!zone.populated) continue;
-      for (unsigned c = 0; c < nr_cpus_; ++c) {
-        SpinLockGuard guard(zone.pcp[c].lock);
-        n += static_cast<uint64_t>(zone.pcp[c].count);
-      }
+  ForEachZone([&](unsigned, const Zone& zone) {
+    for (unsigned c = 0; c < nr_cpus_; ++c) {
+      PcpLockGuard guard(zone.pcp[c].lock);
+      n += static_cast<uint64_t>(zone.pcp[c].count());
     }
-  }
+  });
   return n;
 }
 
 uint64_t BuddyAllocator::TotalReservePages() const {
   uint64_t total = 0;
-  for (unsigned nid = 0; nid < nr_nodes_; ++nid) {
-    for (const Zone& zone : nodes_[nid]->zones) {
-      if (!zone.populated) continue;
-      uint64_t max = 0;
-      for (uint64_t r : zone.lowmem_reserve) max = r > max ? r : max;
-      uint64_t reserve = max + zone.watermark[WMARK_HIGH];
-      total += reserve < zone.managed_pages ? reserve : zone.managed_pages;
-    }
-  }
+  ForEachZone([&](unsigned, const Zone& zone) {
+    uint64_t max = 0;
+    for (uint64_t r : zone.lowmem_reserve) max = r > max ? r : max;
+    uint64_t reserve = max + zone.watermark[WMARK_HIGH];
+    total += reserve < zone.managed_pages ? reserve : zone.managed_pages;
+  });
   return total;
 }
 
@@ -826,94 +951,114 @@ bool BuddyAllocator::CheckInvariants() {
            what);
     return false;
   };
-  for (unsigned nid = 0; nid < nr_nodes_; ++nid) {
-    for (Zone& zone : nodes_[nid]->zones) {
-      if (!zone.populated) continue;
-      for (unsigned c = 0; c < nr_cpus_; ++c) zone.pcp[c].lock.Lock();
-      zone.lock.Lock();
-      bool ok = true;
-      // Free lists: counts, flags, alignment, placement.
-      uint64_t free_pages = 0;
-      for (unsigned o = 0; o <= kMaxPageOrder && ok; ++o) {
-        FreeArea& area = zone.free_area[o];
-        uint64_t blocks = 0;
+  bool all_ok = true;
+  ForEachZone([&](unsigned nid, Zone& zone) {
+    if (!all_ok) return;
+    for (unsigned c = 0; c < nr_cpus_; ++c) zone.pcp[c].lock.Lock();
+    zone.lock.Lock();
+    bool ok = true;
+    // Free lists: counts, flags, alignment, placement.
+    uint64_t free_pages = 0;
+    for (unsigned o = 0; o <= kMaxPageOrder && ok; ++o) {
+      FreeArea& area = zone.free_area[o];
+      uint64_t blocks = 0;
+      for (unsigned mt = 0; mt < kNrMigrateTypes && ok; ++mt) {
+        if (!area.lists[mt].LinksConsistent()) ok = fail("free list links broken", 0);
+        uint64_t n = 0;
+        for (const ListNode* x = area.lists[mt].first(); ok && x != nullptr && x != area.lists[mt].end();
+             x = x->next) {
+          const page* p = Entry(const_cast<ListNode*>(x));
+          const Pfn pfn = PageToPfn(p);
+          if (!(p->flags & PG_buddy) || p->order != o || p->free_mt != mt) {
+            ok = fail("free-list page without PG_buddy at its order/type", pfn);
+          } else if (!IsAligned(pfn, uint64_t{1} << o) || !zone.Spans(pfn) ||
+                     !zone.Spans(pfn + (uint64_t{1} << o) - 1)) {
+            ok = fail("free block misaligned or outside its zone", pfn);
+          } else if (p->_refcount.load(std::memory_order_relaxed) != 0) {
+            ok = fail("free block with nonzero refcount", pfn);
+          } else if (o < kMaxPageOrder) {
+            const Pfn b = pfn ^ (Pfn{1} << o);
+            if (zone.Spans(b)) {
+              const page* bp = PfnToPage(b);
+              if ((bp->flags & PG_buddy) && bp->order == o) ok = fail("unmerged free buddies", pfn);
+            }
+          }
+          ++n;
+        }
+        if (ok && n != area.nr_free_mt[mt].get()) ok = fail("nr_free per migratetype mismatch", 0);
+        blocks += n;
+        free_pages += n << o;
+      }
+      if (ok && blocks != area.nr_free.get()) ok = fail("nr_free mismatch", 0);
+    }
+    if (ok && free_pages != zone.nr_free.get()) ok = fail("zone nr_free mismatch", zone.start_pfn);
+    // Per-cpu lists.
+    for (unsigned c = 0; c < nr_cpus_ && ok; ++c) {
+      PerCpuPages& pcp = zone.pcp[c];
+      int64_t count = 0;
+      for (unsigned o = 0; o <= kPcpMaxOrder && ok; ++o) {
         for (unsigned mt = 0; mt < kNrMigrateTypes && ok; ++mt) {
-          if (!area.lists[mt].LinksConsistent()) ok = fail("free list links broken", 0);
-          uint64_t n = 0;
-          for (const ListNode* x = area.lists[mt].first(); ok && x != nullptr && x != area.lists[mt].end();
+          if (!pcp.lists[o][mt].LinksConsistent()) ok = fail("pcp list links broken", zone.start_pfn);
+          for (const ListNode* x = pcp.lists[o][mt].first(); ok && x != nullptr && x != pcp.lists[o][mt].end();
                x = x->next) {
             const page* p = Entry(const_cast<ListNode*>(x));
-            const Pfn pfn = PageToPfn(p);
-            if (!(p->flags & PG_buddy) || p->order != o || p->free_mt != mt) {
-              ok = fail("free-list page without PG_buddy at its order/type", pfn);
-            } else if (!IsAligned(pfn, uint64_t{1} << o) || !zone.Spans(pfn) ||
-                       !zone.Spans(pfn + (uint64_t{1} << o) - 1)) {
-              ok = fail("free block misaligned or outside its zone", pfn);
-            } else if (p->_refcount.load(std::memory_order_relaxed) != 0) {
-              ok = fail("free block with nonzero refcount", pfn);
-            } else if (o < kMaxPageOrder) {
-              const Pfn b = pfn ^ (Pfn{1} << o);
-              if (zone.Spans(b)) {
-                const page* bp = PfnToPage(b);
-                if ((bp->flags & PG_buddy) && bp->order == o) ok = fail("unmerged free buddies", pfn);
-              }
+            if (!(p->flags & PG_pcp) || p->order != o || p->free_mt != mt ||
+                p->_refcount.load(std::memory_order_relaxed) != 0 || !zone.Spans(PageToPfn(p))) {
+              ok = fail("pcp page without PG_pcp at its order/type", PageToPfn(p));
             }
-            ++n;
-          }
-          if (ok && n != area.nr_free_mt[mt].get()) ok = fail("nr_free per migratetype mismatch", 0);
-          blocks += n;
-          free_pages += n << o;
-        }
-        if (ok && blocks != area.nr_free.get()) ok = fail("nr_free mismatch", 0);
-      }
-      if (ok && free_pages != zone.nr_free.get()) ok = fail("zone nr_free mismatch", zone.start_pfn);
-      // Per-cpu lists.
-      for (unsigned c = 0; c < nr_cpus_ && ok; ++c) {
-        PerCpuPages& pcp = zone.pcp[c];
-        int64_t count = 0;
-        for (unsigned o = 0; o <= kPcpMaxOrder && ok; ++o) {
-          for (unsigned mt = 0; mt < kNrMigrateTypes && ok; ++mt) {
-            for (const ListNode* x = pcp.lists[o][mt].first(); ok && x != nullptr && x != pcp.lists[o][mt].end();
-                 x = x->next) {
-              const page* p = Entry(const_cast<ListNode*>(x));
-              if (!(p->flags & PG_pcp) || p->order != o || !zone.Spans(PageToPfn(p))) {
-                ok = fail("pcp page without PG_pcp at its order", PageToPfn(p));
-              }
-              count += int64_t{1} << o;
-            }
+            count += int64_t{1} << o;
           }
         }
-        if (ok && count != pcp.count) ok = fail("pcp count mismatch", zone.start_pfn);
       }
-      // Every struct page of the zone: free blocks, allocated blocks, reserved.
-      for (Pfn pfn = zone.start_pfn; ok && pfn < zone.end_pfn();) {
-        const page* p = PfnToPage(pfn);
-        if (p->node != nid || p->zone != zone.type) {
-          ok = fail("page with wrong node/zone", pfn);
-          break;
-        }
-        uint64_t span = 1;
-        if (p->flags & (PG_buddy | PG_pcp | PG_head)) span = uint64_t{1} << p->order;
-        if (p->flags & PG_tail) {
-          ok = fail("tail page without a head", pfn);
-          break;
-        }
-        for (uint64_t i = 1; i < span && ok; ++i) {
-          const page* t = p + i;
-          if (p->flags & PG_head) {
-            if (!(t->flags & PG_tail) || t->compound_head != p) ok = fail("bad tail page", pfn + i);
-          } else if (t->flags != 0 || t->_refcount.load(std::memory_order_relaxed) != 0) {
-            ok = fail("page inside a free block is in use", pfn + i);
-          }
-        }
-        pfn += span;
+      if (ok && count != pcp.count()) ok = fail("pcp count (high - headroom) mismatch", zone.start_pfn);
+      if (ok && (pcp.headroom < 1 || pcp.headroom > pcp.high)) {
+        ok = fail("pcp count not in [0, high)", zone.start_pfn);
       }
-      zone.lock.Unlock();
-      for (unsigned c = 0; c < nr_cpus_; ++c) zone.pcp[c].lock.Unlock();
-      if (!ok) return false;
+      if (ok && pcp.zone != &zone) ok = fail("pcp not pointing at its zone", zone.start_pfn);
     }
-  }
-  return true;
+    // The alloc gate: open exactly when pcp lists are on and the zone is above
+    // low, and then each cpu of the node sees its slot's pcp here.
+    const bool open = pcp_enabled_.load(std::memory_order_relaxed) &&
+                      zone.nr_free.get() > zone.watermark[WMARK_LOW];
+    if (ok && zone.alloc_gate_open != open) ok = fail("alloc gate out of date", zone.start_pfn);
+    for (unsigned cpu = 0; cpu < kMaxCpus && ok; ++cpu) {
+      const int slot = slot_of_cpu_[cpu];
+      if (pcp_of_cpu_[cpu][nid * kMaxNrZones + zone.type] != &zone.pcp[slot]) {
+        ok = fail("pcp_of_cpu_ entry wrong", zone.start_pfn);
+      } else if (NodeOfSlot(slot) == static_cast<int>(nid) &&
+                 alloc_gate_[cpu][GateIndex(zone.type)].load(std::memory_order_relaxed) !=
+                     (open ? &zone.pcp[slot] : nullptr)) {
+        ok = fail("alloc gate entry wrong", zone.start_pfn);
+      }
+    }
+    // Every struct page of the zone: free blocks, allocated blocks, reserved.
+    for (Pfn pfn = zone.start_pfn; ok && pfn < zone.end_pfn();) {
+      const page* p = PfnToPage(pfn);
+      if (p->node != nid || p->zone != zone.type) {
+        ok = fail("page with wrong node/zone", pfn);
+        break;
+      }
+      uint64_t span = 1;
+      if (p->flags & (PG_buddy | PG_pcp | PG_head)) span = uint64_t{1} << p->order;
+      if (p->flags & PG_tail) {
+        ok = fail("tail page without a head", pfn);
+        break;
+      }
+      for (uint64_t i = 1; i < span && ok; ++i) {
+        const page* t = p + i;
+        if (p->flags & PG_head) {
+          if (!(t->flags & PG_tail) || t->compound_head != p) ok = fail("bad tail page", pfn + i);
+        } else if (t->flags != 0 || t->_refcount.load(std::memory_order_relaxed) != 0) {
+          ok = fail("page inside a free block is in use", pfn + i);
+        }
+      }
+      pfn += span;
+    }
+    zone.lock.Unlock();
+    for (unsigned c = 0; c < nr_cpus_; ++c) zone.pcp[c].lock.Unlock();
+    if (!ok) all_ok = false;
+  });
+  return all_ok;
 }
 
 }  // namespace mm

@@ -60,9 +60,23 @@ class BuddyAllocator {
   // 2^order contiguous pages, naturally aligned, with _refcount 1; nullptr on
   // failure (with a "page allocation failure" warning unless __GFP_NOWARN).
   // nid == kNumaNoNode means the current cpu's node.
-  page* AllocPages(gfp_t gfp, unsigned order, int nid = kNumaNoNode);
+  // The order-0, any-node request is dispatched inline (as Linux's inline
+  // alloc_pages_node) to the per-cpu fast path, so that a constant order, nid
+  // and gfp fold away at the call site.
+  page* AllocPages(gfp_t gfp, unsigned order, int nid = kNumaNoNode) {
+    if (__builtin_expect(order == 0 && nid == kNumaNoNode, 1)) {
+      return AllocPcpFast(gfp, GfpMigrateType(gfp));
+    }
+    return AllocPagesGeneral(gfp, order, nid);
+  }
   // __free_pages: drops one reference; at zero returns the block (checked).
-  void FreePages(page* p, unsigned order);
+  void FreePages(page* p, unsigned order) {
+    if (__builtin_expect(order == 0, 1)) {
+      FreePcpFast(p);
+    } else {
+      FreePagesGeneral(p, order);
+    }
+  }
   // free_pages(addr): the same by direct-map address (checked to be in RAM).
   void FreePagesByAddress(uintptr_t addr, unsigned order);
   void GetPage(page* p);
@@ -113,6 +127,24 @@ class BuddyAllocator {
   // lock (as Linux falls back when the pcp trylock fails). Drains first.
   void SetPcpEnabled(bool enabled);
 
+  // Calls f(nid, zone) for every populated zone: nodes in order, zones bottom up.
+  template <typename F>
+  void ForEachZone(F&& f) {
+    for (unsigned nid = 0; nid < nr_nodes_; ++nid) {
+      for (Zone& zone : nodes_[nid]->zones) {
+        if (zone.populated) f(nid, zone);
+      }
+    }
+  }
+  template <typename F>
+  void ForEachZone(F&& f) const {
+    for (unsigned nid = 0; nid < nr_nodes_; ++nid) {
+      for (const Zone& zone : nodes_[nid]->zones) {
+        if (zone.populated) f(nid, zone);
+      }
+    }
+  }
+
   void SetReclaimHooks(const ReclaimHooks& hooks) { hooks_ = hooks; }
   // Name printed as "in process NAME" in reports (the VM installs `current`'s comm).
   void SetCommHook(const char* (*comm)()) { comm_hook_ = comm; }
@@ -143,9 +175,27 @@ class BuddyAllocator {
   int CpuSlot() const { return slot_of_cpu_[platform::FastCpuId() % kMaxCpus]; }
   int NodeOfSlot(int slot) const { return node_of_slot_[slot]; }
 
-  page* AllocFast(gfp_t gfp);
+  class ZoneLockGuard;
+
+  // The order-0 fast paths (Linux's rmqueue_pcplist / free_unref_page with the
+  // checks of free_page_is_bad fused): straight-line code on the calling cpu's
+  // list that falls through (a tail call) to the general path for anything
+  // else: an unknown cpu, a closed alloc gate, an empty list, a busy pcp lock,
+  // or any page that is not in the plain allocated state (the general path
+  // then checks and reports).
+  page* AllocPcpFast(gfp_t gfp, size_t mt);  // mt: a MigrateType
+  void FreePcpFast(page* p);
   page* AllocPagesGeneral(gfp_t gfp, unsigned order, int nid);
   void FreePagesGeneral(page* p, unsigned order);
+  // Cold tails of the fast paths.
+  page* ZeroNewPage(page* p);
+  void DrainPcpAndUnlock(PerCpuPages& pcp) MM_RELEASE(pcp.lock);
+  // Index of alloc_gate_'s second dimension for a request (0: Normal, 1: DMA).
+  static unsigned GateIndex(ZoneType z) { return z == ZONE_DMA ? 1 : 0; }
+  // Opens or closes the zone's alloc gate for every cpu of its node to match
+  // pcp_enabled_ && nr_free > low watermark; the zone lock is held.
+  void SyncAllocGate(Zone& zone) MM_EXCLUSIVE_LOCKS_REQUIRED(zone.lock);
+  void SetPcpHigh(PerCpuPages& pcp, int high, int batch) MM_EXCLUSIVE_LOCKS_REQUIRED(pcp.lock);
   page* GetPageFromFreelist(AllocContext& ac, unsigned order, int wmark_index,
                             unsigned alloc_flags);
   page* AllocSlowpath(AllocContext& ac, gfp_t gfp, unsigned order);
@@ -158,8 +208,8 @@ class BuddyAllocator {
   void DelFromFreeArea(Zone& zone, page* p, unsigned order);
   void FreeOneBlock(Zone& zone, page* p, Pfn pfn, unsigned order, MigrateType mt);
   void FreeToPcp(Zone& zone, int slot, page* p, unsigned order, MigrateType mt);
-  void FreePcpBulk(Zone& zone, PerCpuPages& pcp, int pages);
-  void DrainZonePcp(Zone& zone, PerCpuPages& pcp);
+  void FreePcpBulk(Zone& zone, PerCpuPages& pcp, int pages) MM_EXCLUSIVE_LOCKS_REQUIRED(pcp.lock);
+  void DrainZonePcp(Zone& zone, PerCpuPages& pcp) MM_EXCLUSIVE_LOCKS_REQUIRED(pcp.lock);
   uint64_t MovePageblockFree(Zone& zone, Pfn pageblock_start, MigrateType mt);
   bool WatermarkOk(const Zone& zone, unsigned order, uint64_t mark, ZoneType highest,
                    unsigned alloc_flags) const;
@@ -192,6 +242,15 @@ class BuddyAllocator {
   std::atomic<bool> pcp_enabled_{true};
   uint8_t slot_of_cpu_[kMaxCpus] = {};   // cpu id -> pcp slot (cpu % nr_cpus)
   uint8_t node_of_slot_[kMaxCpus] = {};  // pcp slot -> its node (slot % nr_nodes)
+  // The order-0 alloc gate: [cpu][GateIndex(GfpZone(gfp))] is the cpu's pcp in
+  // its node's zone of that type while the zone's alloc_gate_open holds, else
+  // nullptr (no such zone, pcp disabled, or at/below the low watermark). Read
+  // lock-free by the fast path (one load for the zone, its pcp and its
+  // watermark check); written under the zone's lock.
+  std::atomic<PerCpuPages*> alloc_gate_[kMaxCpus][kMaxNrZones] = {};
+  // [cpu][node * kMaxNrZones + zone]: the cpu's pcp in that zone (nullptr where
+  // unpopulated). Written at boot only.
+  PerCpuPages* pcp_of_cpu_[kMaxCpus][kMaxNodes * kMaxNrZones] = {};
   std::atomic<uint64_t> alloc_failures_{0};
   std::atomic<uint64_t> allocstall_{0};
   std::atomic<uint64_t> kswapd_wakeups_{0};

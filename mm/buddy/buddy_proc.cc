@@ -3,7 +3,11 @@
 // and /sys/kernel/debug/extfrag/{extfrag_index,unusable_index}.
 //
 // Locking: each zone's counters are read under its lock (a consistent
-// snapshot per zone, as Linux's walk_zones_in_node takes zone->lock).
+// snapshot per zone, as Linux's walk_zones_in_node takes zone->lock); per-cpu
+// values (pcp counts, the pgalloc/pgfree event counts) are read under each
+// slot's pcp lock and summed, as Linux folds per-cpu counters when a view is
+// read (sum_vm_events, zone_page_state_snapshot), so every view is exact at the
+// moment of each read.
 #include "mm/base/bits.h"
 #include "mm/buddy/buddy_allocator.h"
 
@@ -69,21 +73,11 @@ void PutThousandths(TextBuffer& out, int v) {
   }
 }
 
-// Calls f(nid, zone) for every populated zone, nodes in order, zones bottom up.
-template <typename F>
-void ForEachZone(BuddyAllocator& b, F f) {
-  for (unsigned nid = 0; nid < b.nr_nodes(); ++nid) {
-    for (Zone& zone : b.node(static_cast<int>(nid)).zones) {
-      if (zone.populated) f(nid, zone);
-    }
-  }
-}
-
 // One "Node N, zone NAME v0 v1 ... v10" row of a per-order view; cell(out,
 // snapshot, order) prints each value.
 template <typename Cell>
 void ShowPerOrderRows(BuddyAllocator& b, TextBuffer& out, Cell cell) {
-  ForEachZone(b, [&](unsigned nid, Zone& zone) {
+  b.ForEachZone([&](unsigned nid, Zone& zone) {
     const FreeSnapshot s = Snapshot(zone);
     out.Append("Node %u, zone %8s ", nid, zone.name());
     for (unsigned o = 0; o <= kMaxPageOrder; ++o) cell(out, s, o);
@@ -110,117 +104,107 @@ void BuddyAllocator::ShowPagetypeinfo(TextBuffer& out) {
   out.Append("%-43s ", "Free pages count per migrate type at order");
   for (unsigned o = 0; o <= kMaxPageOrder; ++o) out.Append("%6u ", o);
   out.PutChar('\n');
-  for (unsigned nid = 0; nid < nr_nodes_; ++nid) {
-    for (Zone& zone : nodes_[nid]->zones) {
-      if (!zone.populated) continue;
-      FreeSnapshot s = Snapshot(zone);
-      for (unsigned mt = 0; mt < kNrMigrateTypes; ++mt) {
-        out.Append("Node %4u, zone %8s, type %12s ", nid, zone.name(), kMigrateTypeNames[mt]);
-        for (unsigned o = 0; o <= kMaxPageOrder; ++o) {
-          out.Append("%6llu ", static_cast<unsigned long long>(s.nr_free_mt[o][mt]));
-        }
-        out.PutChar('\n');
+  ForEachZone([&](unsigned nid, Zone& zone) {
+    const FreeSnapshot s = Snapshot(zone);
+    for (unsigned mt = 0; mt < kNrMigrateTypes; ++mt) {
+      out.Append("Node %4u, zone %8s, type %12s ", nid, zone.name(), kMigrateTypeNames[mt]);
+      for (unsigned o = 0; o <= kMaxPageOrder; ++o) {
+        out.Append("%6llu ", static_cast<unsigned long long>(s.nr_free_mt[o][mt]));
       }
+      out.PutChar('\n');
     }
-  }
+  });
   out.Append("\n%-23s", "Number of blocks type ");
   for (unsigned mt = 0; mt < kNrMigrateTypes; ++mt) out.Append("%12s ", kMigrateTypeNames[mt]);
   out.PutChar('\n');
-  for (unsigned nid = 0; nid < nr_nodes_; ++nid) {
-    for (Zone& zone : nodes_[nid]->zones) {
-      if (!zone.populated) continue;
-      uint64_t count[kNrMigrateTypes] = {};
-      {
-        SpinLockGuard guard(zone.lock);
-        const uint64_t blocks = (zone.spanned_pages + kPageblockNrPages - 1) / kPageblockNrPages;
-        for (uint64_t b = 0; b < blocks; ++b) ++count[zone.pageblock_mt[b]];
-      }
-      out.Append("Node %u, zone %8s ", nid, zone.name());
-      for (unsigned mt = 0; mt < kNrMigrateTypes; ++mt) {
-        out.Append("%12llu ", static_cast<unsigned long long>(count[mt]));
-      }
-      out.PutChar('\n');
+  ForEachZone([&](unsigned nid, Zone& zone) {
+    uint64_t count[kNrMigrateTypes] = {};
+    {
+      SpinLockGuard guard(zone.lock);
+      const uint64_t blocks = (zone.spanned_pages + kPageblockNrPages - 1) / kPageblockNrPages;
+      for (uint64_t b = 0; b < blocks; ++b) ++count[zone.pageblock_mt[b]];
     }
-  }
+    out.Append("Node %u, zone %8s ", nid, zone.name());
+    for (unsigned mt = 0; mt < kNrMigrateTypes; ++mt) {
+      out.Append("%12llu ", static_cast<unsigned long long>(count[mt]));
+    }
+    out.PutChar('\n');
+  });
 }
 
 void BuddyAllocator::ShowZoneinfo(TextBuffer& out) {
-  for (unsigned nid = 0; nid < nr_nodes_; ++nid) {
-    bool first = true;
-    for (Zone& zone : nodes_[nid]->zones) {
-      if (!zone.populated) continue;
-      out.Append("Node %u, zone %8s", nid, zone.name());
-      if (first) {
-        uint64_t node_free = 0;
-        for (const Zone& z : nodes_[nid]->zones) node_free += z.nr_free.get();
-        out.Append("\n  per-node stats");
-        out.Append("\n      %-12s %llu", "nr_free_pages", static_cast<unsigned long long>(node_free));
-        first = false;
-      }
-      out.Append(
-          "\n  pages free     %llu"
-          "\n        boost    %u"
-          "\n        min      %llu"
-          "\n        low      %llu"
-          "\n        high     %llu"
-          "\n        spanned  %llu"
-          "\n        present  %llu"
-          "\n        managed  %llu"
-          "\n        cma      %u",
-          static_cast<unsigned long long>(zone.nr_free.get()), 0u,
-          static_cast<unsigned long long>(zone.watermark[WMARK_MIN]),
-          static_cast<unsigned long long>(zone.watermark[WMARK_LOW]),
-          static_cast<unsigned long long>(zone.watermark[WMARK_HIGH]),
-          static_cast<unsigned long long>(zone.spanned_pages),
-          static_cast<unsigned long long>(zone.present_pages),
-          static_cast<unsigned long long>(zone.managed_pages), 0u);
-      out.Append("\n        protection: (%llu", static_cast<unsigned long long>(zone.lowmem_reserve[0]));
-      for (unsigned i = 1; i < kMaxNrZones; ++i) {
-        out.Append(", %llu", static_cast<unsigned long long>(zone.lowmem_reserve[i]));
-      }
-      out.PutChar(')');
-      out.Append("\n      %-12s %llu", "nr_free_pages", static_cast<unsigned long long>(zone.nr_free.get()));
-      out.Append("\n  pagesets");
-      for (unsigned c = 0; c < nr_cpus_; ++c) {
-        PerCpuPages& pcp = zone.pcp[c];
-        int count;
-        {
-          SpinLockGuard guard(pcp.lock);
-          count = pcp.count;
-        }
-        out.Append(
-            "\n    cpu: %u"
-            "\n              count: %d"
-            "\n              high:  %d"
-            "\n              batch: %d",
-            c, count, pcp.high, pcp.batch);
-        out.Append("\n  vm stats threshold: %d", 0);
-      }
-      out.Append(
-          "\n  node_unreclaimable:  %u"
-          "\n  start_pfn:           %llu",
-          0u, static_cast<unsigned long long>(zone.start_pfn));
-      out.PutChar('\n');
+  int last_nid = -1;
+  ForEachZone([&](unsigned nid, Zone& zone) {
+    out.Append("Node %u, zone %8s", nid, zone.name());
+    if (static_cast<int>(nid) != last_nid) {  // the node's first populated zone
+      last_nid = static_cast<int>(nid);
+      uint64_t node_free = 0;
+      for (const Zone& z : nodes_[nid]->zones) node_free += z.nr_free.get();
+      out.Append("\n  per-node stats");
+      out.Append("\n      %-12s %llu", "nr_free_pages", static_cast<unsigned long long>(node_free));
     }
-  }
+    out.Append(
+        "\n  pages free     %llu"
+        "\n        boost    %u"
+        "\n        min      %llu"
+        "\n        low      %llu"
+        "\n        high     %llu"
+        "\n        spanned  %llu"
+        "\n        present  %llu"
+        "\n        managed  %llu"
+        "\n        cma      %u",
+        static_cast<unsigned long long>(zone.nr_free.get()), 0u,
+        static_cast<unsigned long long>(zone.watermark[WMARK_MIN]),
+        static_cast<unsigned long long>(zone.watermark[WMARK_LOW]),
+        static_cast<unsigned long long>(zone.watermark[WMARK_HIGH]),
+        static_cast<unsigned long long>(zone.spanned_pages),
+        static_cast<unsigned long long>(zone.present_pages),
+        static_cast<unsigned long long>(zone.managed_pages), 0u);
+    out.Append("\n        protection: (%llu", static_cast<unsigned long long>(zone.lowmem_reserve[0]));
+    for (unsigned i = 1; i < kMaxNrZones; ++i) {
+      out.Append(", %llu", static_cast<unsigned long long>(zone.lowmem_reserve[i]));
+    }
+    out.PutChar(')');
+    out.Append("\n      %-12s %llu", "nr_free_pages", static_cast<unsigned long long>(zone.nr_free.get()));
+    out.Append("\n  pagesets");
+    for (unsigned c = 0; c < nr_cpus_; ++c) {
+      PerCpuPages& pcp = zone.pcp[c];
+      int count, high, batch;
+      {
+        PcpLockGuard guard(pcp.lock);
+        count = pcp.count();
+        high = pcp.high;
+        batch = pcp.batch;
+      }
+      out.Append(
+          "\n    cpu: %u"
+          "\n              count: %d"
+          "\n              high:  %d"
+          "\n              batch: %d",
+          c, count, high, batch);
+      out.Append("\n  vm stats threshold: %d", 0);
+    }
+    out.Append(
+        "\n  node_unreclaimable:  %u"
+        "\n  start_pfn:           %llu",
+        0u, static_cast<unsigned long long>(zone.start_pfn));
+    out.PutChar('\n');
+  });
 }
 
 void BuddyAllocator::ShowVmstat(TextBuffer& out) {
   uint64_t pgalloc[kMaxNrZones] = {};
   uint64_t pgfree = 0;
-  for (unsigned nid = 0; nid < nr_nodes_; ++nid) {
-    for (Zone& zone : nodes_[nid]->zones) {
-      if (!zone.populated) continue;
-      for (unsigned c = 0; c < nr_cpus_; ++c) {
-        SpinLockGuard guard(zone.pcp[c].lock);
-        pgalloc[zone.type] += zone.pcp[c].pgalloc;
-        pgfree += zone.pcp[c].pgfree;
-      }
-      SpinLockGuard guard(zone.lock);
-      pgalloc[zone.type] += zone.pgalloc;
-      pgfree += zone.pgfree;
+  ForEachZone([&](unsigned, Zone& zone) {
+    for (unsigned c = 0; c < nr_cpus_; ++c) {
+      PcpLockGuard guard(zone.pcp[c].lock);
+      pgalloc[zone.type] += zone.pcp[c].pgalloc;
+      pgfree += zone.pcp[c].pgfree;
     }
-  }
+    SpinLockGuard guard(zone.lock);
+    pgalloc[zone.type] += zone.pgalloc;
+    pgfree += zone.pgfree;
+  });
   out.Append("nr_free_pages %llu\n", static_cast<unsigned long long>(NrFreeBuddyPages()));
   out.Append("pgalloc_dma %llu\n", static_cast<unsigned long long>(pgalloc[ZONE_DMA]));
   out.Append("pgalloc_normal %llu\n", static_cast<unsigned long long>(pgalloc[ZONE_NORMAL]));

@@ -1,7 +1,8 @@
 // struct page: one descriptor per physical page frame, as Linux's mem_map.
 //
 // Layout (64 bytes, one cache line):
-//   flags(4) order(1) node(1) zone(1) pad(1) | _refcount(4) _mapcount(4) | lru(16) | union(32)
+//   flags(4) order(1) node(1) zone(1) free_mt(1) | _refcount(4) _mapcount(4) | lru(16) | union(32)
+// node and zone are set at boot and never change (Linux keeps them in page->flags).
 // The union is owned by whoever owns the page: the buddy allocator (free and
 // per-cpu lists use only `lru` and `order`), a slab allocator (the slab words),
 // the VM (mapping/index/private), or the compound-page bookkeeping of a tail page.
@@ -18,6 +19,7 @@
 #define MM_BUDDY_PAGE_H_
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 #include "mm/base/list.h"
@@ -84,7 +86,11 @@ struct page {
   uint8_t order;  // free block order (PG_buddy/PG_pcp) or allocated block order (head)
   uint8_t node;
   uint8_t zone;   // index into the node's zones
-  uint8_t free_mt;  // migratetype of the free list the page heads (PG_buddy)
+  // Buddy-owned: the migratetype of the free list (PG_buddy) or per-cpu list
+  // (PG_pcp) the page is on; an allocated page keeps the value of the list it
+  // came from, and an order-0 free goes back to that type's per-cpu list
+  // (Linux caches it as pcppage_migratetype). Always < kNrMigrateTypes.
+  uint8_t free_mt;
   std::atomic<int32_t> _refcount;
   std::atomic<int32_t> _mapcount;  // number of PTEs mapping the page (0 = unmapped)
   ListNode lru;                    // free lists, per-cpu lists, LRU lists, slab lists
@@ -114,6 +120,24 @@ struct page {
 static_assert(sizeof(page) == 64, "struct page must stay one cache line");
 
 inline bool PageHasFlag(const page* p, uint32_t f) { return (p->flags & f) != 0; }
+
+// The page's first two 8-byte words as single loads, for the buddy allocator's
+// fused free check (one load instead of one per field). On a little-endian
+// machine the head word is flags | order << 32 | node << 40 | zone << 48 |
+// free_mt << 56 and the reference word is _refcount | _mapcount << 32.
+using PageWord = uint64_t __attribute__((may_alias));
+inline uint64_t PageHeadWord(const page* p) {
+  return __atomic_load_n(reinterpret_cast<const PageWord*>(p), __ATOMIC_RELAXED);
+}
+// Acquire, as the _refcount read of put_page_testzero.
+inline uint64_t PageRefWord(const page* p) {
+  return __atomic_load_n(reinterpret_cast<const PageWord*>(&p->_refcount), __ATOMIC_ACQUIRE);
+}
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "PageHeadWord/PageRefWord decode little-endian");
+static_assert(offsetof(page, order) == 4 && offsetof(page, node) == 5 && offsetof(page, zone) == 6 &&
+              offsetof(page, free_mt) == 7 && offsetof(page, _refcount) == 8 &&
+              offsetof(page, _mapcount) == 12 && offsetof(page, lru) == 16,
+              "the word layout PageHeadWord/PageRefWord decode");
 
 }  // namespace mm
 

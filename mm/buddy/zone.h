@@ -3,12 +3,13 @@
 // LOCK ORDER (for this file and buddy_allocator.cc):
 //   PerCpuPages::lock  ->  Zone::lock
 //   - Zone::lock protects free_area[] (lists and counters), nr_free, the pageblock
-//     migratetypes and the zone's buddy-path statistics.
-//   - PerCpuPages::lock protects that cpu slot's lists, count and statistics. On
-//     the host a "cpu" is a thread slot (several threads may share one), so the
-//     lock is needed even though it is almost never contended (Linux's
-//     pcp_spin_lock does the same on PREEMPT_RT).
-//   - watermarks, managed_pages, lowmem_reserve are written once at boot (or by
+//     migratetypes, alloc_gate_open and the zone's buddy-path statistics.
+//   - PerCpuPages::lock protects that cpu slot's lists, headroom, high, batch and
+//     statistics. On the host a "cpu" is a thread slot (several threads may share
+//     one), so the lock is needed even though it is almost never contended. The
+//     order-0 fast paths only try it once (PcpLock::TryLock, one `lock bts` on
+//     x86) and take the general path if it is busy, as Linux's pcp_spin_trylock.
+//   - watermarks, managed_pages, lowmem_reserve are written at boot (or by
 //     SetMinFreeKbytes under every zone lock) and read lock-free.
 //   - nr_free is also read lock-free (relaxed) by watermark checks, as Linux's
 //     zone_page_state does: a stale value only makes a check slightly early/late.
@@ -51,18 +52,68 @@ struct FreeArea {
   RelaxedCounter nr_free_mt[kNrMigrateTypes];
 };
 
+// The per-cpu list lock: a test-and-set word. TryLock is one atomic bit-test-and-
+// set (`lock bts` on x86); Lock spins (general paths, drains, views).
+// Not recursive; holders must not block.
+class MM_CAPABILITY("mutex") PcpLock {
+ public:
+  constexpr PcpLock() = default;
+  PcpLock(const PcpLock&) = delete;
+  PcpLock& operator=(const PcpLock&) = delete;
+
+  bool TryLock() MM_TRY_ACQUIRE(true) {
+    return (word_.fetch_or(1, std::memory_order_acquire) & 1) == 0;
+  }
+  void Lock() MM_ACQUIRE() {
+    while (!TryLock()) {
+      while (word_.load(std::memory_order_relaxed) != 0) CpuRelax();
+    }
+  }
+  void Unlock() MM_RELEASE() { word_.store(0, std::memory_order_release); }
+  void AssertHeld() const MM_ASSERT_CAPABILITY(this) {}
+
+ private:
+  std::atomic<uint32_t> word_{0};
+};
+
+class MM_SCOPED_CAPABILITY PcpLockGuard {
+ public:
+  explicit PcpLockGuard(PcpLock& l) MM_ACQUIRE(l) : lock_(l) { lock_.Lock(); }
+  ~PcpLockGuard() MM_RELEASE() { lock_.Unlock(); }
+  PcpLockGuard(const PcpLockGuard&) = delete;
+  PcpLockGuard& operator=(const PcpLockGuard&) = delete;
+
+ private:
+  PcpLock& lock_;
+};
+
+struct Zone;
+
 // A cpu slot's cache of free pages of orders 0..kPcpMaxOrder.
-// Invariant: count == sum over lists of (length << order); every page on a list
-// has PG_pcp, _refcount == 0 and `order` equal to its list's order.
+// Invariants (under lock):
+//   high - headroom == count() == sum over lists of (length << order);
+//   every page on lists[o][mt] has PG_pcp, _refcount == 0, order == o and
+//   free_mt == mt (so an order-0 page remembers, once allocated, the list it
+//   came from: the fast free path puts it back there without a pageblock lookup);
+//   1 <= headroom <= high, i.e. 0 <= count < high: a free that brings count to
+//   high (headroom to 0) drains at least a batch, and a refill stops short of
+//   high, so the order-0 free needs one decrement and one branch. With pcp
+//   disabled high == 1 and batch == 1, so every free drains at once (Linux's
+//   zone_pcp_disable) and the lists stay empty.
+// pgalloc and pgfree are this slot's vm event counts (Linux's per-cpu
+// vm_event_states): written only under the lock, summed over the slots when
+// /proc/vmstat is read.
 struct alignas(kCacheLineSize) PerCpuPages {
-  SpinLock lock;
-  int count MM_GUARDED_BY(lock) = 0;  // pages (not blocks) held
-  int high = 0;                       // drain to the zone above this
-  int batch = 0;                      // pages moved per refill/drain
+  PcpLock lock;
+  int headroom MM_GUARDED_BY(lock) = 0;  // pages this slot takes before it drains: high - count
+  int high MM_GUARDED_BY(lock) = 0;      // drain to the zone when count reaches this (>= 1)
+  int batch MM_GUARDED_BY(lock) = 0;     // pages moved per refill/drain
+  Zone* zone = nullptr;                  // the owning zone (set at boot)
   List lists[kPcpMaxOrder + 1][kNrMigrateTypes] MM_GUARDED_BY(lock);
-  // vmstat, folded on read.
   uint64_t pgalloc MM_GUARDED_BY(lock) = 0;
   uint64_t pgfree MM_GUARDED_BY(lock) = 0;
+
+  int count() const MM_EXCLUSIVE_LOCKS_REQUIRED(lock) { return high - headroom; }
 };
 
 struct Zone {
@@ -77,6 +128,11 @@ struct Zone {
   uint64_t watermark[NR_WMARK] = {};
   uint64_t lowmem_reserve[kMaxNrZones] = {};  // pages kept back from requests whose top zone is i
   RelaxedCounter nr_free;            // pages in free_area (not pcp); written under lock
+  // Cached "pcp enabled and nr_free > watermark[WMARK_LOW]": whether the cpus of
+  // this node may take order-0 pages from their lists here without looking at
+  // the zone (BuddyAllocator's alloc gate). Recomputed when a zone-lock section
+  // that changed nr_free or the watermarks ends.
+  bool alloc_gate_open MM_GUARDED_BY(lock) = false;
   FreeArea free_area[kNrPageOrders];  // lists and counters written under lock
   uint8_t* pageblock_mt = nullptr;   // migratetype per pageblock of the span
   PerCpuPages* pcp = nullptr;        // [nr_cpus]
