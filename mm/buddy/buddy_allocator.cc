@@ -48,13 +48,13 @@ page* Entry(ListNode* n) { return ContainerOf(n, &page::lru); }
 // already free, and PAGE_FLAGS_CHECK_AT_FREE.
 constexpr uint32_t kNotPlain = PG_tail | PG_head | PG_buddy | PG_pcp | kFlagsCheckAtFree;
 
-// The fused free check (Linux's free_page_is_bad, as one value): with the head
-// word rotated left by 8 (free_mt in bits 0-7, flags in 8-39, order in 40-47),
-// masking keeps free_mt, the flags that must be clear and the order. OR-ing in
-// `_refcount | _mapcount << 32` XOR 1 and the mapping gives a value that is the
-// page's cached migratetype (< kNrMigrateTypes) exactly when the page is a
-// plain allocated order-0 page: no kNotPlain flag, order 0, one reference,
-// unmapped, no mapping, and a valid free_mt. Anything else is larger.
+// The fused free check (Linux's free_page_is_bad as two compares). First, with
+// the head word rotated left by 8 (free_mt in bits 0-7, flags in 8-39, order in
+// 40-47), masking keeps free_mt, the flags that must be clear and the order:
+// the result is the page's cached migratetype (< kNrMigrateTypes) exactly when
+// no kNotPlain flag is set, the order is 0 and free_mt is valid; anything else
+// is larger. Second, `(_refcount | _mapcount << 32) ^ 1 | mapping` is zero
+// exactly when the page holds one reference, is unmapped and has no mapping.
 constexpr uint64_t kFreeFastMask = uint64_t{0xff} | (uint64_t{kNotPlain} << 8) | (uint64_t{0xff} << 40);
 static_assert(sizeof(page) == 64, "FreePcpFast's one-compare IsPage rotates by log2(64)");
 static_assert(__GFP_DMA == 1, "alloc_gate_ is indexed by gfp & __GFP_DMA");
@@ -685,9 +685,10 @@ const char* BuddyAllocator::CheckFreeBlock(const page* p, unsigned order) const 
   return nullptr;
 }
 
-// The order-0 free fast path. Two compares decide whether the page may go
-// straight to the cpu's list: IsPage (range and alignment at once) and the fused
-// state check (kFreeFastMask), which also yields the list's migratetype. Every
+// The order-0 free fast path. Three compares decide whether the page may go
+// straight to the cpu's list: IsPage (range and alignment at once) and the two
+// of the fused state check (kFreeFastMask), which also yields the list's
+// migratetype. Every
 // bad free (not one of our pages, a tail or head page, a page already free on a
 // pcp or buddy list, a reserved or slab/lru/locked page, a refcount other than
 // one, a mapped page or one with a mapping, a corrupt free_mt) fails one of them
@@ -696,9 +697,10 @@ const char* BuddyAllocator::CheckFreeBlock(const page* p, unsigned order) const 
 void BuddyAllocator::FreePcpFast(page* p) {
   const uintptr_t off = reinterpret_cast<uintptr_t>(p) - reinterpret_cast<uintptr_t>(mem_map_);
   if (__builtin_expect(std::rotr(off, 6) >= nr_pages_, 0)) return FreePagesGeneral(p, 0);
-  const uint64_t mt = (std::rotl(PageHeadWord(p), 8) & kFreeFastMask) | (PageRefWord(p) ^ 1) |
-                      reinterpret_cast<uintptr_t>(p->mapping);
+  const uint64_t mt = std::rotl(PageHeadWord(p), 8) & kFreeFastMask;
   if (__builtin_expect(mt >= kNrMigrateTypes, 0)) return FreePagesGeneral(p, 0);
+  const uint64_t in_use = (PageRefWord(p) ^ 1) | reinterpret_cast<uintptr_t>(p->mapping);
+  if (__builtin_expect(in_use != 0, 0)) return FreePagesGeneral(p, 0);
   const unsigned cpu = PeekCpuId();
   if (__builtin_expect(cpu >= kMaxCpus, 0)) return FreePagesGeneral(p, 0);
   PerCpuPages* pcp = pcp_of_cpu_[cpu][p->node * kMaxNrZones + p->zone];

@@ -1,7 +1,9 @@
 #include "mm/buddy/buddy_allocator.h"
 
+#include <climits>
 #include <cstring>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -216,6 +218,158 @@ TEST_F(BuddyBadInputTest, ReservedPageAndOrderAboveMax) {
   EXPECT_TRUE(log_.Contains("order above MAX_PAGE_ORDER"));
   b_->FreePages(p, 0);
   ExpectUnchanged(free0);
+}
+
+// Every bad order-0 free goes through the fast path first (FreePages(p, 0)):
+// each must be reported by the general path, and leave the page's descriptor,
+// the free counts, the views and the invariants exactly as they were.
+class BuddyBadOrder0FreeTest : public ::testing::Test {
+ protected:
+  BuddyBadOrder0FreeTest() : b_(16 * kMiB, {.nr_cpus = 1}) {}
+  void SetUp() override { ASSERT_EQ(b_.init_result(), 0); }
+
+  struct State {
+    uint64_t free_pages;
+    std::string buddyinfo, vmstat;
+    unsigned char desc[sizeof(page)];
+  };
+  State Snapshot(const page* p) {
+    State s;
+    s.free_pages = b_->NrFreePages();
+    s.buddyinfo = b_.View<&BuddyAllocator::ShowBuddyinfo>();
+    s.vmstat = b_.View<&BuddyAllocator::ShowVmstat>();
+    std::memcpy(s.desc, static_cast<const void*>(p), sizeof(page));
+    return s;
+  }
+  // Frees p as `order`, expects the report `reason` and no change at all.
+  void ExpectRejected(page* p, unsigned order, const std::string& reason) {
+    const State before = Snapshot(p);
+    log_.Clear();
+    b_->FreePages(p, order);
+    EXPECT_TRUE(log_.Contains("BUG: Bad page state in process")) << reason << "\n" << log_.text();
+    EXPECT_TRUE(log_.Contains("page dumped because: " + reason)) << log_.text();
+    const State after = Snapshot(p);
+    EXPECT_EQ(after.free_pages, before.free_pages) << reason;
+    EXPECT_EQ(after.buddyinfo, before.buddyinfo) << reason;
+    EXPECT_EQ(after.vmstat, before.vmstat) << reason;
+    EXPECT_EQ(std::memcmp(after.desc, before.desc, sizeof(page)), 0) << reason;
+    EXPECT_TRUE(b_->CheckInvariants()) << reason;
+  }
+
+  TestBuddy b_;
+  LogCapture log_;
+};
+
+TEST_F(BuddyBadOrder0FreeTest, EachKindIsReportedAndChangesNothing) {
+  page* keep = b_->AllocPages(GFP_KERNEL, 0);  // keeps the pcp list non-empty below
+  page* p = b_->AllocPages(GFP_KERNEL, 0);
+  ASSERT_NE(p, nullptr);
+
+  p->_mapcount.store(1);
+  ExpectRejected(p, 0, "nonzero mapcount");
+  p->_mapcount.store(0);
+
+  int mapping_target = 0;
+  // A real pointer, and tagged values like Linux's PAGE_MAPPING_ANON (low bits).
+  for (void* mapping : {static_cast<void*>(&mapping_target), reinterpret_cast<void*>(1),
+                        reinterpret_cast<void*>(2)}) {
+    p->mapping = mapping;
+    ExpectRejected(p, 0, "non-NULL mapping");
+  }
+  p->mapping = nullptr;
+
+  for (uint32_t flag : {PG_slab, PG_lru, PG_locked, PG_active, PG_writeback, PG_swapcache,
+                        PG_unevictable, PG_mlocked}) {
+    p->flags |= flag;
+    ExpectRejected(p, 0, "PAGE_FLAGS_CHECK_AT_FREE flag(s) set");
+    p->flags &= ~flag;
+  }
+  p->flags |= PG_reserved;
+  ExpectRejected(p, 0, "freeing a reserved page");
+  p->flags &= ~PG_reserved;
+
+  ExpectRejected(p, 1, "freeing with the wrong order: freed as order 1, allocated as order 0");
+
+  for (int32_t refs : {0, -1, INT32_MIN}) {  // references dropped behind the allocator's back
+    p->_refcount.store(refs);
+    ExpectRejected(p, 0, "double free: page already free (_refcount underflow)");
+  }
+  p->_refcount.store(1);
+
+  // Compound pages: a tail page, or the head freed as order 0.
+  page* c = b_->AllocPages(GFP_KERNEL, 1);
+  ASSERT_NE(c, nullptr);
+  ExpectRejected(c + 1, 0, "freeing a tail page");
+  ExpectRejected(c, 0, "freeing with the wrong order: freed as order 0, allocated as order 1");
+  b_->FreePages(c, 1);
+
+  // The real free, then the same page again: first on the pcp list, then on a buddy list.
+  log_.Clear();
+  b_->FreePages(p, 0);
+  EXPECT_EQ(log_.text(), "");
+  ExpectRejected(p, 0, "double free: page already free (_refcount underflow)");
+  b_->DrainAllPages();
+  ExpectRejected(p, 0, "double free: page already free (_refcount underflow)");
+  b_->FreePages(keep, 0);
+  EXPECT_TRUE(b_->CheckInvariants());
+}
+
+TEST_F(BuddyBadOrder0FreeTest, ForeignPointersAreReportedAndChangeNothing) {
+  page* p = b_->AllocPages(GFP_KERNEL, 0);
+  const State before = Snapshot(p);
+  page outside{};
+  outside._refcount.store(1);  // would pass every state check
+  b_->FreePages(&outside, 0);
+  EXPECT_TRUE(log_.Contains("not a struct page of this machine"));
+  log_.Clear();
+  b_->FreePages(b_->mem_map() + b_->nr_pages(), 0);  // one past the end
+  EXPECT_TRUE(log_.Contains("not a struct page of this machine"));
+  log_.Clear();
+  b_->FreePages(b_->mem_map() - 1, 0);  // one before the start
+  EXPECT_TRUE(log_.Contains("not a struct page of this machine"));
+  log_.Clear();
+  b_->FreePages(reinterpret_cast<page*>(reinterpret_cast<char*>(p) + 16), 0);  // inside a struct page
+  EXPECT_TRUE(log_.Contains("not a struct page of this machine"));
+  const State after = Snapshot(p);
+  EXPECT_EQ(after.free_pages, before.free_pages);
+  EXPECT_EQ(after.buddyinfo, before.buddyinfo);
+  EXPECT_EQ(after.vmstat, before.vmstat);
+  EXPECT_EQ(std::memcmp(after.desc, before.desc, sizeof(page)), 0);
+  EXPECT_TRUE(b_->CheckInvariants());
+  b_->FreePages(p, 0);
+  EXPECT_EQ(b_->NrFreePages(), before.free_pages + 1);
+}
+
+TEST_F(BuddyBadOrder0FreeTest, ExtraReferenceOnlyDropsOne) {
+  page* p = b_->AllocPages(GFP_KERNEL, 0);
+  b_->GetPage(p);
+  const uint64_t free0 = b_->NrFreePages();
+  b_->FreePages(p, 0);
+  EXPECT_EQ(p->_refcount.load(), 1);
+  EXPECT_EQ(b_->NrFreePages(), free0);
+  b_->FreePages(p, 0);
+  EXPECT_EQ(b_->NrFreePages(), free0 + 1);
+  EXPECT_EQ(log_.text(), "");
+}
+
+// free_mt is the allocator's own byte; if it is ever corrupt, the fast path
+// must not index a list with it: the general path frees the page by its
+// pageblock's type and repairs the byte.
+TEST_F(BuddyBadOrder0FreeTest, CorruptCachedMigratetypeIsNotUsed) {
+  page* p = b_->AllocPages(GFP_KERNEL, 0);
+  const uint64_t free0 = b_->NrFreePages();
+  for (uint8_t bad : {uint8_t{3}, uint8_t{4}, uint8_t{0x80}, uint8_t{0xff}}) {
+    p->free_mt = bad;
+    b_->FreePages(p, 0);
+    EXPECT_EQ(b_->NrFreePages(), free0 + 1);
+    EXPECT_LT(p->free_mt, kNrMigrateTypes);
+    EXPECT_TRUE(b_->CheckInvariants());
+    page* q = b_->AllocPages(GFP_KERNEL, 0);
+    EXPECT_EQ(q, p);  // LIFO per-cpu list
+    p = q;
+  }
+  b_->FreePages(p, 0);
+  EXPECT_EQ(log_.text(), "");
 }
 
 // ---- Zones, nodes, watermarks ----
