@@ -208,7 +208,14 @@ int BuddyAllocator::Init(Memblock& memblock, const BuddyConfig& config) {
       if (zone.pageblock_mt == nullptr || zone.pcp == nullptr) return -kENOMEM;
       for (uint64_t i = 0; i < nr_pageblocks; ++i) zone.pageblock_mt[i] = MIGRATE_MOVABLE;
       for (unsigned c = 0; c < nr_cpus_; ++c) new (&zone.pcp[c]) PerCpuPages();
-      for (unsigned c = 0; c < nr_cpus_; ++c) zone.pcp[c].zone = &zone;
+      for (unsigned c = 0; c < nr_cpus_; ++c) {
+        zone.pcp[c].zone = &zone;
+        for (unsigned mt = 0; mt < kNrMigrateTypes; ++mt) {
+          zone.pcp[c].alloc_head_word[mt] = PageHeadWordOf(static_cast<uint8_t>(nid),
+                                                           static_cast<uint8_t>(z),
+                                                           static_cast<uint8_t>(mt));
+        }
+      }
       for (unsigned cpu = 0; cpu < kMaxCpus; ++cpu) {
         pcp_of_cpu_[cpu][nid * kMaxNrZones + z] = &zone.pcp[slot_of_cpu_[cpu]];
       }
@@ -355,13 +362,15 @@ page* BuddyAllocator::AllocPcpFast(gfp_t gfp, size_t mt) {
   next->prev = head;
   pcp->headroom += 1;
   pcp->pgalloc += 1;
+  const uint64_t head_word = pcp->alloc_head_word[mt];
   pcp->lock.Unlock();
-  // prep_new_page for order 0: order is already 0 and free_mt names the list it
-  // came from; mapping and mapcount were checked clear at free.
+  // prep_new_page for order 0: flags 0 (order is already 0 and free_mt names
+  // the list it came from); one reference (mapping and mapcount were checked
+  // clear at free). Both words are written whole, as FreePcpFast reads them.
   page* p = Entry(n);
   n->next = nullptr;  // not on any list (lru.linked() is false)
-  p->flags = 0;
-  p->_refcount.store(1, std::memory_order_relaxed);
+  PageSetHeadWord(p, head_word);
+  PageSetRefWord(p, 1);  // _refcount 1, _mapcount 0
   p->private_ = 0;
   if (gfp & __GFP_ZERO) return ZeroNewPage(p);
   return p;
@@ -706,7 +715,7 @@ void BuddyAllocator::FreePcpFast(page* p) {
   PerCpuPages* pcp = pcp_of_cpu_[cpu][p->node * kMaxNrZones + p->zone];
   if (__builtin_expect(!pcp->lock.TryLock(), 0)) return FreePagesGeneral(p, 0);
   // put_page_testzero: a count of 1 is ours alone, so the last put is a store.
-  p->_refcount.store(0, std::memory_order_relaxed);
+  PageSetRefWord(p, 0);  // _refcount 0, _mapcount 0 (checked)
   p->flags = PG_pcp;
   PushFrontUnpacked(const_cast<ListNode*>(pcp->lists[0][mt].end()), &p->lru);
   pcp->pgfree += 1;

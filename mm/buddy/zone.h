@@ -112,6 +112,10 @@ struct alignas(kCacheLineSize) PerCpuPages {
   List lists[kPcpMaxOrder + 1][kNrMigrateTypes] MM_GUARDED_BY(lock);
   uint64_t pgalloc MM_GUARDED_BY(lock) = 0;
   uint64_t pgfree MM_GUARDED_BY(lock) = 0;
+  // [mt]: PageHeadWordOf(zone's node, zone, mt), the head word the order-0
+  // fast path stores whole into a page it takes from lists[0][mt] (flags 0;
+  // order, node, zone and free_mt as they already are). Set at boot.
+  uint64_t alloc_head_word[kNrMigrateTypes] = {};
 
   int count() const MM_EXCLUSIVE_LOCKS_REQUIRED(lock) { return high - headroom; }
 };
