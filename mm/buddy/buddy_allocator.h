@@ -123,8 +123,10 @@ class BuddyAllocator {
   void SetMinFreeKbytes(uint64_t kbytes);
   uint64_t min_free_kbytes() const { return min_free_kbytes_; }
 
-  // With false, every order goes straight to the zone free lists under the zone
-  // lock (as Linux falls back when the pcp trylock fails). Drains first.
+  // With false, every order goes to the zone free lists under the zone lock:
+  // the lists are drained, their high drops to 1 so that a free drains at once
+  // (Linux's zone_pcp_disable) and the order-0 alloc gates close. Not to be
+  // called concurrently with itself.
   void SetPcpEnabled(bool enabled);
 
   // Calls f(nid, zone) for every populated zone: nodes in order, zones bottom up.

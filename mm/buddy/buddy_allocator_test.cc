@@ -487,6 +487,34 @@ TEST(BuddyWatermarkTest, ReclaimHooksAreCalledBelowLowAndMin) {
   for (page* q : pages) b->FreePages(q, 0);
 }
 
+// The order-0 fast path's alloc gate closes with the low watermark: with pages
+// on the cpu's list but the zone at or below low, an allocation still takes
+// the slow path (wakes kswapd), and opens again when the watermark drops.
+TEST(BuddyWatermarkTest, FastPathStopsAtTheLowWatermark) {
+  TestBuddy b(16 * kMiB, {.nr_cpus = 1});
+  ASSERT_EQ(b.init_result(), 0);
+  int kswapd = 0;
+  ReclaimHooks hooks;
+  hooks.context = &kswapd;
+  hooks.wake_kswapd = [](void* c, int, unsigned) { ++*static_cast<int*>(c); };
+  b->SetReclaimHooks(hooks);
+  b->FreePages(b->AllocPages(GFP_KERNEL, 0), 0);  // the cpu's list now holds pages
+  const uint64_t kbytes = b->min_free_kbytes();
+  b->SetMinFreeKbytes(b->TotalRamPages() * 8);  // every watermark above all RAM
+  EXPECT_TRUE(b->CheckInvariants());
+  page* p = b->AllocPages(GFP_NOWAIT | __GFP_NOWARN, 0);
+  EXPECT_EQ(p, nullptr);  // below min, and GFP_NOWAIT cannot reclaim
+  EXPECT_GT(kswapd, 0);
+  b->SetMinFreeKbytes(kbytes);
+  EXPECT_TRUE(b->CheckInvariants());
+  kswapd = 0;
+  p = b->AllocPages(GFP_NOWAIT | __GFP_NOWARN, 0);
+  EXPECT_NE(p, nullptr);
+  EXPECT_EQ(kswapd, 0);
+  b->FreePages(p, 0);
+  EXPECT_TRUE(b->CheckInvariants());
+}
+
 TEST(BuddyWatermarkTest, FailureWarnsUnlessNowarn) {
   TestBuddy b(16 * kMiB, {.nr_cpus = 1});
   ASSERT_EQ(b.init_result(), 0);
