@@ -255,6 +255,15 @@ int BuddyAllocator::Init(Memblock& memblock, const BuddyConfig& config) {
     return -kENOMEM;
   }
 
+  // Per-cpu batch and high, as zone_batchsize() and the classic high = 6 * batch.
+  ForEachZone([&](unsigned, Zone& zone) {
+    const int batch = PcpBatch(zone);
+    for (unsigned c = 0; c < nr_cpus_; ++c) {
+      PcpLockGuard guard(zone.pcp[c].lock);
+      SetPcpHigh(zone.pcp[c], 6 * batch, batch);
+    }
+  });
+
   SetupLowmemReserve();
   uint64_t kbytes;
   if (config.min_free_kbytes >= 0) {
@@ -266,15 +275,6 @@ int BuddyAllocator::Init(Memblock& memblock, const BuddyConfig& config) {
     if (kbytes > 262144) kbytes = 262144;
   }
   SetMinFreeKbytes(kbytes);
-
-  // Per-cpu batch and high, as zone_batchsize() and the classic high = 6 * batch.
-  ForEachZone([&](unsigned, Zone& zone) {
-    const int batch = PcpBatch(zone);
-    for (unsigned c = 0; c < nr_cpus_; ++c) {
-      PcpLockGuard guard(zone.pcp[c].lock);
-      SetPcpHigh(zone.pcp[c], 6 * batch, batch);
-    }
-  });
   return 0;
 }
 
