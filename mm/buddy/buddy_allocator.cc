@@ -897,9 +897,7 @@ void BuddyAllocator::FreeOneBlock(Zone& zone, page* p, Pfn pfn, unsigned order, 
 
 uint64_t BuddyAllocator::NrFreeBuddyPages() const {
   uint64_t n = 0;
-  for (unsigned nid = 0; nid < nr_nodes_; ++nid) {
-    for (const Zone& zone : nodes_[nid]->zones) n += zone.nr_free.get();
-  }
+  ForEachZone([&](unsigned, const Zone& zone) { n += zone.nr_free.get(); });
   return n;
 }
 
@@ -927,9 +925,7 @@ uint64_t BuddyAllocator::TotalReservePages() const {
 
 uint64_t BuddyAllocator::SumLowWatermarks() const {
   uint64_t total = 0;
-  for (unsigned nid = 0; nid < nr_nodes_; ++nid) {
-    for (const Zone& zone : nodes_[nid]->zones) total += zone.watermark[WMARK_LOW];
-  }
+  ForEachZone([&](unsigned, const Zone& zone) { total += zone.watermark[WMARK_LOW]; });
   return total;
 }
 
