@@ -69,6 +69,30 @@ class MetaPool {
   }
   uint64_t PagesHeld() const { return pages_held_.load(std::memory_order_relaxed); }
 
+  // The invariant above for every page on a partial list: inuse > 0, a free
+  // chunk, inuse + free chunks == chunks per page, free chunks inside the page.
+  bool CheckInvariants() {
+    SpinLockGuard guard(lock_);
+    for (unsigned k = 0; k < kClasses; ++k) {
+      if (!partial_[k].LinksConsistent()) return false;
+      const uintptr_t chunk = uintptr_t{1} << (kMinShift + k);
+      for (ListNode* n = partial_[k].first(); n != nullptr && n != partial_[k].end(); n = n->next) {
+        page* pg = ContainerOf(n, &page::lru);
+        const uintptr_t base = reinterpret_cast<uintptr_t>(pages_->PageAddress(pg));
+        unsigned free = 0;
+        for (void* c = pg->freelist; c != nullptr && free <= kPageSize / chunk; c = *static_cast<void**>(c)) {
+          const uintptr_t a = reinterpret_cast<uintptr_t>(c);
+          if (a < base || a >= base + kPageSize || (a - base) % chunk != 0) return false;
+          ++free;
+        }
+        if (pg->objects != k || pg->inuse == 0 || free == 0 || pg->inuse + free != kPageSize / chunk) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
  private:
   static unsigned ClassOf(size_t bytes) {
     unsigned k = 0;
@@ -82,36 +106,42 @@ class MetaPool {
     pages_held_.fetch_add(uint64_t{1} << order, std::memory_order_relaxed);
     return pages_->PageAddress(pg);
   }
+  // A chunk from a partial page, else from a new page that the caller uses at
+  // once: a page is taken with lock_ dropped, so two threads can both find no
+  // partial page and both take one; each takes its first chunk from its own page
+  // before any other thread can see it, so no page is ever held with no chunk in
+  // use (which would stay held forever: only a free of its last chunk gives a
+  // page back).
   void* AllocChunk(unsigned k, int nid) {
-    for (;;) {
-      {
-        SpinLockGuard guard(lock_);
-        if (!partial_[k].empty()) {
-          page* pg = ContainerOf(partial_[k].first(), &page::lru);
-          void* p = pg->freelist;
-          pg->freelist = *static_cast<void**>(p);
-          ++pg->inuse;
-          if (pg->freelist == nullptr) List::Remove(&pg->lru);
-          return p;
-        }
-      }
-      page* pg = pages_->AllocPages(GFP_KERNEL, 0, nid);
-      if (pg == nullptr) return nullptr;
-      pages_held_.fetch_add(1, std::memory_order_relaxed);
-      const size_t chunk = size_t{1} << (kMinShift + k);
-      char* base = static_cast<char*>(pages_->PageAddress(pg));
-      void* head = nullptr;
-      for (size_t off = kPageSize; off >= chunk; off -= chunk) {
-        void* c = base + off - chunk;
-        *static_cast<void**>(c) = head;
-        head = c;
-      }
-      pg->freelist = head;
-      pg->inuse = 0;
-      pg->objects = k;
+    {
       SpinLockGuard guard(lock_);
-      partial_[k].PushFront(&pg->lru);
+      if (!partial_[k].empty()) return TakeLocked(ContainerOf(partial_[k].first(), &page::lru));
     }
+    page* pg = pages_->AllocPages(GFP_KERNEL, 0, nid);
+    if (pg == nullptr) return nullptr;
+    pages_held_.fetch_add(1, std::memory_order_relaxed);
+    const size_t chunk = size_t{1} << (kMinShift + k);
+    char* base = static_cast<char*>(pages_->PageAddress(pg));
+    void* head = nullptr;
+    for (size_t off = kPageSize; off >= chunk; off -= chunk) {
+      void* c = base + off - chunk;
+      *static_cast<void**>(c) = head;
+      head = c;
+    }
+    pg->freelist = head;
+    pg->inuse = 0;
+    pg->objects = k;
+    SpinLockGuard guard(lock_);
+    partial_[k].PushFront(&pg->lru);
+    return TakeLocked(pg);
+  }
+  // One chunk of a page on partial_ (taken off the list when it was the last).
+  void* TakeLocked(page* pg) MM_EXCLUSIVE_LOCKS_REQUIRED(lock_) {
+    void* p = pg->freelist;
+    pg->freelist = *static_cast<void**>(p);
+    ++pg->inuse;
+    if (pg->freelist == nullptr) List::Remove(&pg->lru);
+    return p;
   }
   void Release(page* pg, unsigned order) {
     pg->freelist = nullptr;

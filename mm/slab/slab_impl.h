@@ -827,6 +827,7 @@ bool Slab<PS>::CheckCache(kmem_cache* s) {
     if (ok) Printk("SLAB %s: invariant violated: %s (%p)\n", s->name, what, where);
     ok = false;
   };
+  if (!pool_.CheckInvariants()) fail("metadata pool: a page without a chunk in use or a bad free list", &pool_);
   unsigned long inuse_total = 0;
   unsigned long in_arrays = 0;
   // (L4)/(L5): an array entry is an in-use object of this cache.

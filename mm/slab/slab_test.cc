@@ -186,6 +186,57 @@ TEST(Slab, ReapTrimsArraysAndFreeSlabs) {
   EXPECT_EQ(env.sys().DestroyCache(s), 0);
 }
 
+// A page source whose AllocPages waits until kThreads requests have arrived:
+// threads that all found the metadata pool without a partial page take their
+// new pages at the same moment.
+class GatedPages {
+ public:
+  static constexpr unsigned kThreads = 4;
+  explicit GatedPages(BuddyAllocator& b) : b_(b) {}
+  page* AllocPages(gfp_t gfp, unsigned order, int nid) {
+    const unsigned ticket = arrived_.fetch_add(1);
+    while (arrived_.load() < (ticket / kThreads + 1) * kThreads) std::this_thread::yield();
+    return b_.AllocPages(gfp, order, nid);
+  }
+  void FreePages(page* pg, unsigned order) { b_.FreePages(pg, order); }
+  void* PageAddress(const page* pg) const { return b_.PageAddress(pg); }
+  page* VirtToPage(const void* addr) const { return b_.VirtToPage(addr); }
+  unsigned nr_nodes() const { return b_.nr_nodes(); }
+
+ private:
+  BuddyAllocator& b_;
+  std::atomic<unsigned> arrived_{0};
+};
+
+// Threads allocate a chunk of the same class from an empty pool at once: each
+// takes a new page; once every chunk is freed the pool must hold nothing (a
+// new page that its taker pushed on the partial list and then left for another
+// thread's page, with no chunk in use, would stay held forever -- the
+// AlienCachesWithTwoNodes failure seen once under TSan). The losing
+// interleaving is a narrow window: many rounds.
+TEST(Slab, MetaPoolRacingNewPagesAreNotLeaked) {
+  TestBuddy buddy(16 << 20, BuddyConfig{1, GatedPages::kThreads, 0, -1});
+  GatedPages pages(*buddy);
+  MetaPool<GatedPages> pool;
+  pool.Init(&pages);
+  const uint64_t before = buddy->NrFreePages();
+  for (int round = 0; round < 2000; ++round) {
+    void* chunk[GatedPages::kThreads] = {};
+    std::vector<std::thread> threads;
+    for (unsigned t = 1; t < GatedPages::kThreads; ++t) {
+      threads.emplace_back([&, t] { chunk[t] = pool.Alloc(1000, -1); });
+    }
+    chunk[0] = pool.Alloc(1000, -1);
+    for (auto& th : threads) th.join();
+    for (void* c : chunk) ASSERT_NE(c, nullptr);
+    ASSERT_EQ(std::set<void*>(chunk, chunk + GatedPages::kThreads).size(), GatedPages::kThreads);
+    ASSERT_TRUE(pool.CheckInvariants()) << "round " << round << ": a pool page with no chunk in use";
+    for (void* c : chunk) pool.Free(c, 1000);
+    ASSERT_EQ(pool.PagesHeld(), 0u) << "round " << round;
+  }
+  EXPECT_EQ(buddy->NrFreePages(), before);
+}
+
 TEST(Slab, AlienCachesWithTwoNodes) {
   Env env(/*nodes=*/2, /*cpus=*/4);
   const uint64_t before = env.FreePages();

@@ -1,22 +1,32 @@
 // SLOB: the simple list-of-blocks allocator (Linux's mm/slob.c, 2.6.16-6.3), over
 // an injected page source. K&R-style first fit inside order-0 pages that every
 // cache and kmalloc share; three lists of partly free pages by request size
-// (< 256 bytes, < 1024, larger); one global lock; every block carries a one-unit
-// size header (so kfree and ksize work on any object); requests that cannot fit a
-// page go straight to the page allocator.
+// (< 256 bytes, < 1024, larger); one global lock; every block in a shared page
+// carries a one-unit size header (so kfree and ksize work on any object);
+// requests that cannot fit a page go straight to the page allocator.
+// libmm's addition, header elision: a cache (or a kmalloc size class) whose
+// objects pack more densely without a header, once it has a heap page's worth of
+// them, puts further objects headerless in page blocks of its own ("own pages",
+// first fit with the same free blocks); the page names the cache, which is what
+// kfree, ksize and the wrong-cache check need.
 //
 // LOCK ORDER
 //   registry lock (BasicSlabSystem)  ->  Slob::lock_  ->  page source locks
 //   - lock_ protects everything below: the page lists, every heap page's free
-//     blocks, page->freelist/inuse, the cache-id table, each SlobCache's counters
-//     and ctor list. There is no lockless path: SLOB is small, not fast.
+//     blocks, page->freelist/inuse, the cache-id table, each SlobCache's counters,
+//     own page lists and ctor list. There is no lockless path: SLOB is small, not
+//     fast. (hdr_allocs is also read without the lock, atomically: a stale value
+//     only moves the switch to own pages by an allocation.)
 //   - The page source is called with lock_ dropped (a new heap page is taken
-//     outside, then linked in under the lock; an empty page is unlinked under the
-//     lock and returned after).
-//   - Ksize/ObjectCache read the header of an object the caller owns: no lock.
+//     outside, then linked in under the lock and used at once; an empty page is
+//     unlinked under the lock and returned after).
+//   - Ksize/ObjectCache read the header or page of an object the caller owns: no
+//     lock.
 //
 // UNITS AND BLOCKS. A heap page is kUnitsPerPage units of kUnit (8) bytes (SLOB's
-// minimum alignment on a 64-bit machine). It is tiled by blocks:
+// minimum alignment on a 64-bit machine: Linux's ARCH_SLAB_MINALIGN and
+// ARCH_KMALLOC_MINALIGN; with every object 8-aligned, Linux's 2-byte units would
+// only leave unusable 2..6-byte fragments). It is tiled by blocks:
 //   free block:      word 0 = units | next << 32    (next: unit offset of the next
 //                    free block of the page, kNoNext for none; sorted by address)
 //   allocated block: [header] [link word, ctor caches only] [object ...]
@@ -26,18 +36,23 @@
 //                    (so the word before an object is either a plain header or 0);
 //                    a free constructed object of a ctor cache stays allocated in
 //                    the heap, chained on its cache's ctor list by that word.
+// An own page block (order own_order, kUnitsPerPage << order units) is tiled by
+// the same free blocks and by headerless objects of own_units units each.
 //
 // INVARIANTS (CheckCache walks every page):
 //   (B1) each heap page: PG_slab, slab_cache == &heap_, objects == kUnitsPerPage,
 //        and walking blocks from the page start (free blocks by their units,
-//        allocated ones by their header) ends exactly at the page end;
+//        allocated ones by their header) ends exactly at the page end; each own
+//        block of cache c: PG_slab, slab_cache == c, objects == its units, tiled
+//        by free blocks and own_units-unit objects (own_align-aligned);
 //   (B2) inuse + sum(units of free blocks) == objects; free blocks are in address
 //        order and never adjacent (coalesced on free); inuse > 0 (an empty page
 //        goes back to the page source at once);
-//   (B3) a page with free units is on exactly one of small_/medium_/large_, a page
-//        without any on full_;
-//   (B4) per cache c: allocated blocks with owner c.id + 1
-//        == c.live_heap + c.nr_ctor_free; big blocks of c == c.live - c.live_heap.
+//   (B3) a heap page with free units is on exactly one of small_/medium_/large_,
+//        one without any on full_; an own block on its cache's own or own_full;
+//   (B4) per cache c: allocated heap blocks with owner c.id + 1
+//        == c.live_heap + c.nr_ctor_free; objects in its own blocks == c.live_own;
+//        big blocks of c == c.live - c.live_heap - c.live_own.
 //   Big blocks (a cache object that cannot share a page) are compound page blocks
 //   with PG_slab, slab_cache == the cache and objects == 0; they are on no list.
 #ifndef MM_SLOB_SLOB_H_
@@ -57,6 +72,7 @@
 #include "mm/base/types.h"
 #include "mm/buddy/gfp.h"
 #include "mm/buddy/page.h"
+#include "mm/slab_common/kmalloc_sizes.h"
 #include "mm/slab_common/kmem_cache.h"
 #include "mm/slab_common/object_allocator.h"
 #include "mm/slab_common/page_source.h"
@@ -76,9 +92,10 @@ inline constexpr unsigned kSmallBreak = 256;             // SLOB_BREAK1
 inline constexpr unsigned kMediumBreak = 1024;           // SLOB_BREAK2
 
 // SLOB's part of a kmem_cache (s->allocator_private). All fields under lock_.
-// Invariant (B4): live counts handed-out objects; live_heap of them are heap
-// blocks, the rest big blocks; ctor_free chains nr_ctor_free constructed, free
-// heap blocks through their link words.
+// Invariant (B4): live counts handed-out objects; live_heap of them are
+// headered blocks in shared heap pages, live_own headerless blocks in the
+// cache's own pages, the rest big blocks; ctor_free chains nr_ctor_free
+// constructed, free heap blocks through their link words.
 struct SlobCache {
   unsigned id = 0;
   bool big = false;           // objects do not fit a heap page: whole page blocks
@@ -86,6 +103,19 @@ struct SlobCache {
   unsigned long live_heap = 0;
   uintptr_t* ctor_free = nullptr;  // link word (block + 8) of the first cached block
   unsigned long nr_ctor_free = 0;
+  // Own pages (header elision): a cache whose objects pack more densely without
+  // a header (or, for objects too big for a heap page, several to a block), once
+  // it has made own_after headered (or big-block) allocations, puts its objects
+  // in page blocks of order own_order of its own, headerless (page->slab_cache
+  // names the cache).
+  unsigned own_units = 0;     // units per object in an own page; 0: never
+  unsigned own_align = 0;
+  unsigned own_order = 0;
+  unsigned own_after = 0;
+  unsigned long hdr_allocs = 0;  // headered allocations that could have been own (monotonic)
+  unsigned long live_own = 0;
+  List own;                   // own pages with free units
+  List own_full;              // own pages without
 };
 static_assert(sizeof(SlobCache) <= kCachePrivateBytes);
 
@@ -122,6 +152,7 @@ class Slob {
       s->order = 0;
       s->objects = static_cast<unsigned>(kPageSize / (HeaderBytes(s) + AlignUp(s->object_size, kUnit)));
     }
+    if (s->ctor == nullptr) OwnLayout(s, c);
     s->min_order = s->order;
     s->min_objects = s->objects;
     SpinLockGuard guard(lock_);
@@ -129,6 +160,9 @@ class Slob {
       if (caches_[i] == nullptr) {
         caches_[i] = s;
         c->id = i;
+        if ((s->flags & SLAB_KMALLOC) && s->object_size <= kKmallocMaxCacheSize) {
+          kmalloc_[KmallocIndex(s->object_size)] = s;
+        }
         return 0;
       }
     }
@@ -149,7 +183,11 @@ class Slob {
   kmem_cache* ObjectCache(const void* obj);
 
   // kmalloc for 1 <= size <= KMALLOC_MAX_CACHE_SIZE: exact size plus header (no
-  // size classes), aligned to the size when it is a power of two (up to a page).
+  // size classes), aligned to the size when it is a power of two (up to a page);
+  // a size whose kmalloc class packs more objects a page without headers (8, 16,
+  // 32, 64, 96, 128, 192, 256, 512, 1024, 2048: powers of two pay header +
+  // alignment) goes to that class's own pages once the class has had a heap
+  // page's worth of such requests. ksize: the header's units, or the class size.
   void* Kmalloc(size_t size, gfp_t gfp, const void* caller);
   // Usable size of an object in a PG_slab page of this allocator.
   size_t Ksize(const void* p, const page* pg) const;
@@ -159,6 +197,54 @@ class Slob {
 
  private:
   static unsigned HeaderBytes(const kmem_cache* s) { return s->ctor != nullptr ? 2 * kUnit : kUnit; }
+  static SlobCache* CacheOf(kmem_cache* s) {
+    return std::launder(reinterpret_cast<SlobCache*>(s->allocator_private));
+  }
+  // A cache takes own pages after a heap page's worth of headered allocations
+  // (hdr_per_page): a cache with fewer objects keeps sharing heap pages, and a
+  // cache on its own never holds more than one page beyond perfect packing.
+  // Objects of `size` bytes aligned to `align` (>= kUnit) that fit one heap page
+  // with a header each: the first object at max(align, header), then one every
+  // AlignUp(header + size, align) bytes.
+  static unsigned HeaderedPerPage(uint64_t size, unsigned align) {
+    const uint64_t sz = AlignUp(size, kUnit);
+    const uint64_t first = AlignUp(uint64_t{kUnit}, align);
+    const uint64_t stride = AlignUp(sz + kUnit, align);
+    return first + sz > kPageSize ? 0 : static_cast<unsigned>((kPageSize - first - sz) / stride + 1);
+  }
+  // A page of headerless objects of one cache (not a big block, not shared).
+  bool IsOwnPage(const page* pg) const { return pg->slab_cache != &heap_ && pg->objects != 0; }
+  static uintptr_t BlockBytes(const page* pg) {
+    return uintptr_t{kPageSize} << ((pg->flags & PG_head) ? pg->order : 0);
+  }
+  // Decides whether (and how) cache s takes own pages: the smallest order (up
+  // to kOwnMaxOrder) whose blocks waste at most 1/8, if that costs less per
+  // object than a headered heap block (bytes of a page / objects per page) or a
+  // big block of its own.
+  static void OwnLayout(const kmem_cache* s, SlobCache* c) {
+    const unsigned align = s->align < kUnit ? kUnit : s->align;
+    if (align > kPageSize) return;
+    const uint64_t bytes = AlignUp(uint64_t{s->object_size}, align);
+    const unsigned hdr_per_page = c->big ? 0 : HeaderedPerPage(s->object_size, align);
+    const uint64_t shared_cost = c->big ? kPageSize << s->order : kPageSize / hdr_per_page;
+    for (unsigned order = 0; order <= kOwnMaxOrder; ++order) {
+      const uint64_t block = uint64_t{kPageSize} << order;
+      const uint64_t per = block / bytes;
+      if (per == 0 || (block - per * bytes) * 8 > block) continue;
+      if (block / per >= shared_cost) return;
+      c->own_units = static_cast<unsigned>(bytes / kUnit);
+      c->own_align = align;
+      c->own_order = order;
+      c->own_after = hdr_per_page > 1 ? hdr_per_page : 1;
+      return;
+    }
+  }
+  // Bytes of own page per object of a cache that owns pages.
+  static uint64_t OwnCost(const SlobCache* c) {
+    const uint64_t block = uint64_t{kPageSize} << c->own_order;
+    return block / (block / (uint64_t{c->own_units} * kUnit));
+  }
+  static constexpr unsigned kOwnMaxOrder = 3;  // 4096 units of 8 bytes: 16-bit offsets
   // A block of `hdr` + size bytes whose object is `align`-aligned fits a page.
   static bool FitsHeap(uint64_t size, unsigned align, unsigned hdr) {
     // In a fresh page the object lands at the first multiple of align >= hdr.
@@ -188,12 +274,18 @@ class Slob {
     return bytes < kSmallBreak ? small_ : bytes < kMediumBreak ? medium_ : large_;
   }
 
-  void* HeapAlloc(size_t size, unsigned align, unsigned hdr, SlobCache* c, gfp_t gfp);
+  // A block in a shared heap page (own == nullptr; hdr bytes of header, counted
+  // in c if c != nullptr, one headered allocation more for `demand`) or,
+  // headerless, in an own page of cache `own` (counted there).
+  void* HeapAlloc(size_t size, unsigned align, unsigned hdr, SlobCache* c, gfp_t gfp,
+                  kmem_cache* own = nullptr, SlobCache* demand = nullptr);
   void* PageAllocLocked(page* pg, unsigned units, unsigned align, unsigned hdr)
       MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
   // Returns the block [b, b + units) to its page; returns the page if it became
-  // empty (unlinked; the caller frees it after dropping the lock).
-  page* HeapFreeLocked(void* b, unsigned units) MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
+  // empty (unlinked; the caller frees it after dropping the lock). With
+  // `checked`, a block that overlaps a free block or the page end (a double free
+  // or a foreign pointer) sets *bad and changes nothing.
+  page* HeapFreeLocked(void* b, unsigned units, bool* bad = nullptr) MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
   void DiscardPage(page* pg);
   void* AllocBig(kmem_cache* s, gfp_t gfp);
   void ReportRemaining(kmem_cache* s, unsigned owner) MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
@@ -205,6 +297,9 @@ class Slob {
   List large_ MM_GUARDED_BY(lock_);
   List full_ MM_GUARDED_BY(lock_);
   kmem_cache* caches_[kMaxCaches] MM_GUARDED_BY(lock_) = {};
+  // The kmalloc-* caches (registered by InitCache): kmalloc requests that pack
+  // more densely in a size class's own pages go there, headerless.
+  kmem_cache* kmalloc_[kNrKmallocClasses] = {};
   std::atomic<uint64_t> pages_held_{0};
   // slab_cache of every heap page: marks "shared SLOB page, owner in the header"
   // (never in the registry; kfree dispatches Free(&heap_, obj)).

@@ -51,9 +51,17 @@ void* Slob<PS>::PageAllocLocked(page* pg, unsigned units, unsigned align, unsign
 }
 
 template <PageSource PS>
-void* Slob<PS>::HeapAlloc(size_t size, unsigned align, unsigned hdr, SlobCache* c, gfp_t gfp) {
-  const unsigned units = static_cast<unsigned>((hdr + AlignUp(size, kUnit)) / kUnit);
-  List& list = ListFor(size);
+void* Slob<PS>::HeapAlloc(size_t size, unsigned align, unsigned hdr, SlobCache* c, gfp_t gfp,
+                          kmem_cache* own, SlobCache* demand) {
+  SlobCache* oc = own != nullptr ? CacheOf(own) : nullptr;
+  if (oc != nullptr) {  // headerless, in the cache's own pages
+    hdr = 0;
+    c = oc;
+  }
+  const unsigned units = oc != nullptr ? oc->own_units
+                                       : static_cast<unsigned>((hdr + AlignUp(size, kUnit)) / kUnit);
+  List& list = oc != nullptr ? oc->own : ListFor(size);
+  List& full = oc != nullptr ? oc->own_full : full_;
   page* fresh = nullptr;
   for (;;) {
     void* b = nullptr;
@@ -71,9 +79,18 @@ void* Slob<PS>::HeapAlloc(size_t size, unsigned align, unsigned hdr, SlobCache* 
         if (b != nullptr) break;
       }
       if (b != nullptr) {
+        // Linux's SLOB: the next search starts at this page (the pages skipped
+        // go to the tail), which keeps first fit from re-walking pages that had
+        // no room -- without it N same-size blocks leaving small tails cost O(N^2).
+        while (list.first() != &pg->lru) list.PushBack(list.PopFront());
         if (pg->inuse == pg->objects) {  // (B3) full: off the partial list
           List::Remove(&pg->lru);
-          full_.PushBack(&pg->lru);
+          full.PushBack(&pg->lru);
+        }
+        if (oc != nullptr) {
+          ++oc->live;
+          ++oc->live_own;
+          return b;
         }
         uint64_t* h = static_cast<uint64_t*>(b);
         const uint64_t owner = c == nullptr ? 0 : c->id + 1;
@@ -83,32 +100,49 @@ void* Slob<PS>::HeapAlloc(size_t size, unsigned align, unsigned hdr, SlobCache* 
           ++c->live;
           ++c->live_heap;
         }
+        if (demand != nullptr) __atomic_fetch_add(&demand->hdr_allocs, 1, __ATOMIC_RELAXED);
         return reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(b) + hdr);
       }
     }
     // No page has room: a new one, taken with the lock dropped.
-    page* np = pages_->AllocPages(gfp & ~(__GFP_ZERO | __GFP_COMP), 0, -1);
+    const unsigned order = oc != nullptr ? oc->own_order : 0;
+    page* np = pages_->AllocPages((gfp & ~(__GFP_ZERO | __GFP_COMP)) | (order != 0 ? __GFP_COMP : 0),
+                                  order, -1);
     if (np == nullptr) return nullptr;
     np->flags |= PG_slab;
-    np->slab_cache = &heap_;
-    np->objects = kUnitsPerPage;
+    np->slab_cache = own != nullptr ? own : &heap_;
+    np->objects = kUnitsPerPage << order;
     np->inuse = 0;
     np->remote_free = 0;
     np->lru.next = np->lru.prev = nullptr;
     void* first = pages_->PageAddress(np);
-    SetFree(np, first, kUnitsPerPage, nullptr);
+    SetFree(np, first, np->objects, nullptr);
     np->freelist = first;
-    pages_held_.fetch_add(1, std::memory_order_relaxed);
+    pages_held_.fetch_add(uint64_t{1} << order, std::memory_order_relaxed);
     fresh = np;
   }
 }
 
 template <PageSource PS>
-page* Slob<PS>::HeapFreeLocked(void* b, unsigned units) {
+page* Slob<PS>::HeapFreeLocked(void* b, unsigned units, bool* bad) {
   lock_.AssertHeld();
   page* pg = HeadPageOf(*pages_, b);
+  const uintptr_t ub = reinterpret_cast<uintptr_t>(b);
+  // Find the free neighbours (address order); the block must lie between them.
+  void* prev = nullptr;
+  void* next = pg->freelist;
+  while (next != nullptr && next < b) {
+    prev = next;
+    next = NextFree(pg, next);
+  }
+  if (units == 0 || units > pg->inuse || ub + uintptr_t{units} * kUnit > Base(pg) + BlockBytes(pg) ||
+      (next != nullptr && ub + uintptr_t{units} * kUnit > reinterpret_cast<uintptr_t>(next)) ||
+      (prev != nullptr && reinterpret_cast<uintptr_t>(prev) + uintptr_t{FreeUnits(prev)} * kUnit > ub)) {
+    MM_CHECK(bad != nullptr);  // internal callers free only blocks they own
+    *bad = true;
+    return nullptr;
+  }
   const bool was_full = pg->inuse == pg->objects;
-  MM_CHECK(units <= pg->inuse);
   pg->inuse -= units;
   if (pg->inuse == 0) {  // (B2) an empty page goes back at once
     List::Remove(&pg->lru);
@@ -118,17 +152,10 @@ page* Slob<PS>::HeapFreeLocked(void* b, unsigned units) {
     SetFree(pg, b, units, nullptr);
     pg->freelist = b;
     List::Remove(&pg->lru);
-    ListFor(uint64_t{units} * kUnit).PushFront(&pg->lru);
+    (IsOwnPage(pg) ? CacheOf(pg->slab_cache)->own : ListFor(uint64_t{units} * kUnit)).PushFront(&pg->lru);
     return nullptr;
   }
   // Insert in address order, merging with the neighbours.
-  void* prev = nullptr;
-  void* next = pg->freelist;
-  while (next != nullptr && next < b) {
-    prev = next;
-    next = NextFree(pg, next);
-  }
-  const uintptr_t ub = reinterpret_cast<uintptr_t>(b);
   if (next != nullptr && ub + uintptr_t{units} * kUnit == reinterpret_cast<uintptr_t>(next)) {
     units += FreeUnits(next);
     next = NextFree(pg, next);
@@ -174,6 +201,7 @@ void* Slob<PS>::AllocBig(kmem_cache* s, gfp_t gfp) {
   SlobCache* c = std::launder(reinterpret_cast<SlobCache*>(s->allocator_private));
   SpinLockGuard guard(lock_);
   ++c->live;
+  if (c->own_units != 0) __atomic_fetch_add(&c->hdr_allocs, 1, __ATOMIC_RELAXED);
   return pages_->PageAddress(pg);
 }
 
@@ -194,7 +222,16 @@ void* Slob<PS>::Alloc(kmem_cache* s, gfp_t gfp, const void* /*caller*/) {
     }
   }
   if (obj == nullptr) {
-    obj = c->big ? AllocBig(s, gfp) : HeapAlloc(s->object_size, s->align, HeaderBytes(s), c, gfp);
+    if (c->big && (c->own_units == 0 || __atomic_load_n(&c->hdr_allocs, __ATOMIC_RELAXED) < c->own_after)) {
+      obj = AllocBig(s, gfp);
+    } else if (c->own_units != 0) {  // own pages once the cache has enough objects
+      // hdr_allocs is read without lock_: a stale value only delays the switch.
+      const bool own = __atomic_load_n(&c->hdr_allocs, __ATOMIC_RELAXED) >= c->own_after;
+      obj = own ? HeapAlloc(s->object_size, c->own_align, 0, c, gfp, s)
+                : HeapAlloc(s->object_size, s->align, HeaderBytes(s), c, gfp, nullptr, c);
+    } else {
+      obj = HeapAlloc(s->object_size, s->align, HeaderBytes(s), c, gfp);
+    }
     if (obj == nullptr) return nullptr;
     if (s->ctor != nullptr) s->ctor(obj);  // first construction of this block
   }
@@ -207,7 +244,20 @@ void* Slob<PS>::Kmalloc(size_t size, gfp_t gfp, const void* /*caller*/) {
   const unsigned align =
       IsPowerOfTwo(size) ? static_cast<unsigned>(size < kPageSize ? size : kPageSize) : kUnit;
   if (FitsHeap(size, align < kUnit ? kUnit : align, kUnit)) {
-    void* p = HeapAlloc(size, align < kUnit ? kUnit : align, kUnit, nullptr, gfp);
+    // A size class whose own pages hold more of these than headered heap blocks
+    // would (e.g. kmalloc(8): 512 a page against 256): its own pages, headerless,
+    // once the class has had own_after such requests.
+    kmem_cache* kc = kmalloc_[KmallocIndex(size)];
+    SlobCache* kcc = kc != nullptr ? CacheOf(kc) : nullptr;
+    void* p;
+    if (kcc != nullptr && kcc->own_units != 0 &&
+        OwnCost(kcc) < kPageSize / HeaderedPerPage(size, align < kUnit ? kUnit : align)) {
+      const bool own = __atomic_load_n(&kcc->hdr_allocs, __ATOMIC_RELAXED) >= kcc->own_after;
+      p = own ? HeapAlloc(size, kcc->own_align, 0, nullptr, gfp, kc)
+              : HeapAlloc(size, align < kUnit ? kUnit : align, kUnit, nullptr, gfp, nullptr, kcc);
+    } else {
+      p = HeapAlloc(size, align < kUnit ? kUnit : align, kUnit, nullptr, gfp);
+    }
     if (p != nullptr && (gfp & __GFP_ZERO)) __builtin_memset(p, 0, size);
     return p;
   }
@@ -219,6 +269,7 @@ void* Slob<PS>::Kmalloc(size_t size, gfp_t gfp, const void* /*caller*/) {
 
 template <PageSource PS>
 size_t Slob<PS>::Ksize(const void* p, const page* pg) const {
+  if (IsOwnPage(pg)) return pg->slab_cache->object_size;
   if (pg->slab_cache != &heap_) return kPageSize << ((pg->flags & PG_head) ? pg->order : 0);
   const uint64_t h = *HeaderOf(p);
   return (h & kUnitsMask) * kUnit - ((h & kHdrLink) ? 2 * kUnit : kUnit);
@@ -239,6 +290,36 @@ void Slob<PS>::Free(kmem_cache* s, void* obj, const void* /*caller*/) {
   page* pg = HeadPageOf(*pages_, obj);
   if (pg == nullptr || (pg->flags & PG_slab) == 0) {
     slab_debug::ReportSlab(s, pg, "Attempt to free object(%p) outside of slab", obj);
+    return;
+  }
+  if (IsOwnPage(pg)) {  // a headerless object in a page of its cache
+    kmem_cache* owner = pg->slab_cache;
+    if (s != &heap_ && s != owner) {
+      slab_debug::ReportSlab(s, pg, "kmem_cache_free: Wrong slab cache. %s but object is from %s",
+                             s->name, owner->name);
+      return;
+    }
+    SlobCache* c = CacheOf(owner);
+    const uintptr_t off = reinterpret_cast<uintptr_t>(obj) - Base(pg);
+    if (off % c->own_align != 0) {
+      slab_debug::ReportSlab(owner, pg, "Invalid object pointer %p", obj);
+      return;
+    }
+    page* empty;
+    bool bad = false;
+    {
+      SpinLockGuard guard(lock_);
+      empty = HeapFreeLocked(obj, c->own_units, &bad);
+      if (!bad) {
+        --c->live;
+        --c->live_own;
+      }
+    }
+    if (bad) {
+      slab_debug::ReportSlab(owner, pg, "Invalid object pointer %p (free space: double free?)", obj);
+      return;
+    }
+    if (empty != nullptr) DiscardPage(empty);
     return;
   }
   if (pg->slab_cache != &heap_) {  // a big block
@@ -297,7 +378,17 @@ void Slob<PS>::Free(kmem_cache* s, void* obj, const void* /*caller*/) {
         return;
       }
     }
-    empty = HeapFreeLocked(block, units);
+    bool bad = false;
+    empty = HeapFreeLocked(block, units, &bad);
+    if (bad) {
+      if (oc != nullptr) {
+        SlobCache* c = std::launder(reinterpret_cast<SlobCache*>(oc->allocator_private));
+        ++c->live;
+        ++c->live_heap;
+      }
+      slab_debug::ReportSlab(s, pg, "Invalid object pointer %p (free space: double free?)", obj);
+      return;
+    }
   }
   if (empty != nullptr) DiscardPage(empty);
 }
@@ -352,6 +443,23 @@ void Slob<PS>::ReportRemaining(kmem_cache* s, unsigned owner) {
       }
     }
   }
+  SlobCache* c = CacheOf(s);
+  for (List* list : {&c->own, &c->own_full}) {  // headerless objects in own pages
+    for (ListNode* n = list->first(); n != nullptr && n != list->end(); n = n->next) {
+      page* pg = internal::LruEntry(n);
+      const uintptr_t base = Base(pg);
+      void* f = pg->freelist;
+      for (uintptr_t b = base; b < base + BlockBytes(pg);) {
+        if (reinterpret_cast<void*>(b) == f) {
+          b += uintptr_t{FreeUnits(f)} * kUnit;
+          f = NextFree(pg, f);
+          continue;
+        }
+        Printk("Object %p @offset=%lu\n", reinterpret_cast<void*>(b), static_cast<unsigned long>(b - base));
+        b += uintptr_t{c->own_units} * kUnit;
+      }
+    }
+  }
 }
 
 template <PageSource PS>
@@ -362,12 +470,15 @@ int Slob<PS>::ShutdownCache(kmem_cache* s) {
   if (c->live != 0) {
     slab_debug::ReportSlab(s, nullptr, "Objects remaining in %s on __kmem_cache_shutdown()", s->name);
     ReportRemaining(s, c->id + 1);
-    if (c->live != c->live_heap) {
-      Printk("%lu big object(s) of %s remaining\n", c->live - c->live_heap, s->name);
+    if (c->live != c->live_heap + c->live_own) {
+      Printk("%lu big object(s) of %s remaining\n", c->live - c->live_heap - c->live_own, s->name);
     }
     return -kEBUSY;
   }
   if (caches_[c->id] == s) caches_[c->id] = nullptr;
+  for (kmem_cache*& k : kmalloc_) {
+    if (k == s) k = nullptr;
+  }
   return 0;
 }
 
@@ -446,12 +557,57 @@ bool Slob<PS>::CheckCache(kmem_cache* s) {
     }
   }
   if (mine != c->live_heap + c->nr_ctor_free) fail("(B4) heap blocks of the cache != live_heap + cached", s);
+  // Own pages: headerless blocks of own_units each, tiled with the free blocks.
+  unsigned long own_objs = 0;
+  for (List* list : {&c->own, &c->own_full}) {
+    if (!list->LinksConsistent()) fail("own page list links", list);
+    for (ListNode* n = list->first(); n != nullptr && n != list->end(); n = n->next) {
+      page* pg = internal::LruEntry(n);
+      if ((pg->flags & PG_slab) == 0 || pg->slab_cache != s || pg->objects != BlockBytes(pg) / kUnit ||
+          c->own_units == 0) {
+        fail("(B1) own page descriptor", pg);
+        continue;
+      }
+      if (pg->inuse == 0 || pg->inuse > pg->objects) fail("(B2) own page inuse", pg);
+      if ((list == &c->own_full) != (pg->inuse == pg->objects)) fail("(B3) own page on the wrong list", pg);
+      const uintptr_t base = Base(pg);
+      void* f = pg->freelist;
+      unsigned free_units = 0, used_units = 0;
+      uintptr_t b = base;
+      uintptr_t last_free_end = 0;
+      const uintptr_t end = base + BlockBytes(pg);
+      while (b < end) {
+        if (reinterpret_cast<void*>(b) == f) {
+          const unsigned u = FreeUnits(f);
+          if (u == 0) {
+            fail("(B1) empty free block", f);
+            break;
+          }
+          if (b == last_free_end) fail("(B2) adjacent free blocks not merged", f);
+          free_units += u;
+          b += uintptr_t{u} * kUnit;
+          last_free_end = b;
+          f = NextFree(pg, f);
+          continue;
+        }
+        if ((b - base) % c->own_align != 0) fail("(B1) own object misaligned", reinterpret_cast<void*>(b));
+        ++own_objs;
+        used_units += c->own_units;
+        b += uintptr_t{c->own_units} * kUnit;
+      }
+      if (b != end) fail("(B1) blocks do not tile the own page", pg);
+      if (f != nullptr) fail("(B2) free list out of address order or outside the own page", pg);
+      if (pg->inuse != used_units || pg->inuse + free_units != pg->objects) fail("(B2) own page units", pg);
+    }
+  }
+  if (own_objs != c->live_own) fail("(B4) own-page objects != live_own", s);
+  if (c->live < c->live_heap + c->live_own) fail("(B4) live < live_heap + live_own", s);
   unsigned long cached = 0;
   for (uintptr_t* l = c->ctor_free; l != nullptr && cached <= c->nr_ctor_free; l = reinterpret_cast<uintptr_t*>(*l)) {
     ++cached;
   }
   if (cached != c->nr_ctor_free) fail("(B4) ctor list length", s);
-  if (c->live < c->live_heap) fail("(B4) live < live_heap", s);
+
   return ok;
 }
 

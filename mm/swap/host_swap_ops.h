@@ -13,7 +13,11 @@ namespace mm::swap {
 // Files + {lz4, zstd}. Process-wide and stateless (zstd keeps one context per
 // thread).
 const SwapHostOps* HostSwapOps();
-const Compressor* HostLz4();
+const Compressor* HostLz4();  // acceleration 1, as Linux's zram by default
+// lz4 with another acceleration (Linux 6.12+ zram: algorithm_params
+// "algo=lz4 level=N"): faster, larger output; decompression is the same.
+// Not selectable by a boot word yet (only the benchmark uses it).
+Compressor HostLz4Accelerated(int acceleration);
 const Compressor* HostZstd();
 
 // Writes a swap file of `bytes` at `path` with a version-1 header (like
