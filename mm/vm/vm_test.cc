@@ -746,9 +746,12 @@ struct FakeSwap {
   BuddyAllocator* buddy = nullptr;
   std::map<uint64_t, std::pair<std::string, int>> slots;  // offset -> (data, PTE refs)
   int ins = 0;
-  static int In(void* ctx, pte_t e, page** out) {
+  // No swap cache: every fault gets its own copy (exclusive when this PTE
+  // is the slot's only user).
+  static int In(void* ctx, pte_t e, page** out, bool* exclusive) {
     auto* s = static_cast<FakeSwap*>(ctx);
     auto& slot = s->slots.at(SwapPteOffset(e));
+    *exclusive = slot.second == 1;
     page* p = s->buddy->AllocPages(GFP_HIGHUSER_MOVABLE, 0);
     if (p == nullptr) return -kENOMEM;
     memcpy(s->buddy->PageAddress(p), slot.first.data(), kPageSize);
