@@ -141,6 +141,14 @@ struct SwapSystem::NodeLru {
   uint64_t nr_tracked = 0;
   uint64_t fake_next = 0;
   BigAlloc mem;
+  // The node's LRU-change events (anon NodeLru only): frames the VM reported
+  // through SwapHooks::lru_change since the last ScanNode (a per-node
+  // lru_add pagevec). On overflow, or before the first scan, `rescan` asks
+  // for a scan of every frame instead.
+  SpinLock events_lock;
+  uint32_t* events = nullptr;
+  uint32_t nr_events = 0;
+  bool rescan = true;
 
   template <typename F>
   void Visit(F&& f) {
@@ -302,7 +310,8 @@ int SwapSystem::Init(BuddyAllocator& buddy, SlabSystem& slab, VmSystem& vm,
     const Node& node = buddy.node(static_cast<int>(nid));
     const uint32_t frames = static_cast<uint32_t>(node.spanned_pages);
     const size_t sim_bytes = NodeLru::SimBytes(cfg.policy, frames);
-    const size_t total = sizeof(NodeLru) + 64 + sim_bytes + 64 + frames * 11 + 128;
+    const size_t total =
+        sizeof(NodeLru) + 64 + sim_bytes + 64 + frames * 11 + kLruEvents * 4 + 128;
     BigAlloc mem;
     if (!AllocBig(buddy, (total + kPageSize - 1) / kPageSize, &mem)) {
       Printk("swap: no room for node %u's %s LRU (%zu bytes)\n", nid,
@@ -324,6 +333,7 @@ int SwapSystem::Init(BuddyAllocator& buddy, SlabSystem& slab, VmSystem& vm,
     lru->last_ref = arena.Take<uint16_t>(frames);
     lru->next = arena.Take<uint32_t>(frames);
     lru->prev = arena.Take<uint32_t>(frames);
+    lru->events = arena.Take<uint32_t>(kLruEvents);
     lrus_[kind][nid] = lru;
   }
   if (err != 0) {
@@ -338,6 +348,7 @@ int SwapSystem::Init(BuddyAllocator& buddy, SlabSystem& slab, VmSystem& vm,
   hooks_.reclaim = &HookFaultReclaim;
   hooks_.out_of_memory = &HookFaultOom;
   hooks_.file_refault = &HookFileRefault;
+  hooks_.lru_change = &HookLruChange;
   vm.SetSwapHooks(&hooks_);
   ReclaimHooks rh;
   rh.context = this;
@@ -488,6 +499,23 @@ void SwapSystem::HookFileRefault(void* ctx, uint64_t shadow) {
   if (distance <= workingset) {
     s->ws_activate_file_.fetch_add(1, std::memory_order_relaxed);
     s->ws_restore_file_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+// lru_cache_add (and its undo), vm_lock held: note the frame for the next
+// ScanNode of its node.
+void SwapSystem::HookLruChange(void* ctx, page* p) {
+  auto* s = static_cast<SwapSystem*>(ctx);
+  if (p->node >= kMaxNodes) return;
+  NodeLru* lru = s->lrus_[kAnonLru][p->node];
+  if (lru == nullptr) return;
+  const Pfn pfn = s->buddy_->PageToPfn(p);
+  if (pfn < lru->start || pfn - lru->start >= lru->frames) return;
+  SpinLockGuard g(lru->events_lock);
+  if (lru->nr_events < kLruEvents) {
+    lru->events[lru->nr_events++] = static_cast<uint32_t>(pfn - lru->start);
+  } else {
+    lru->rescan = true;
   }
 }
 
@@ -778,27 +806,38 @@ uint64_t SwapSystem::ShrinkSwapCache(uint64_t nr) {
   return freed;
 }
 
-// Finds the node's LRU pages by their frames (vm_lock held, so the VM's
-// flags are stable): mapped anonymous pages for the anon LRU, evictable
-// page-cache pages for the file LRU.
+// Brings the node's LRUs up to date (vm_lock held, so the VM's flags are
+// stable): the frames the VM reported since the last call (lru_change), or
+// every frame on the first call and after an event overflow. A frame is on
+// the anon LRU when it holds a mapped anonymous page, on the file LRU when
+// it holds an evictable page-cache page.
 void SwapSystem::ScanNode(int nid) {
   NodeLru& anon = *lrus_[kAnonLru][nid];
   NodeLru& file = *lrus_[kFileLru][nid];
-  {
-    SpinLockGuard vg(vm_->lock());
-    for (uint32_t f = 0; f < anon.frames; ++f) {
-      page* p = buddy_->PfnToPage(anon.start + f);
-      const bool is_anon = OfKind(p, kAnonLru);
-      const bool is_file = !is_anon && OfKind(p, kFileLru);
-      for (auto [lru, want] : {std::pair<NodeLru*, bool>{&anon, is_anon}, {&file, is_file}}) {
-        if (want && lru->state[f] == kUntracked) {
-          lru->Track(f);
-          lru->last_ref[f] = lru->pass;
-        } else if (!want && lru->state[f] != kUntracked) {
-          lru->Untrack(f);
-        }
+  auto classify = [&](uint32_t f) {
+    page* p = buddy_->PfnToPage(anon.start + f);
+    const bool is_anon = OfKind(p, kAnonLru);
+    const bool is_file = !is_anon && OfKind(p, kFileLru);
+    for (auto [lru, want] : {std::pair<NodeLru*, bool>{&anon, is_anon}, {&file, is_file}}) {
+      if (want && lru->state[f] == kUntracked) {
+        lru->Track(f);
+        lru->last_ref[f] = lru->pass;
+      } else if (!want && lru->state[f] != kUntracked) {
+        lru->Untrack(f);
       }
     }
+  };
+  {
+    SpinLockGuard vg(vm_->lock());
+    SpinLockGuard eg(anon.events_lock);
+    if (anon.rescan) {
+      lru_full_scans_.fetch_add(1, std::memory_order_relaxed);
+      for (uint32_t f = 0; f < anon.frames; ++f) classify(f);
+      anon.rescan = false;
+    } else {
+      for (uint32_t i = 0; i < anon.nr_events; ++i) classify(anon.events[i]);
+    }
+    anon.nr_events = 0;
   }
   // Size each policy's active set from its population: 3/4 of it, so the
   // policy decides which quarter is inactive.

@@ -6,6 +6,7 @@
 // LOCK ORDER:
 //   reclaim_lock_  ->  VmSystem::lock_ (vm_lock)  ->  lock_ (swap_lock)
 //                  ->  SwapDevice::lock_  ->  slab  ->  buddy  ->  log
+//   vm_lock  ->  NodeLru::events_lock (a leaf: the lru_change hook's queue)
 // reclaim_lock_ serialises reclaimers (kswapd, direct reclaim) and guards
 // the LRU state (policies, tracked frames, active bits). swap_lock guards the
 // swap cache, the shadow entries and oom_score_adj. The VM calls the swap-in,
@@ -135,6 +136,8 @@ class SwapSystem {
   uint64_t pgsteal_file() const { return pgsteal_file_.load(std::memory_order_relaxed); }
   uint64_t pgwrite_file() const { return pgwrite_file_.load(std::memory_order_relaxed); }
   uint64_t allocstall() const { return allocstall_.load(std::memory_order_relaxed); }
+  // Scans of every frame of a node (the first, and after an LRU-event overflow).
+  uint64_t lru_full_scans() const { return lru_full_scans_.load(std::memory_order_relaxed); }
   uint64_t swap_write_failures() const { return swap_fail_.load(std::memory_order_relaxed); }
 
   // Walks the devices, the swap cache (every cached page is PG_swapcache with
@@ -152,6 +155,8 @@ class SwapSystem {
   static uint64_t HookFaultReclaim(void* ctx);
   static int HookFaultOom(void* ctx);
   static void HookFileRefault(void* ctx, uint64_t shadow);
+  static void HookLruChange(void* ctx, page* p);
+  static constexpr uint32_t kLruEvents = 4096;  // per node, between two ScanNodes
   // ReclaimHooks (no lock held by the allocator; maybe vm_lock by the VM).
   static void HookWakeKswapd(void* ctx, int nid, unsigned order);
   static uint64_t HookDirectReclaim(void* ctx, gfp_t gfp, unsigned order, int nid);
@@ -249,7 +254,8 @@ class SwapSystem {
       pgsteal_kswapd_{0}, pgsteal_direct_{0}, ws_refault_{0}, ws_activate_{0}, ws_restore_{0},
       oom_kill_{0}, swap_ra_{0}, swap_ra_hit_{0}, swap_fail_{0}, cache_pages_{0},
       allocstall_{0}, pgscan_anon_{0}, pgscan_file_{0}, pgsteal_anon_{0}, pgsteal_file_{0},
-      pgwrite_file_{0}, ws_refault_file_{0}, ws_activate_file_{0}, ws_restore_file_{0};
+      pgwrite_file_{0}, ws_refault_file_{0}, ws_activate_file_{0}, ws_restore_file_{0},
+      lru_full_scans_{0};
 };
 
 }  // namespace mm

@@ -253,6 +253,7 @@ void VmSystem::PageAddAnonRmap(page* p, vm_area_struct* vma, unsigned long addr)
   ++vma->vm_mm->rss_stat[MM_ANONPAGES];
   UpdateHiwaterRss(vma->vm_mm);
   nr_anon_pages_.fetch_add(1, std::memory_order_relaxed);
+  LruChange(p);  // lru_cache_add
 }
 
 // One PTE of mm no longer maps p: drop its mapcount and its reference.
@@ -269,6 +270,7 @@ void VmSystem::PageRemoveRmap(mm_struct* mm, page* p) {
       p->flags &= ~(PG_anon | PG_swapbacked | PG_uptodate |
                     (PageHasFlag(p, PG_swapcache) ? 0u : static_cast<uint32_t>(PG_dirty)));
       nr_anon_pages_.fetch_sub(1, std::memory_order_relaxed);
+      LruChange(p);  // off the anon LRU
     }
   } else {
     --mm->rss_stat[MM_FILEPAGES];

@@ -101,6 +101,7 @@ page* VmSystem::FindOrReadPage(file* f, uint64_t index, bool* major, unsigned* f
   }
   ++as->nrpages;
   nr_file_pages_.fetch_add(1, std::memory_order_relaxed);
+  if (f->handle >= 0) LruChange(p);  // lru_cache_add
   return p;
 }
 
@@ -180,8 +181,10 @@ void VmSystem::PageCacheRemove(file* f, PcNode* n) {
   ClearPageDirtyFile(p);
   p->mapping = nullptr;
   p->index = 0;
+  const bool on_lru = PageHasFlag(p, PG_lru);
   p->flags &= ~(PG_uptodate | PG_lru);
   nr_file_pages_.fetch_sub(1, std::memory_order_relaxed);
+  if (on_lru) LruChange(p);
   buddy_->PutPage(p);
   pc_pool_.Delete(n);
 }
@@ -262,6 +265,7 @@ int VmSystem::PageCacheEvict(page* p, uint64_t shadow, bool* wrote) {
   p->flags &= ~(PG_uptodate | PG_lru);
   nr_file_pages_.fetch_sub(1, std::memory_order_relaxed);
   pgfile_evicted_.fetch_add(1, std::memory_order_relaxed);
+  LruChange(p);
   buddy_->PutPage(p);  // the cache's reference; the caller's is the last
   return 0;
 }

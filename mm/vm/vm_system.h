@@ -305,6 +305,9 @@ class VmSystem {
   pte_t MkPte(vm_area_struct* vma, page* p, bool writable);
   void PageAddAnonRmap(page* p, vm_area_struct* vma, unsigned long addr);
   void PageRemoveRmap(mm_struct* mm, page* p);  // one PTE gone: mapcount/ref drop
+  void LruChange(page* p) {
+    if (swap_ != nullptr && swap_->lru_change != nullptr) swap_->lru_change(swap_->context, p);
+  }
   page* NewAnonPage(bool zero);
   void ForceSig(task_struct* t, int sig, unsigned long addr);
   uintptr_t AccessOne(task_struct* t, unsigned long addr, Access type, int* sig);

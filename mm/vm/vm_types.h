@@ -411,6 +411,11 @@ struct SwapHooks {
   // A file page evicted with shadow value `shadow` (PageCacheEvict) is read
   // again (vm_lock held): refault-distance accounting.
   void (*file_refault)(void* ctx, uint64_t shadow) = nullptr;
+  // lru_cache_add and its undo, vm_lock held: p may have entered or left
+  // the LRU (an anonymous page's first mapping or last unmapping, a
+  // page-cache page with backing inserted, evicted or removed). Cheap: the
+  // reclaimer looks at p's state itself later.
+  void (*lru_change)(void* ctx, page* p) = nullptr;
 };
 
 // Boot-time configuration (mmu=on|off, pgtable=sv39|sv48).
