@@ -126,6 +126,7 @@ struct SwapSystem::NodeLru {
   int nid = 0;
   Pfn start = 0;
   uint32_t frames = 0;
+  uint32_t max_c = 0;  // the largest active set the arena has room for
   PolicyKind kind = swap::kDefaultPolicy;
   void* sim = nullptr;  // Simulator<P>*, built lazily in sim_mem
   uint32_t sim_frames = 0;
@@ -309,7 +310,11 @@ int SwapSystem::Init(BuddyAllocator& buddy, SlabSystem& slab, VmSystem& vm,
     const LruKind kind = i % 2 == 0 ? kAnonLru : kFileLru;
     const Node& node = buddy.node(static_cast<int>(nid));
     const uint32_t frames = static_cast<uint32_t>(node.spanned_pages);
-    const size_t sim_bytes = NodeLru::SimBytes(cfg.policy, frames);
+    // Each of the two LRUs' policies gets room for an active set of half the
+    // node (anon + file pages never exceed it; C is 3/4 of a list's pages,
+    // capped there), so the two cost what one sized for the node would.
+    const uint32_t max_c = frames / 2 > 64 ? frames / 2 : (frames < 64 ? frames : 64);
+    const size_t sim_bytes = NodeLru::SimBytes(cfg.policy, max_c);
     const size_t total =
         sizeof(NodeLru) + 64 + sim_bytes + 64 + frames * 11 + kLruEvents * 4 + 128;
     BigAlloc mem;
@@ -326,6 +331,7 @@ int SwapSystem::Init(BuddyAllocator& buddy, SlabSystem& slab, VmSystem& vm,
     lru->nid = static_cast<int>(nid);
     lru->start = node.start_pfn;
     lru->frames = frames;
+    lru->max_c = max_c;
     lru->kind = cfg.policy;
     lru->mem = mem;
     lru->sim_mem = arena.TakeBytes(sim_bytes);
@@ -844,7 +850,7 @@ void SwapSystem::ScanNode(int nid) {
   for (NodeLru* lru : {&anon, &file}) {
     const uint64_t want = lru->nr_tracked * 3 / 4 > 64 ? lru->nr_tracked * 3 / 4 : 64;
     if (lru->sim == nullptr || want > 2 * uint64_t{lru->sim_frames} || 2 * want < lru->sim_frames)
-      lru->Build(static_cast<uint32_t>(want < lru->frames ? want : lru->frames));
+      lru->Build(static_cast<uint32_t>(want < lru->max_c ? want : lru->max_c));
   }
 }
 
