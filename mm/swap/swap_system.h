@@ -212,11 +212,12 @@ class SwapSystem {
   int rr_next_ = 0;  // round robin among equal priorities (swap_lock)
 
   // The swap cache. Invariant: cache_ maps a swap entry to (pfn - start_pfn)
-  // of a page with PG_swapcache, _refcount >= 1 held by the cache, mapping
-  // nullptr, private == entry; its slot's use count includes one reference
-  // for the cache. PG_dirty: the data is not (or no longer) on the device;
-  // PG_writeback: a reclaimer is writing it (the page must be copied, never
-  // handed over).
+  // of a page with PG_swapcache and private == entry; the cache holds one
+  // page reference and one slot reference. The page is unmapped (mapping
+  // nullptr) or an anonymous page mapped read-only by PTEs that swapped it in
+  // while others still hold the entry (writable only while a reclaimer swaps
+  // it out). PG_dirty: the data is not (or no longer) on the device;
+  // PG_writeback: a reclaimer is writing it (never handed over as exclusive).
   SpinLock lock_;
   swap::PageMap cache_ MM_GUARDED_BY(lock_);
   page* cache_mem_ = nullptr;  // the cache table's buddy block
