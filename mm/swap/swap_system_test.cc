@@ -385,23 +385,36 @@ TEST(SwapSystem, KswapdConcurrentWithFaultingTasks) {
   ASSERT_TRUE(s.ok());
   task_struct* init = s.vm().InitTask();
   const int pid = s.Fork("worker");
-  task_struct* tasks[2] = {init, s.vm().FindTaskByPid(pid)};
-  const unsigned long n = kRam / kPageSize;  // 2 x RAM in all
-  unsigned long addr[2];
+  // Two tasks' anonymous memory and a MAP_SHARED file of init's, each
+  // written and read back by its own thread: 2 x RAM in all.
+  task_struct* tasks[3] = {init, s.vm().FindTaskByPid(pid), init};
+  const unsigned long pages[3] = {kRam * 3 / 4 / kPageSize, kRam * 3 / 4 / kPageSize,
+                                  kRam / 2 / kPageSize};
+  unsigned long addr[3];
   for (int k = 0; k < 2; ++k) {
     s.vm().SetCurrent(tasks[k]);
-    addr[k] = s.MmapAnon(n * kPageSize);
+    addr[k] = s.MmapAnon(pages[k] * kPageSize);
   }
   s.vm().SetCurrent(init);
-  bool ok[2] = {true, true};
+  const std::string path = TmpPath("kswapd_file");
+  {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+    ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(pages[2] * kPageSize)), 0);
+    ::close(fd);
+  }
+  file* f = s.vm().FilpOpen(path.c_str(), O_RDWR, 0);
+  ASSERT_FALSE(IsErrValue(reinterpret_cast<unsigned long>(f)));
+  addr[2] = s.vm().VmMmap(f, 0, pages[2] * kPageSize, kRW, MAP_SHARED, 0);
+  ASSERT_FALSE(IsErrValue(addr[2]));
+  bool ok[3] = {true, true, true};
   auto work = [&](int k) {
-    ok[k] = s.FillRange(tasks[k], addr[k], n, 10 + k) == 0 &&
-            s.VerifyRange(tasks[k], addr[k], n, 10 + k) == -1;
+    ok[k] = s.FillRange(tasks[k], addr[k], pages[k], 10 + k) == 0 &&
+            s.VerifyRange(tasks[k], addr[k], pages[k], 10 + k) == -1;
   };
   // A third thread checks every invariant while kswapd and the faults run:
   // kswapd's pins (a reference and PG_locked, under vm_lock) keep the VM's
   // refcount check exact.
-  std::atomic<int> running{2};
+  std::atomic<int> running{3};
   int checks = 0, bad = 0;
   std::thread checker([&] {
     while (running.load() > 0) {
@@ -410,22 +423,27 @@ TEST(SwapSystem, KswapdConcurrentWithFaultingTasks) {
       std::this_thread::yield();
     }
   });
-  std::thread t0([&] { work(0); --running; }), t1([&] { work(1); --running; });
+  std::thread t0([&] { work(0); --running; }), t1([&] { work(1); --running; }),
+      t2([&] { work(2); --running; });
   t0.join();
   t1.join();
+  t2.join();
   checker.join();
   EXPECT_GT(checks, 0);
   EXPECT_EQ(bad, 0);
   EXPECT_TRUE(ok[0]);
   EXPECT_TRUE(ok[1]);
+  EXPECT_TRUE(ok[2]);
   EXPECT_GT(s.swap().pswpout(), 0u);
   EXPECT_EQ(s.swap().oom_kills(), 0u);
   const std::string vs = s.Vmstat();
   EXPECT_EQ(vs.find("pgsteal_kswapd 0\n"), std::string::npos) << vs;
+  EXPECT_GT(s.swap().pgsteal_file(), 0u);
   s.swap().StopKswapd();
   EXPECT_TRUE(s.Check());
+  EXPECT_EQ(s.vm().VmMunmap(addr[2], pages[2] * kPageSize), 0);
+  EXPECT_EQ(s.vm().FilpClose(f), 0);
 }
-
 
 // A fault that cannot allocate drops vm_lock, reclaims and retries: nothing
 // reclaims before the accesses, and there is no kswapd thread.
