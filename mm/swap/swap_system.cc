@@ -789,26 +789,40 @@ int SwapSystem::EvictFilePage(page* p) {
 uint64_t SwapSystem::ShrinkSwapCache(uint64_t nr) {
   uint64_t freed = 0;
   SpinLockGuard g(lock_);
-  for (uint32_t i = 0; i < cache_.capacity() && freed < nr; ++i) {
+  // A hand goes round the table from where it stopped; it stops after nr
+  // pages, after one round, or once it has seen every entry there was.
+  const uint32_t cap = cache_.capacity();
+  uint64_t left = cache_.size();
+  uint32_t i = cache_hand_ < cap ? cache_hand_ : 0;
+  for (uint32_t step = 0; step < cap && freed < nr && left > 0; ++step) {
     const swap::PageId key = cache_.KeyAt(i);
-    if (key == swap::PageMap::kEmptyKey) continue;
+    const uint32_t next = i + 1 == cap ? 0 : i + 1;
+    if (key == swap::PageMap::kEmptyKey) {
+      i = next;
+      continue;
+    }
+    --left;
     page* p = buddy_->PfnToPage(buddy_->start_pfn() + cache_.ValueAt(i));
     if (p->_refcount.load(std::memory_order_relaxed) != 1 ||
-        p->_mapcount.load(std::memory_order_relaxed) != 0)
+        p->_mapcount.load(std::memory_order_relaxed) != 0 || (p->flags & PG_writeback)) {
+      i = next;
       continue;
-    if (p->flags & PG_writeback) continue;
+    }
     const pte_t entry = key;
     SwapDevice& dev = devices_[SwapPteType(entry)];
     const uint64_t slot = SwapPteOffset(entry);
     if (p->flags & PG_dirty) {
-      if (dev.WritePage(slot, buddy_->PageAddress(p)) != 0) continue;  // still failing
+      if (dev.WritePage(slot, buddy_->PageAddress(p)) != 0) {  // still failing
+        i = next;
+        continue;
+      }
       pswpout_.fetch_add(1, std::memory_order_relaxed);
     }
-    CacheErase(entry);
+    CacheErase(entry);  // backward-shift deletion may move another key into slot i: stay
     dev.Free(slot);
     ++freed;
-    --i;  // backward-shift deletion may have moved another key into slot i
   }
+  cache_hand_ = i;
   return freed;
 }
 
@@ -908,10 +922,11 @@ uint64_t SwapSystem::WorkingSetPages(unsigned delta) {
 
 // Takes up to nr pages from the head of the inactive list (after asking the
 // policy to deactivate enough) and reclaims them. Returns pages freed.
-uint64_t SwapSystem::ShrinkList(NodeLru& lru, LruKind kind, uint64_t nr, uint64_t* scanned) {
+uint64_t SwapSystem::ShrinkList(NodeLru& lru, LruKind kind, uint64_t nr, uint64_t* scanned,
+                                bool age) {
   uint64_t freed = 0;
   if (nr == 0 || lru.nr_tracked == 0) return 0;
-  AgeNode(lru, kind, static_cast<uint32_t>(4 * nr + 256));
+  if (age) AgeNode(lru, kind, static_cast<uint32_t>(4 * nr + 256));
   lru.Deactivate(nr);
   for (uint64_t budget = lru.nr_inactive; freed < nr && budget > 0 && lru.head != NodeLru::kNil;
        --budget) {
@@ -975,13 +990,14 @@ uint64_t SwapSystem::ShrinkNode(int nid, uint64_t nr, uint64_t* scanned) {
   ScanNode(nid);
   uint64_t nr_anon = 0, nr_file = 0;
   GetScanCount(anon, file, nr, &nr_anon, &nr_file);
-  const uint64_t freed_file = ShrinkList(file, kFileLru, nr_file, scanned);
+  const uint64_t freed_file = ShrinkList(file, kFileLru, nr_file, scanned, true);
   uint64_t freed = freed_file;
-  if (nr_anon > 0) freed += ShrinkList(anon, kAnonLru, nr_anon, scanned);
-  // A shortfall is taken from the other list, as far as swappiness allows.
+  if (nr_anon > 0) freed += ShrinkList(anon, kAnonLru, nr_anon, scanned, true);
+  // A shortfall is taken from the other list, as far as swappiness allows
+  // (a list aged above is not aged again).
   if (freed < nr && CanSwap() && (cfg_.swappiness > 0 || freed_file == 0))
-    freed += ShrinkList(anon, kAnonLru, nr - freed, scanned);
-  if (freed < nr) freed += ShrinkList(file, kFileLru, nr - freed, scanned);
+    freed += ShrinkList(anon, kAnonLru, nr - freed, scanned, nr_anon == 0);
+  if (freed < nr) freed += ShrinkList(file, kFileLru, nr - freed, scanned, nr_file == 0);
   uint64_t counts[2][2] = {};  // [kind][active, inactive]
   for (int k = 0; k < 2; ++k) {
     for (NodeLru* lru : lrus_[k]) {

@@ -186,7 +186,7 @@ class SwapSystem {
                     uint64_t* nr_file);
   uint64_t ShrinkNode(int nid, uint64_t nr, uint64_t* scanned)
       MM_EXCLUSIVE_LOCKS_REQUIRED(reclaim_lock_);
-  uint64_t ShrinkList(NodeLru& lru, LruKind kind, uint64_t nr, uint64_t* scanned)
+  uint64_t ShrinkList(NodeLru& lru, LruKind kind, uint64_t nr, uint64_t* scanned, bool age)
       MM_EXCLUSIVE_LOCKS_REQUIRED(reclaim_lock_);
   void ScanNode(int nid) MM_EXCLUSIVE_LOCKS_REQUIRED(reclaim_lock_);
   void AgeNode(NodeLru& lru, LruKind kind, uint32_t budget) MM_EXCLUSIVE_LOCKS_REQUIRED(reclaim_lock_);
@@ -222,6 +222,7 @@ class SwapSystem {
   swap::PageMap cache_ MM_GUARDED_BY(lock_);
   page* cache_mem_ = nullptr;  // the cache table's buddy block
   uint32_t cache_max_ = kSwapCacheMin;
+  uint32_t cache_hand_ MM_GUARDED_BY(lock_) = 0;  // ShrinkSwapCache's position
   unsigned cache_order_ = 0;
   // Shadow entries: per device, per slot, the eviction clock when the page
   // left (0: none), for refault distances.
