@@ -36,13 +36,9 @@ const char* CurrentComm() {
 
 VmSystem& Vm(const char* function) { return M(function).vm(); }
 
-// User accesses may fault and allocate: reclaim first if memory is low, since
-// the VM allocates with its lock held (where reclaim cannot run).
-VmSystem& VmForAccess(const char* function) {
-  Machine& m = M(function);
-  m.swap().BeforeFault();
-  return m.vm();
-}
+// User accesses may fault and allocate; a fault that cannot allocate drops
+// vm_lock, reclaims through the swap layer's hooks and retries by itself.
+VmSystem& VmForAccess(const char* function) { return M(function).vm(); }
 
 }  // namespace
 

@@ -112,7 +112,7 @@ void Machine::ShowMeminfo(TextBuffer& out) {
   const uint64_t wmark_low = buddy_->SumLowWatermarks();
   uint64_t sreclaimable = 0, sunreclaim = 0;
   slab_->SlabPages(&sreclaimable, &sunreclaim);
-  const uint64_t pagecache = 0;  // no page cache yet: Cached is 0
+  const uint64_t pagecache = vm_->nr_file_pages();  // the VM's page cache (swap cache apart)
   int64_t available = static_cast<int64_t>(free_pages) - static_cast<int64_t>(reserve);
   const uint64_t cache_part = pagecache / 2 < wmark_low ? pagecache / 2 : wmark_low;
   available += static_cast<int64_t>(pagecache - cache_part);
@@ -138,6 +138,8 @@ void Machine::ShowMeminfo(TextBuffer& out) {
   line("Inactive(file):", sw.inactive_file_kb);
   line("SwapTotal:", sw.swap_total_kb);
   line("SwapFree:", sw.swap_free_kb);
+  line("Dirty:", kb(vm_->nr_file_dirty()));
+  line("Writeback:", 0);  // page-cache and swap writes complete before reclaim goes on
   line("Slab:", kb(sreclaimable + sunreclaim));
   line("SReclaimable:", kb(sreclaimable));
   line("SUnreclaim:", kb(sunreclaim));

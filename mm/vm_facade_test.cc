@@ -147,5 +147,56 @@ TEST(VmFacadeTest, ZramSwapKeepsMoreThanRamAndShowsInProc) {
   mm_shutdown();
 }
 
+// A MAP_SHARED file of 1.5 x RAM through the facade, no swap device: page
+// cache pages are written back and dropped by reclaim (the faults reclaim by
+// themselves), /proc/meminfo shows Cached, Dirty and the file LRU, vmstat
+// pgsteal_file, and the host file gets every page.
+TEST(VmFacadeTest, FileMappingLargerThanRamIsReclaimedAndWrittenBack) {
+  char path[] = "/tmp/libmm_vm_facade_big_XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  const unsigned long len = 48ul << 20;
+  ASSERT_EQ(ftruncate(fd, static_cast<off_t>(len)), 0);
+  ASSERT_EQ(mm_boot("mem=32M kswapd=sync"), 0);
+  struct file* f = filp_open(path, O_RDWR, 0);
+  ASSERT_FALSE(IS_ERR_VALUE(reinterpret_cast<unsigned long>(f)));
+  unsigned long a = vm_mmap(f, 0, len, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+  ASSERT_FALSE(IS_ERR_VALUE(a));
+  for (unsigned long off = 0; off < len; off += PAGE_SIZE) {
+    const unsigned long tag = off * 2654435761ul + 1;
+    ASSERT_EQ(copy_to_user(reinterpret_cast<void*>(a + off), &tag, sizeof tag), 0u) << off;
+  }
+  auto field = [](const std::string& text, const std::string& name) -> long {
+    const size_t at = text.find("\n" + name + ":");
+    return at == std::string::npos ? -1 : std::stol(text.substr(at + name.size() + 2));
+  };
+  const std::string mi = Proc("/proc/meminfo");
+  EXPECT_GT(field(mi, "Cached"), 0) << mi;
+  EXPECT_GT(field(mi, "Dirty"), 0) << mi;
+  EXPECT_EQ(field(mi, "Writeback"), 0) << mi;
+  EXPECT_GT(field(mi, "Active(file)") + field(mi, "Inactive(file)"), 0) << mi;
+  EXPECT_LT(field(mi, "Cached"), 32l << 10) << mi;
+  for (unsigned long off = 0; off < len; off += PAGE_SIZE) {
+    unsigned long tag = 0;
+    ASSERT_EQ(copy_from_user(&tag, reinterpret_cast<void*>(a + off), sizeof tag), 0u) << off;
+    ASSERT_EQ(tag, off * 2654435761ul + 1) << off;
+  }
+  const std::string vmstat = Proc("/proc/vmstat");
+  for (const char* zero : {"\npgsteal_file 0\n", "\nworkingset_refault_file 0\n", "\nnr_written 0\n"})
+    EXPECT_EQ(vmstat.find(zero), std::string::npos) << zero << vmstat;
+  EXPECT_EQ(vm_munmap(a, len), 0);
+  EXPECT_EQ(filp_close(f), 0);
+  mm_shutdown();
+  const int rfd = open(path, O_RDONLY);
+  ASSERT_GE(rfd, 0);
+  for (unsigned long off = 0; off < len; off += PAGE_SIZE) {
+    unsigned long tag = 0;
+    ASSERT_EQ(pread(rfd, &tag, sizeof tag, static_cast<off_t>(off)), static_cast<ssize_t>(sizeof tag));
+    ASSERT_EQ(tag, off * 2654435761ul + 1) << off;
+  }
+  close(rfd);
+  unlink(path);
+}
+
 }  // namespace
 }  // namespace mm

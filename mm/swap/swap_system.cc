@@ -21,7 +21,7 @@ using swap::SwapKind;
 
 namespace {
 
-constexpr gfp_t kSwapInGfp = GFP_ATOMIC | __GFP_NOWARN;  // vm_lock held: no reclaim
+constexpr gfp_t kSwapInGfp = GFP_NOWAIT | __GFP_NOWARN;  // vm_lock held: no reclaim, no reserves
 constexpr gfp_t kReadaheadGfp = GFP_NOWAIT | __GFP_NOWARN;
 constexpr uint64_t kFakeBase = uint64_t{1} << 62;        // page ids no pfn reaches
 constexpr uint8_t kUntracked = 0, kPending = 1, kActive = 2, kInactive = 3;
@@ -126,6 +126,7 @@ struct SwapSystem::NodeLru {
   int nid = 0;
   Pfn start = 0;
   uint32_t frames = 0;
+  uint32_t max_c = 0;  // the largest active set the arena has room for
   PolicyKind kind = swap::kDefaultPolicy;
   void* sim = nullptr;  // Simulator<P>*, built lazily in sim_mem
   uint32_t sim_frames = 0;
@@ -141,6 +142,14 @@ struct SwapSystem::NodeLru {
   uint64_t nr_tracked = 0;
   uint64_t fake_next = 0;
   BigAlloc mem;
+  // The node's LRU-change events (anon NodeLru only): frames the VM reported
+  // through SwapHooks::lru_change since the last ScanNode (a per-node
+  // lru_add pagevec). On overflow, or before the first scan, `rescan` asks
+  // for a scan of every frame instead.
+  SpinLock events_lock;
+  uint32_t* events = nullptr;
+  uint32_t nr_events = 0;
+  bool rescan = true;
 
   template <typename F>
   void Visit(F&& f) {
@@ -277,7 +286,13 @@ int SwapSystem::Init(BuddyAllocator& buddy, SlabSystem& slab, VmSystem& vm,
   }
   // Swap cache table.
   if (err == 0) {
-    const size_t bytes = swap::PageMap::RequiredBytes(kSwapCacheMax) + 64;
+    // Every page in the swap cache is resident: room for a quarter of RAM
+    // (within bounds; ~12 bytes per RAM page at most). A shared page swapped
+    // in stays shared until its last sharer faults while the cache has room.
+    const uint64_t ram = buddy.TotalRamPages() / 4;
+    cache_max_ = static_cast<uint32_t>(ram < kSwapCacheMin ? kSwapCacheMin
+                                       : ram > kSwapCacheMax ? kSwapCacheMax : ram);
+    const size_t bytes = swap::PageMap::RequiredBytes(cache_max_) + 64;
     cache_order_ = Log2Ceil((bytes + kPageSize - 1) / kPageSize);
     cache_mem_ = buddy.AllocPages(GFP_KERNEL | __GFP_NOWARN, cache_order_);
     if (cache_mem_ == nullptr) {
@@ -285,19 +300,27 @@ int SwapSystem::Init(BuddyAllocator& buddy, SlabSystem& slab, VmSystem& vm,
     } else {
       SpinLockGuard g(lock_);
       swap::Arena arena({static_cast<std::byte*>(buddy.PageAddress(cache_mem_)), kPageSize << cache_order_});
-      cache_.Init(kSwapCacheMax, arena);
+      cache_.Init(cache_max_, arena);
     }
   }
-  // Per-node LRUs: the node's frames, the inactive list and room for a
-  // simulator over all of them (the largest C it may be rebuilt with).
-  for (unsigned nid = 0; err == 0 && nid < buddy.nr_nodes(); ++nid) {
+  // Per-node LRUs, anon and file: the node's frames, the inactive list and
+  // room for a simulator over all of them (the largest C it may be rebuilt with).
+  for (unsigned i = 0; err == 0 && i < 2 * buddy.nr_nodes(); ++i) {
+    const unsigned nid = i / 2;
+    const LruKind kind = i % 2 == 0 ? kAnonLru : kFileLru;
     const Node& node = buddy.node(static_cast<int>(nid));
     const uint32_t frames = static_cast<uint32_t>(node.spanned_pages);
-    const size_t sim_bytes = NodeLru::SimBytes(cfg.policy, frames);
-    const size_t total = sizeof(NodeLru) + 64 + sim_bytes + 64 + frames * 11 + 128;
+    // Each of the two LRUs' policies gets room for an active set of half the
+    // node (anon + file pages never exceed it; C is 3/4 of a list's pages,
+    // capped there), so the two cost what one sized for the node would.
+    const uint32_t max_c = frames / 2 > 64 ? frames / 2 : (frames < 64 ? frames : 64);
+    const size_t sim_bytes = NodeLru::SimBytes(cfg.policy, max_c);
+    const size_t total =
+        sizeof(NodeLru) + 64 + sim_bytes + 64 + frames * 11 + kLruEvents * 4 + 128;
     BigAlloc mem;
     if (!AllocBig(buddy, (total + kPageSize - 1) / kPageSize, &mem)) {
-      Printk("swap: no room for node %u's LRU (%zu bytes)\n", nid, total);
+      Printk("swap: no room for node %u's %s LRU (%zu bytes)\n", nid,
+             kind == kAnonLru ? "anon" : "file", total);
       err = -kENOMEM;
       break;
     }
@@ -308,6 +331,7 @@ int SwapSystem::Init(BuddyAllocator& buddy, SlabSystem& slab, VmSystem& vm,
     lru->nid = static_cast<int>(nid);
     lru->start = node.start_pfn;
     lru->frames = frames;
+    lru->max_c = max_c;
     lru->kind = cfg.policy;
     lru->mem = mem;
     lru->sim_mem = arena.TakeBytes(sim_bytes);
@@ -315,7 +339,8 @@ int SwapSystem::Init(BuddyAllocator& buddy, SlabSystem& slab, VmSystem& vm,
     lru->last_ref = arena.Take<uint16_t>(frames);
     lru->next = arena.Take<uint32_t>(frames);
     lru->prev = arena.Take<uint32_t>(frames);
-    lrus_[nid] = lru;
+    lru->events = arena.Take<uint32_t>(kLruEvents);
+    lrus_[kind][nid] = lru;
   }
   if (err != 0) {
     Shutdown();
@@ -326,6 +351,10 @@ int SwapSystem::Init(BuddyAllocator& buddy, SlabSystem& slab, VmSystem& vm,
   hooks_.swap_in = &HookSwapIn;
   hooks_.swap_dup = &HookSwapDup;
   hooks_.swap_free = &HookSwapFree;
+  hooks_.reclaim = &HookFaultReclaim;
+  hooks_.out_of_memory = &HookFaultOom;
+  hooks_.file_refault = &HookFileRefault;
+  hooks_.lru_change = &HookLruChange;
   vm.SetSwapHooks(&hooks_);
   ReclaimHooks rh;
   rh.context = this;
@@ -366,14 +395,15 @@ void SwapSystem::Shutdown() {
     cache_mem_ = nullptr;
     cache_pages_.store(0, std::memory_order_relaxed);
   }
-  for (unsigned nid = 0; nid < kMaxNodes; ++nid) {
-    NodeLru* lru = lrus_[nid];
-    if (lru == nullptr) continue;
-    lru->DestroySim();
-    const BigAlloc mem = lru->mem;
-    lru->~NodeLru();
-    FreeBig(*buddy_, mem);
-    lrus_[nid] = nullptr;
+  for (auto& per_kind : lrus_) {
+    for (NodeLru*& lru : per_kind) {
+      if (lru == nullptr) continue;
+      lru->DestroySim();
+      const BigAlloc mem = lru->mem;
+      lru->~NodeLru();
+      FreeBig(*buddy_, mem);
+      lru = nullptr;
+    }
   }
   for (int i = 0; i < nr_devices_; ++i) {
     shadow_[i].Destroy();
@@ -391,8 +421,9 @@ page* SwapSystem::CacheLookup(pte_t entry) {
 }
 
 bool SwapSystem::CacheInsert(pte_t entry, page* p) {
-  if (cache_.size() >= kSwapCacheMax) return false;
+  if (cache_.size() >= cache_max_) return false;
   cache_.Insert(entry, static_cast<uint32_t>(buddy_->PageToPfn(p) - buddy_->start_pfn()));
+  buddy_->GetPage(p);  // the cache's reference
   p->flags |= PG_swapcache;
   p->private_ = entry;
   cache_pages_.fetch_add(1, std::memory_order_relaxed);
@@ -406,12 +437,42 @@ void SwapSystem::CacheErase(pte_t entry) {
   p->flags &= ~(PG_swapcache | PG_dirty | PG_writeback);
   p->private_ = 0;
   cache_pages_.fetch_sub(1, std::memory_order_relaxed);
+  buddy_->PutPage(p);  // the cache's reference (a mapped page stays)
+}
+
+// Reclaim's hold on a page: one reference and PG_locked, both under vm_lock
+// so the VM's exact refcount check sees them together.
+bool SwapSystem::Pin(page* p, LruKind kind) {
+  SpinLockGuard vg(vm_->lock());
+  if (!OfKind(p, kind) || (p->flags & PG_locked)) return false;
+  buddy_->GetPage(p);
+  p->flags |= PG_locked;
+  return true;
+}
+
+void SwapSystem::UnpinLocked(page* p) {
+  p->flags &= ~PG_locked;
+  buddy_->PutPage(p);
+}
+
+void SwapSystem::Unpin(page* p) {
+  SpinLockGuard vg(vm_->lock());
+  UnpinLocked(p);
+}
+
+// The LRU a page belongs on, read under vm_lock: a mapped anonymous page
+// (in the swap cache or not), or an evictable page-cache page.
+bool SwapSystem::OfKind(const page* p, LruKind kind) {
+  if (p == nullptr) return false;
+  if (kind == kFileLru) return vm_->EvictableFilePageLocked(p);
+  return (p->flags & (PG_anon | PG_slab | PG_buddy | PG_pcp)) == PG_anon && p->mapping != nullptr &&
+         p->_mapcount.load(std::memory_order_relaxed) > 0;
 }
 
 // ---------------------------------------------------------------- hooks
 
-int SwapSystem::HookSwapIn(void* ctx, pte_t entry, page** out) {
-  return static_cast<SwapSystem*>(ctx)->SwapIn(entry, out);
+int SwapSystem::HookSwapIn(void* ctx, pte_t entry, page** out, bool* exclusive) {
+  return static_cast<SwapSystem*>(ctx)->SwapIn(entry, out, exclusive);
 }
 void SwapSystem::HookSwapDup(void* ctx, pte_t entry) {
   auto* s = static_cast<SwapSystem*>(ctx);
@@ -420,6 +481,48 @@ void SwapSystem::HookSwapDup(void* ctx, pte_t entry) {
 }
 void SwapSystem::HookSwapFree(void* ctx, pte_t entry) {
   static_cast<SwapSystem*>(ctx)->SwapFreeEntry(entry);
+}
+uint64_t SwapSystem::HookFaultReclaim(void* ctx) {
+  return static_cast<SwapSystem*>(ctx)->FaultReclaim();
+}
+int SwapSystem::HookFaultOom(void* ctx) {
+  auto* s = static_cast<SwapSystem*>(ctx);
+  bool full = s->nr_devices_ > 0;
+  for (int i = 0; i < s->nr_devices_; ++i) full &= s->devices_[i].free_pages() == 0;
+  if (full) Printk("swap: all swap devices are full; reclaim cannot free memory\n");
+  return s->OutOfMemory("page fault");
+}
+
+// A file page comes back: its refault distance (evictions since it left)
+// against the resident LRU pages decides whether it was part of the working
+// set (mm/workingset.c's rule). vm_lock held: counters only.
+void SwapSystem::HookFileRefault(void* ctx, uint64_t shadow) {
+  auto* s = static_cast<SwapSystem*>(ctx);
+  s->ws_refault_file_.fetch_add(1, std::memory_order_relaxed);
+  const uint64_t distance = s->nonresident_age_.load(std::memory_order_relaxed) - shadow;
+  uint64_t workingset = s->active_file_.load() + s->inactive_file_.load();
+  if (s->nr_devices_ > 0) workingset += s->active_anon_.load() + s->inactive_anon_.load();
+  if (distance <= workingset) {
+    s->ws_activate_file_.fetch_add(1, std::memory_order_relaxed);
+    s->ws_restore_file_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+// lru_cache_add (and its undo), vm_lock held: note the frame for the next
+// ScanNode of its node.
+void SwapSystem::HookLruChange(void* ctx, page* p) {
+  auto* s = static_cast<SwapSystem*>(ctx);
+  if (p->node >= kMaxNodes) return;
+  NodeLru* lru = s->lrus_[kAnonLru][p->node];
+  if (lru == nullptr) return;
+  const Pfn pfn = s->buddy_->PageToPfn(p);
+  if (pfn < lru->start || pfn - lru->start >= lru->frames) return;
+  SpinLockGuard g(lru->events_lock);
+  if (lru->nr_events < kLruEvents) {
+    lru->events[lru->nr_events++] = static_cast<uint32_t>(pfn - lru->start);
+  } else {
+    lru->rescan = true;
+  }
 }
 
 void SwapSystem::SwapFreeEntry(pte_t entry) {
@@ -431,15 +534,16 @@ void SwapSystem::SwapFreeEntry(pte_t entry) {
   const uint32_t left = dev.Free(slot);
   if (left == 0) shadow_[type][slot] = 0;  // the slot is free: no refault to see
   if (left != 1) return;
-  // Only the swap cache still refers to the slot: drop the cached page.
+  // Only the swap cache still refers to the slot: the cache lets go of the
+  // page (which stays mapped where it is; a page under write-back is left to
+  // the reclaimer writing it).
   page* p = CacheLookup(entry);
   if (p == nullptr || (p->flags & PG_writeback)) return;
   CacheErase(entry);
   dev.Free(slot);
-  buddy_->PutPage(p);
 }
 
-int SwapSystem::SwapIn(pte_t entry, page** out) {
+int SwapSystem::SwapIn(pte_t entry, page** out, bool* exclusive) {
   const unsigned type = SwapPteType(entry);
   if (static_cast<int>(type) >= nr_devices_) return -kEINVAL;
   SwapDevice& dev = devices_[type];
@@ -462,18 +566,13 @@ int SwapSystem::SwapIn(pte_t entry, page** out) {
   }
   page* cp = CacheLookup(entry);
   if (cp != nullptr) {
+    // The swap cache's page, maybe mapped by former sharers already: the
+    // fault maps this same page (do_swap_page's swapcache hit).
     swap_ra_hit_.fetch_add(1, std::memory_order_relaxed);
-    if (!(cp->flags & (PG_writeback | PG_dirty)) && dev.Count(slot) == 2) {
-      // This PTE and the cache are the only users: hand the page over.
-      CacheErase(entry);
-      dev.Free(slot);
-      *out = cp;
-      return 0;
-    }
-    page* np = buddy_->AllocPages(kSwapInGfp, 0);
-    if (np == nullptr) return -kENOMEM;
-    __builtin_memcpy(buddy_->PageAddress(np), buddy_->PageAddress(cp), kPageSize);
-    *out = np;
+    buddy_->GetPage(cp);
+    *exclusive = !(cp->flags & PG_writeback) && dev.Count(slot) == 2 &&
+                 cp->_mapcount.load(std::memory_order_relaxed) == 0;
+    *out = cp;
     return 0;
   }
   page* np = buddy_->AllocPages(kSwapInGfp, 0);
@@ -483,6 +582,12 @@ int SwapSystem::SwapIn(pte_t entry, page** out) {
     return -kEIO;
   }
   pswpin_.fetch_add(1, std::memory_order_relaxed);
+  if (CacheInsert(entry, np)) {
+    dev.Dup(slot);  // the cache's slot reference
+    *exclusive = dev.Count(slot) == 2;
+  } else {
+    *exclusive = dev.Count(slot) == 1;  // cache full: a private page
+  }
   Readahead(static_cast<int>(type), slot);
   *out = np;
   if (thrashing) {
@@ -499,7 +604,7 @@ void SwapSystem::Readahead(int type, uint64_t slot) {
     const uint32_t c = dev.Count(s);
     if (c == 0 || c >= SwapDevice::kSwapMapMax) continue;
     const pte_t e = MakeSwapPte(static_cast<unsigned>(type), s);
-    if (CacheLookup(e) != nullptr || cache_.size() >= kSwapCacheMax) continue;
+    if (CacheLookup(e) != nullptr || cache_.size() >= cache_max_) continue;
     page* p = buddy_->AllocPages(kReadaheadGfp, 0);
     if (p == nullptr) return;
     if (dev.ReadPage(s, buddy_->PageAddress(p)) != 0) {
@@ -508,6 +613,7 @@ void SwapSystem::Readahead(int type, uint64_t slot) {
     }
     dev.Dup(s);
     CacheInsert(e, p);
+    buddy_->PutPage(p);  // the cache's reference remains
     swap_ra_.fetch_add(1, std::memory_order_relaxed);
   }
 }
@@ -570,110 +676,196 @@ pte_t SwapSystem::AllocSwapEntry() {
   return 0;
 }
 
+// Swaps one anonymous page out. p is pinned (Pin) and unpinned here. A page
+// already in the swap cache (swapped in while shared and mapped again,
+// read-only) keeps its entry and is written only when its data is not on
+// the device. Returns 1 when the page was freed, 0 when it stays, -ENOSPC.
 int SwapSystem::SwapOutPage(page* p) {
-  const pte_t entry = AllocSwapEntry();
-  if (entry == 0) {
-    buddy_->PutPage(p);
-    return -kENOSPC;
-  }
-  const unsigned type = SwapPteType(entry);
-  const uint64_t slot = SwapPteOffset(entry);
-  SwapDevice& dev = devices_[type];
-  bool cached;
+  pte_t entry = 0;
+  bool reuse = false;
   int reserved = 0;
   {
     SpinLockGuard vg(vm_->lock());
     SpinLockGuard g(lock_);
-    cached = PageHasFlag(p, PG_anon) && p->mapping != nullptr && CacheInsert(entry, p);
-    if (cached) {
+    if (!OfKind(p, kAnonLru) || (p->flags & PG_writeback)) {
+      UnpinLocked(p);
+      return 0;
+    }
+    if (p->flags & PG_swapcache) {
+      entry = p->private_;
+      reuse = true;
       p->flags |= PG_writeback;
-      // Every PTE UnmapAnonPage rewrites holds a slot reference, and a fault
-      // may drop one as soon as it is there: take them first (with room for
-      // a fork in between) and give back what was not used.
       reserved = p->_mapcount.load(std::memory_order_relaxed) + 8;
     }
   }
-  if (!cached) {
-    dev.Free(slot);
-    buddy_->PutPage(p);
-    return 0;
+  if (!reuse) {
+    entry = AllocSwapEntry();
+    if (entry == 0) {
+      Unpin(p);
+      return -kENOSPC;
+    }
+    SpinLockGuard vg(vm_->lock());
+    SpinLockGuard g(lock_);
+    if (!OfKind(p, kAnonLru) || (p->flags & PG_swapcache) || !CacheInsert(entry, p)) {
+      devices_[SwapPteType(entry)].Free(SwapPteOffset(entry));
+      UnpinLocked(p);
+      return 0;
+    }
+    p->flags |= PG_writeback;
+    // Every PTE UnmapAnonPage rewrites holds a slot reference, and a fault
+    // may drop one as soon as it is there: take them first (with room for
+    // a fork in between) and give back what was not used.
+    reserved = p->_mapcount.load(std::memory_order_relaxed) + 8;
   }
+  const unsigned type = SwapPteType(entry);
+  const uint64_t slot = SwapPteOffset(entry);
+  SwapDevice& dev = devices_[type];
   for (int k = 0; k < reserved; ++k) dev.Dup(slot);
   bool dirty = false;
-  int n = vm_->UnmapAnonPage(p, entry, &dirty);
-  for (; n > reserved; --n) dev.Dup(slot);  // more sharers than reserved (racy fork)
+  const int n = vm_->UnmapAnonPage(p, entry, &dirty);
+  for (int k = reserved; k < n; ++k) dev.Dup(slot);  // more sharers than reserved (racy fork)
   for (int k = n < 0 ? 0 : n; k < reserved; ++k) dev.Free(slot);
-  if (n <= 0) {
-    {
-      SpinLockGuard vg(vm_->lock());
-      SpinLockGuard g(lock_);
-      CacheErase(entry);
+  bool need_write;
+  {
+    SpinLockGuard vg(vm_->lock());
+    SpinLockGuard g(lock_);
+    if (n <= 0) {  // nothing mapped it any more
+      if (reuse) {
+        p->flags &= ~PG_writeback;  // stays cached, unmapped: ShrinkSwapCache's
+      } else {
+        CacheErase(entry);
+        dev.Free(slot);
+      }
+      UnpinLocked(p);
+      return 0;
     }
-    dev.Free(slot);
-    buddy_->PutPage(p);
-    return 0;
+    shadow_[type][slot] = static_cast<uint32_t>(nonresident_age_.fetch_add(1) + 1);
+    need_write = !reuse || dirty || (p->flags & PG_dirty) != 0;
   }
-  shadow_[type][slot] = static_cast<uint32_t>(nonresident_age_.fetch_add(1) + 1);
-  const int err = dev.WritePage(slot, buddy_->PageAddress(p));
+  const int err = need_write ? dev.WritePage(slot, buddy_->PageAddress(p)) : 0;
+  SpinLockGuard vg(vm_->lock());
   SpinLockGuard g(lock_);
+  p->flags &= ~PG_writeback;
   if (err != 0) {
-    // The page stays in the swap cache, intact; faults copy it from there.
-    p->flags &= ~PG_writeback;
+    // The page stays in the swap cache, intact; faults map it from there.
     p->flags |= PG_dirty;
     swap_fail_.fetch_add(1, std::memory_order_relaxed);
     Printk("swap: write to %s slot %llu failed (%d): page kept in the swap cache\n", dev.name(),
            static_cast<unsigned long long>(slot), err);
+    UnpinLocked(p);
+    return 0;
+  }
+  p->flags &= ~PG_dirty;
+  if (need_write) pswpout_.fetch_add(1, std::memory_order_relaxed);
+  if (p->_mapcount.load(std::memory_order_relaxed) > 0) {
+    // A fault mapped it again during the write: it stays, shared through
+    // the swap cache while PTEs still hold the entry.
+    if (dev.Count(slot) == 1) {
+      CacheErase(entry);
+      dev.Free(slot);
+    }
+    UnpinLocked(p);
     return 0;
   }
   CacheErase(entry);
   dev.Free(slot);
-  buddy_->PutPage(p);
-  pswpout_.fetch_add(1, std::memory_order_relaxed);
+  UnpinLocked(p);  // the last reference: the page is free
   return 1;
 }
 
+// Evicts one page-cache page (pinned; unpinned here) through the VM, which
+// writes it back first when dirty. 1 when freed.
+int SwapSystem::EvictFilePage(page* p) {
+  const uint64_t shadow = nonresident_age_.fetch_add(1) + 1;
+  bool wrote = false;
+  const int err = vm_->PageCacheEvict(p, shadow, &wrote);
+  if (wrote) pgwrite_file_.fetch_add(1, std::memory_order_relaxed);
+  Unpin(p);
+  return err == 0 ? 1 : 0;
+}
+
+// Drops unmapped swap-cache pages (readahead, or left by a swap-out): those
+// only the cache holds (_refcount 1), so the VM cannot be looking at them.
 uint64_t SwapSystem::ShrinkSwapCache(uint64_t nr) {
   uint64_t freed = 0;
   SpinLockGuard g(lock_);
-  for (uint32_t i = 0; i < cache_.capacity() && freed < nr; ++i) {
+  // A hand goes round the table from where it stopped; it stops after nr
+  // pages, after one round, or once it has seen every entry there was.
+  const uint32_t cap = cache_.capacity();
+  uint64_t left = cache_.size();
+  uint32_t i = cache_hand_ < cap ? cache_hand_ : 0;
+  for (uint32_t step = 0; step < cap && freed < nr && left > 0; ++step) {
     const swap::PageId key = cache_.KeyAt(i);
-    if (key == swap::PageMap::kEmptyKey) continue;
+    const uint32_t next = i + 1 == cap ? 0 : i + 1;
+    if (key == swap::PageMap::kEmptyKey) {
+      i = next;
+      continue;
+    }
+    --left;
     page* p = buddy_->PfnToPage(buddy_->start_pfn() + cache_.ValueAt(i));
-    if (p->flags & PG_writeback) continue;
+    if (p->_refcount.load(std::memory_order_relaxed) != 1 ||
+        p->_mapcount.load(std::memory_order_relaxed) != 0 || (p->flags & PG_writeback)) {
+      i = next;
+      continue;
+    }
     const pte_t entry = key;
     SwapDevice& dev = devices_[SwapPteType(entry)];
     const uint64_t slot = SwapPteOffset(entry);
     if (p->flags & PG_dirty) {
-      if (dev.WritePage(slot, buddy_->PageAddress(p)) != 0) continue;  // still failing
+      if (dev.WritePage(slot, buddy_->PageAddress(p)) != 0) {  // still failing
+        i = next;
+        continue;
+      }
       pswpout_.fetch_add(1, std::memory_order_relaxed);
     }
-    CacheErase(entry);
+    CacheErase(entry);  // backward-shift deletion may move another key into slot i: stay
     dev.Free(slot);
-    buddy_->PutPage(p);
     ++freed;
-    --i;  // backward-shift deletion may have moved another key into slot i
   }
+  cache_hand_ = i;
   return freed;
 }
 
-void SwapSystem::ScanNode(NodeLru& lru) {
-  SpinLockGuard vg(vm_->lock());
-  for (uint32_t f = 0; f < lru.frames; ++f) {
-    page* p = buddy_->PfnToPage(lru.start + f);
-    const bool anon = p != nullptr && (p->flags & (PG_anon | PG_swapcache)) == PG_anon &&
-                      p->mapping != nullptr && p->_mapcount.load(std::memory_order_relaxed) > 0;
-    if (anon && lru.state[f] == kUntracked) {
-      lru.Track(f);
-      lru.last_ref[f] = lru.pass;
-    } else if (!anon && lru.state[f] != kUntracked) {
-      lru.Untrack(f);
+// Brings the node's LRUs up to date (vm_lock held, so the VM's flags are
+// stable): the frames the VM reported since the last call (lru_change), or
+// every frame on the first call and after an event overflow. A frame is on
+// the anon LRU when it holds a mapped anonymous page, on the file LRU when
+// it holds an evictable page-cache page.
+void SwapSystem::ScanNode(int nid) {
+  NodeLru& anon = *lrus_[kAnonLru][nid];
+  NodeLru& file = *lrus_[kFileLru][nid];
+  auto classify = [&](uint32_t f) {
+    page* p = buddy_->PfnToPage(anon.start + f);
+    const bool is_anon = OfKind(p, kAnonLru);
+    const bool is_file = !is_anon && OfKind(p, kFileLru);
+    for (auto [lru, want] : {std::pair<NodeLru*, bool>{&anon, is_anon}, {&file, is_file}}) {
+      if (want && lru->state[f] == kUntracked) {
+        lru->Track(f);
+        lru->last_ref[f] = lru->pass;
+      } else if (!want && lru->state[f] != kUntracked) {
+        lru->Untrack(f);
+      }
     }
+  };
+  {
+    SpinLockGuard vg(vm_->lock());
+    SpinLockGuard eg(anon.events_lock);
+    if (anon.rescan) {
+      lru_full_scans_.fetch_add(1, std::memory_order_relaxed);
+      for (uint32_t f = 0; f < anon.frames; ++f) classify(f);
+      anon.rescan = false;
+    } else {
+      for (uint32_t i = 0; i < anon.nr_events; ++i) classify(anon.events[i]);
+    }
+    anon.nr_events = 0;
   }
-  // Size the policy's active set from the anonymous population: 3/4 of it,
-  // so the policy decides which quarter is inactive.
-  const uint64_t want = lru.nr_tracked * 3 / 4 > 64 ? lru.nr_tracked * 3 / 4 : 64;
-  if (lru.sim == nullptr || want > 2 * uint64_t{lru.sim_frames} || 2 * want < lru.sim_frames)
-    lru.Build(static_cast<uint32_t>(want < lru.frames ? want : lru.frames));
+  // Size each policy's active set from its population: 3/4 of it, so the
+  // policy decides which quarter is inactive.
+  for (NodeLru* lru : {&anon, &file}) {
+    const uint64_t want = lru->nr_tracked * 3 / 4 > 64 ? lru->nr_tracked * 3 / 4 : 64;
+    if (lru->sim == nullptr || want > 2 * uint64_t{lru->sim_frames} || 2 * want < lru->sim_frames)
+      lru->Build(static_cast<uint32_t>(want < lru->max_c ? want : lru->max_c));
+  }
 }
 
 namespace {
@@ -694,7 +886,7 @@ bool AgeOne(vm_area_struct* vma, unsigned long addr, pte_t* pte, void* c) {
 }
 }  // namespace
 
-void SwapSystem::AgeNode(NodeLru& lru, uint32_t budget) {
+void SwapSystem::AgeNode(NodeLru& lru, LruKind kind, uint32_t budget) {
   for (uint32_t k = 0; k < lru.frames && budget > 0; ++k) {
     const uint32_t f = lru.hand;
     lru.hand = lru.hand + 1 == lru.frames ? 0 : lru.hand + 1;
@@ -702,14 +894,10 @@ void SwapSystem::AgeNode(NodeLru& lru, uint32_t budget) {
     if (lru.state[f] == kUntracked) continue;
     --budget;
     page* p = buddy_->PfnToPage(lru.start + f);
-    {
-      SpinLockGuard vg(vm_->lock());
-      if (!PageHasFlag(p, PG_anon) || p->mapping == nullptr) continue;
-      buddy_->GetPage(p);
-    }
+    if (!Pin(p, kind)) continue;
     AgeCtx ctx{vm_, false};
     vm_->RmapWalk(p, &AgeOne, &ctx);
-    buddy_->PutPage(p);
+    Unpin(p);
     if (ctx.referenced) {
       lru.Referenced(f);
       lru.last_ref[f] = lru.pass;
@@ -720,101 +908,147 @@ void SwapSystem::AgeNode(NodeLru& lru, uint32_t budget) {
 uint64_t SwapSystem::WorkingSetPages(unsigned delta) {
   SpinLockGuard g(reclaim_lock_);
   uint64_t w = 0;
-  for (unsigned nid = 0; nid < kMaxNodes; ++nid) {
-    NodeLru* lru = lrus_[nid];
-    if (lru == nullptr) continue;
-    for (uint32_t f = 0; f < lru->frames; ++f) {
-      if (lru->state[f] == kUntracked) continue;
-      if (static_cast<uint16_t>(lru->pass - lru->last_ref[f]) < delta && lru->last_ref[f] != 0) ++w;
+  for (auto& per_kind : lrus_) {
+    for (NodeLru* lru : per_kind) {
+      if (lru == nullptr) continue;
+      for (uint32_t f = 0; f < lru->frames; ++f) {
+        if (lru->state[f] == kUntracked) continue;
+        if (static_cast<uint16_t>(lru->pass - lru->last_ref[f]) < delta && lru->last_ref[f] != 0) ++w;
+      }
     }
   }
   return w;
 }
 
-uint64_t SwapSystem::ShrinkNode(int nid, uint64_t nr) {
-  NodeLru& lru = *lrus_[nid];
-  ScanNode(lru);
-  AgeNode(lru, static_cast<uint32_t>(4 * nr + 256));
+// Takes up to nr pages from the head of the inactive list (after asking the
+// policy to deactivate enough) and reclaims them. Returns pages freed.
+uint64_t SwapSystem::ShrinkList(NodeLru& lru, LruKind kind, uint64_t nr, uint64_t* scanned,
+                                bool age) {
   uint64_t freed = 0;
-  // Swappiness: file pages are not reclaimable here (see README), so
-  // swappiness 0 only disables anonymous reclaim.
-  if (cfg_.swappiness != 0 && nr_devices_ > 0) {
-    lru.Deactivate(nr);
-    for (uint64_t budget = lru.nr_inactive; freed < nr && budget > 0 && lru.head != NodeLru::kNil;
-         --budget) {
-      const uint32_t f = lru.head;
-      lru.ListDel(f);
-      lru.state[f] = kUntracked;
-      --lru.nr_tracked;
-      page* p = buddy_->PfnToPage(lru.start + f);
-      {
-        SpinLockGuard vg(vm_->lock());
-        if (!PageHasFlag(p, PG_anon) || p->mapping == nullptr || (p->flags & PG_swapcache) != 0)
-          continue;
-        buddy_->GetPage(p);
+  if (nr == 0 || lru.nr_tracked == 0) return 0;
+  if (age) AgeNode(lru, kind, static_cast<uint32_t>(4 * nr + 256));
+  lru.Deactivate(nr);
+  for (uint64_t budget = lru.nr_inactive; freed < nr && budget > 0 && lru.head != NodeLru::kNil;
+       --budget) {
+    const uint32_t f = lru.head;
+    lru.ListDel(f);
+    lru.state[f] = kUntracked;
+    --lru.nr_tracked;
+    page* p = buddy_->PfnToPage(lru.start + f);
+    if (!Pin(p, kind)) continue;
+    ++*scanned;
+    (kind == kAnonLru ? pgscan_anon_ : pgscan_file_).fetch_add(1, std::memory_order_relaxed);
+    const int r = kind == kAnonLru ? SwapOutPage(p) : EvictFilePage(p);
+    if (r > 0) {
+      ++freed;
+      (kind == kAnonLru ? pgsteal_anon_ : pgsteal_file_).fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    // Still resident: back on the inactive list's tail.
+    {
+      SpinLockGuard vg(vm_->lock());
+      if (OfKind(p, kind)) {
+        lru.state[f] = kInactive;
+        lru.ListAdd(f);
+        ++lru.nr_tracked;
       }
-      const int r = SwapOutPage(p);
-      if (r > 0) {
-        ++freed;
-        continue;
-      }
-      // Still resident: back on the inactive list's tail.
-      {
-        SpinLockGuard vg(vm_->lock());
-        if (PageHasFlag(p, PG_anon) && p->mapping != nullptr && (p->flags & PG_swapcache) == 0) {
-          lru.state[f] = kInactive;
-          lru.ListAdd(f);
-          ++lru.nr_tracked;
-        }
-      }
-      if (r == -kENOSPC) break;
+    }
+    if (r == -kENOSPC) break;
+  }
+  return freed;
+}
+
+bool SwapSystem::CanSwap() {
+  for (int i = 0; i < nr_devices_; ++i)
+    if (devices_[i].free_pages() > 0) return true;
+  return false;
+}
+
+// get_scan_count: how many of nr come from the anon and the file lists.
+// Anonymous pages need a swap slot; swappiness 0 reclaims file pages only
+// (anon only when the file list gives nothing), 200 anon only (file when
+// anon gives nothing); in between the lists are scanned in proportion to
+// their size weighted by swappiness : 200 - swappiness.
+void SwapSystem::GetScanCount(const NodeLru& anon, const NodeLru& file, uint64_t nr,
+                              uint64_t* nr_anon, uint64_t* nr_file) {
+  const uint64_t a = anon.nr_tracked, fl = file.nr_tracked;
+  const uint64_t sw = static_cast<uint64_t>(cfg_.swappiness);
+  if (!CanSwap() || a == 0 || sw == 0) {
+    *nr_anon = 0;
+  } else if (fl == 0 || sw >= 200) {
+    *nr_anon = nr;
+  } else {
+    const uint64_t wa = sw * a, wf = (200 - sw) * fl;
+    *nr_anon = (nr * wa + (wa + wf) / 2) / (wa + wf);
+  }
+  *nr_file = nr - *nr_anon;
+}
+
+uint64_t SwapSystem::ShrinkNode(int nid, uint64_t nr, uint64_t* scanned) {
+  NodeLru& anon = *lrus_[kAnonLru][nid];
+  NodeLru& file = *lrus_[kFileLru][nid];
+  ScanNode(nid);
+  uint64_t nr_anon = 0, nr_file = 0;
+  GetScanCount(anon, file, nr, &nr_anon, &nr_file);
+  const uint64_t freed_file = ShrinkList(file, kFileLru, nr_file, scanned, true);
+  uint64_t freed = freed_file;
+  if (nr_anon > 0) freed += ShrinkList(anon, kAnonLru, nr_anon, scanned, true);
+  // A shortfall is taken from the other list, as far as swappiness allows
+  // (a list aged above is not aged again).
+  if (freed < nr && CanSwap() && (cfg_.swappiness > 0 || freed_file == 0))
+    freed += ShrinkList(anon, kAnonLru, nr - freed, scanned, nr_anon == 0);
+  if (freed < nr) freed += ShrinkList(file, kFileLru, nr - freed, scanned, nr_file == 0);
+  uint64_t counts[2][2] = {};  // [kind][active, inactive]
+  for (int k = 0; k < 2; ++k) {
+    for (NodeLru* lru : lrus_[k]) {
+      if (lru == nullptr) continue;
+      counts[k][1] += lru->nr_inactive;
+      counts[k][0] += lru->nr_tracked - lru->nr_inactive;
     }
   }
-  uint64_t active = 0, inactive = 0;
-  for (unsigned n = 0; n < kMaxNodes; ++n) {
-    if (lrus_[n] == nullptr) continue;
-    inactive += lrus_[n]->nr_inactive;
-    active += lrus_[n]->nr_tracked - lrus_[n]->nr_inactive;
-  }
-  active_anon_.store(active, std::memory_order_relaxed);
-  inactive_anon_.store(inactive, std::memory_order_relaxed);
+  active_anon_.store(counts[kAnonLru][0], std::memory_order_relaxed);
+  inactive_anon_.store(counts[kAnonLru][1], std::memory_order_relaxed);
+  active_file_.store(counts[kFileLru][0], std::memory_order_relaxed);
+  inactive_file_.store(counts[kFileLru][1], std::memory_order_relaxed);
   return freed;
 }
 
 uint64_t SwapSystem::ReclaimPages(uint64_t nr, int nid) {
   SpinLockGuard g(reclaim_lock_);
-  uint64_t freed = ShrinkSwapCache(nr);
+  uint64_t freed = ShrinkSwapCache(nr), scanned = 0;
   for (unsigned n = 0; n < buddy_->nr_nodes() && freed < nr; ++n) {
     if (nid >= 0 && static_cast<unsigned>(nid) != n) continue;
-    const uint64_t got = ShrinkNode(static_cast<int>(n), nr - freed);
+    const uint64_t got = ShrinkNode(static_cast<int>(n), nr - freed, &scanned);
     freed += got;
-    pgscan_direct_.fetch_add(got, std::memory_order_relaxed);
     pgsteal_direct_.fetch_add(got, std::memory_order_relaxed);
   }
+  pgscan_direct_.fetch_add(scanned, std::memory_order_relaxed);
   return freed;
 }
 
-void SwapSystem::BalanceNode(int nid) {
+uint64_t SwapSystem::BalanceNode(int nid) {
   kswapd_runs_.fetch_add(1, std::memory_order_relaxed);
+  uint64_t total = 0;
   for (int round = 0; round < 1 << 16 && NodeBelow(nid, WMARK_HIGH); ++round) {
-    uint64_t got;
+    uint64_t got, scanned = 0;
     {
       SpinLockGuard g(reclaim_lock_);
       got = ShrinkSwapCache(kSwapClusterMax);
       for (unsigned n = 0; n < buddy_->nr_nodes(); ++n) {
         if (nid >= 0 && static_cast<unsigned>(nid) != n) continue;
         if (!NodeBelow(static_cast<int>(n), WMARK_HIGH)) continue;
-        got += ShrinkNode(static_cast<int>(n), kSwapClusterMax);
+        got += ShrinkNode(static_cast<int>(n), kSwapClusterMax, &scanned);
       }
     }
-    pgscan_kswapd_.fetch_add(got, std::memory_order_relaxed);
+    pgscan_kswapd_.fetch_add(scanned, std::memory_order_relaxed);
     pgsteal_kswapd_.fetch_add(got, std::memory_order_relaxed);
+    total += got;
     if (got == 0) {
-      buddy_->DrainAllPages();
-      if (NodeBelow(nid, WMARK_MIN)) OutOfMemory("kswapd");
-      break;
+      buddy_->DrainAllPages();  // per-cpu lists hold free pages too
+      break;                    // kswapd never kills: faults decide on OOM
     }
   }
+  return total;
 }
 
 void SwapSystem::WakeKswapd() {
@@ -832,34 +1066,26 @@ void SwapSystem::KswapdMain(void* arg) {
   }
 }
 
-void SwapSystem::BeforeFault() {
-  if (!initialized_) return;
-  // Direct reclaim already halfway between min and low: the fault that
-  // follows allocates under vm_lock, where reclaim cannot run.
-  if (NodeBelow(-1, kMarkMid)) {
-    const uint64_t t0 = platform::NowNs();
-    allocstall_.fetch_add(1, std::memory_order_relaxed);
-    uint64_t freed = ReclaimPages(kSwapClusterMax, -1);
-    if (freed == 0) buddy_->DrainAllPages();  // per-cpu lists hold free pages too
-    if (freed == 0 && NodeBelow(-1, kMarkMid)) {
-      bool full = true;
-      for (int i = 0; i < nr_devices_; ++i) full &= devices_[i].free_pages() == 0;
-      if (full && nr_devices_ > 0)
-        Printk("swap: all swap devices are full; reclaim cannot free memory\n");
-      OutOfMemory("page fault");
-    }
-    const uint64_t us = (platform::NowNs() - t0) / 1000 + 1;
-    psi_some_us_.fetch_add(us, std::memory_order_relaxed);
-    psi_full_us_.fetch_add(us, std::memory_order_relaxed);
-  } else if (NodeBelow(-1, WMARK_LOW)) {
+// A fault could not allocate (vm_lock dropped): direct reclaim of a batch;
+// without a kswapd thread the faulting task also does kswapd's work up to
+// the high watermark. The time is a memory stall (PSI some and full).
+uint64_t SwapSystem::FaultReclaim() {
+  if (!initialized_) return 0;
+  const uint64_t t0 = platform::NowNs();
+  allocstall_.fetch_add(1, std::memory_order_relaxed);
+  uint64_t freed = ReclaimPages(kSwapClusterMax, -1);
+  if (NodeBelow(-1, WMARK_LOW)) {
     if (kswapd_thread_ != 0) {
       WakeKswapd();
     } else {
-      const uint64_t t0 = platform::NowNs();
-      BalanceNode(-1);  // the faulting task waits for kswapd's work: a stall
-      psi_some_us_.fetch_add((platform::NowNs() - t0) / 1000 + 1, std::memory_order_relaxed);
+      freed += BalanceNode(-1);
     }
   }
+  if (freed == 0) buddy_->DrainAllPages();
+  const uint64_t us = (platform::NowNs() - t0) / 1000 + 1;
+  psi_some_us_.fetch_add(us, std::memory_order_relaxed);
+  psi_full_us_.fetch_add(us, std::memory_order_relaxed);
+  return freed;
 }
 
 // ---------------------------------------------------------------- OOM
@@ -1098,11 +1324,11 @@ void SwapSystem::ShowVmstat(TextBuffer& out) {
   };
   line("nr_swapcached", cache_pages_.load());
   line("workingset_refault_anon", ws_refault_.load());
-  line("workingset_refault_file", 0);
+  line("workingset_refault_file", ws_refault_file_.load());
   line("workingset_activate_anon", ws_activate_.load());
-  line("workingset_activate_file", 0);
+  line("workingset_activate_file", ws_activate_file_.load());
   line("workingset_restore_anon", ws_restore_.load());
-  line("workingset_restore_file", 0);
+  line("workingset_restore_file", ws_restore_file_.load());
   line("pswpin", pswpin_.load());
   line("pswpout", pswpout_.load());
   line("allocstall_normal", allocstall_.load());
@@ -1110,8 +1336,10 @@ void SwapSystem::ShowVmstat(TextBuffer& out) {
   line("pgsteal_direct", pgsteal_direct_.load());
   line("pgscan_kswapd", pgscan_kswapd_.load());
   line("pgscan_direct", pgscan_direct_.load());
-  line("pgsteal_anon", pgsteal_kswapd_.load() + pgsteal_direct_.load());
-  line("pgsteal_file", 0);
+  line("pgscan_anon", pgscan_anon_.load());
+  line("pgscan_file", pgscan_file_.load());
+  line("pgsteal_anon", pgsteal_anon_.load());
+  line("pgsteal_file", pgsteal_file_.load());
   line("swap_ra", swap_ra_.load());
   line("swap_ra_hit", swap_ra_hit_.load());
   line("oom_kill", oom_kill_.load());
@@ -1127,6 +1355,8 @@ void SwapSystem::MeminfoCounters(SwapMeminfo* out) {
   out->swap_cached_kb = cache_pages_.load() * kb;
   out->active_anon_kb = active_anon_.load() * kb;
   out->inactive_anon_kb = inactive_anon_.load() * kb;
+  out->active_file_kb = active_file_.load() * kb;
+  out->inactive_file_kb = inactive_file_.load() * kb;
 }
 
 bool SwapSystem::CheckInvariants() {
@@ -1155,9 +1385,19 @@ bool SwapSystem::CheckInvariants() {
     }
   }
   SpinLockGuard g(reclaim_lock_);
-  for (unsigned nid = 0; nid < kMaxNodes; ++nid) {
-    NodeLru* lru = lrus_[nid];
+  for (unsigned i = 0; i < 2 * kMaxNodes; ++i) {
+    const unsigned nid = i / 2;
+    NodeLru* lru = lrus_[i % 2][nid];
     if (lru == nullptr) continue;
+    if (i % 2 == 1) {  // a frame is on one LRU at most
+      const NodeLru* anon = lrus_[kAnonLru][nid];
+      for (uint32_t f = 0; f < lru->frames; ++f) {
+        if (lru->state[f] != kUntracked && anon->state[f] != kUntracked) {
+          Printk("swap: node %u frame %u on both the anon and the file LRU\n", nid, f);
+          return false;
+        }
+      }
+    }
     uint64_t tracked = 0, inactive = 0, active = 0;
     for (uint32_t f = 0; f < lru->frames; ++f) {
       tracked += lru->state[f] != kUntracked;

@@ -6,20 +6,30 @@
 // LOCK ORDER:
 //   reclaim_lock_  ->  VmSystem::lock_ (vm_lock)  ->  lock_ (swap_lock)
 //                  ->  SwapDevice::lock_  ->  slab  ->  buddy  ->  log
-// reclaim_lock_ serialises reclaimers (kswapd, direct reclaim, the OOM
-// killer) and guards the LRU state (policy, tracked frames, active bits).
-// swap_lock guards the swap cache, the shadow entries and oom_score_adj. The
-// VM calls our SwapHooks with vm_lock held, so the hooks take swap_lock and
-// device locks only. Reclaim never holds swap_lock while calling the VM.
-// Lockless: counters (relaxed atomics) and kswapd's wake word.
+//   vm_lock  ->  NodeLru::events_lock (a leaf: the lru_change hook's queue)
+// reclaim_lock_ serialises reclaimers (kswapd, direct reclaim) and guards
+// the LRU state (policies, tracked frames, active bits). swap_lock guards the
+// swap cache, the shadow entries and oom_score_adj. The VM calls the swap-in,
+// dup, free and refault hooks with vm_lock held, so they take swap_lock and
+// device locks only; its reclaim and OOM hooks run without vm_lock. Reclaim
+// never holds swap_lock while calling the VM. A page's flags change under
+// vm_lock (the swap cache's flags under vm_lock + swap_lock), except those
+// of swap-cache pages only the cache holds (_refcount 1, unmapped), which
+// the VM cannot reach. Lockless: counters (relaxed atomics), kswapd's wake
+// word.
 //
-// Where reclaim runs: the buddy allocator calls ReclaimHooks with no lock of
-// its own held, but the VM allocates pages with vm_lock held, and reclaim
-// needs vm_lock (rmap, unmap). So the hooks reclaim only when vm_lock is
-// free (a TryLock probe); a fault path should call BeforeFault() first (the
-// RISC-V port and the facade do, before taking vm_lock), which runs direct
-// reclaim below the min watermark and kswapd's work below low when there is
-// no kswapd thread.
+// Where reclaim runs (Linux's split): kswapd, woken by the allocator below
+// the low watermark; direct reclaim from the allocator (ReclaimHooks) for
+// allocations made without vm_lock (a TryLock probe: under vm_lock only
+// clean unmapped swap-cache pages are dropped); and, for faults, which
+// allocate under vm_lock without direct reclaim, the VM's retry: the fault
+// drops vm_lock, calls SwapHooks::reclaim (FaultReclaim: direct reclaim, and
+// kswapd's work when there is no kswapd thread), retries, and after
+// repeated failure calls SwapHooks::out_of_memory (the OOM killer).
+//
+// Reclaim's hold on a page: one reference plus PG_locked, both taken and
+// dropped under vm_lock (Pin/Unpin), so VmSystem::CheckInvariants' refcount
+// check stays exact while kswapd runs.
 #ifndef MM_SWAP_SWAP_SYSTEM_H_
 #define MM_SWAP_SWAP_SYSTEM_H_
 
@@ -47,7 +57,9 @@ struct SwapMeminfo {
 
 class SwapSystem {
  public:
-  static constexpr uint32_t kSwapCacheMax = 4096;   // pages the swap cache may hold
+  // Pages the swap cache may hold: a quarter of RAM, within these bounds.
+  static constexpr uint32_t kSwapCacheMin = 4096;
+  static constexpr uint32_t kSwapCacheMax = 32768;
   static constexpr int kReadahead = 8;              // neighbouring slots read on a fault
   static constexpr int kMaxOomAdj = 256;            // tasks with a non-zero oom_score_adj
   static constexpr uint64_t kSwapClusterMax = 32;   // SWAP_CLUSTER_MAX
@@ -86,15 +98,17 @@ class SwapSystem {
   void MeminfoCounters(SwapMeminfo* out);
 
   // ---- Reclaim ----
-  // Call before a fault path takes vm_lock: reclaims directly below min,
-  // wakes kswapd below low (or does its work here without a thread).
-  void BeforeFault();
-  // try_to_free_pages on node nid (-1: all): swaps out up to nr anonymous
-  // pages and drops clean swap-cache pages. Returns pages freed.
+  // try_to_free_pages on node nid (-1: all): up to nr pages from the anon
+  // and file LRUs (split by swappiness, get_scan_count) and unmapped
+  // swap-cache pages. Returns pages freed.
   uint64_t ReclaimPages(uint64_t nr, int nid);
   // kswapd's work for node nid: reclaim until free pages reach the high
-  // watermark; runs the OOM killer when nothing can be freed below min.
-  void BalanceNode(int nid);
+  // watermark or nothing more can be freed (it never runs the OOM killer).
+  // Returns pages freed.
+  uint64_t BalanceNode(int nid);
+  // What a fault that could not allocate runs (without vm_lock): direct
+  // reclaim, plus kswapd's work when there is no kswapd thread. Pages freed.
+  uint64_t FaultReclaim();
   // out_of_memory(): kills the task with the highest badness. Returns its pid
   // or 0 when none is killable.
   int OutOfMemory(const char* why);
@@ -102,8 +116,8 @@ class SwapSystem {
   static constexpr long kUnkillable = -(1l << 62);
   long OomBadness(task_struct* t, uint64_t totalpages);
 
-  // Denning's working set W(t, delta): anonymous pages referenced (or first
-  // mapped) within the last `delta` aging passes (a pass = the aging hand
+  // Denning's working set W(t, delta): LRU pages (anon and file) referenced
+  // (or first seen) within the last `delta` aging passes (a pass = the aging hand
   // going once round the node's frames during reclaim).
   uint64_t WorkingSetPages(unsigned delta);
 
@@ -115,6 +129,15 @@ class SwapSystem {
   uint64_t oom_kills() const { return oom_kill_.load(std::memory_order_relaxed); }
   uint64_t swap_cache_pages() const { return cache_pages_.load(std::memory_order_relaxed); }
   uint64_t workingset_refaults() const { return ws_refault_.load(std::memory_order_relaxed); }
+  uint64_t workingset_refaults_file() const {
+    return ws_refault_file_.load(std::memory_order_relaxed);
+  }
+  uint64_t pgsteal_anon() const { return pgsteal_anon_.load(std::memory_order_relaxed); }
+  uint64_t pgsteal_file() const { return pgsteal_file_.load(std::memory_order_relaxed); }
+  uint64_t pgwrite_file() const { return pgwrite_file_.load(std::memory_order_relaxed); }
+  uint64_t allocstall() const { return allocstall_.load(std::memory_order_relaxed); }
+  // Scans of every frame of a node (the first, and after an LRU-event overflow).
+  uint64_t lru_full_scans() const { return lru_full_scans_.load(std::memory_order_relaxed); }
   uint64_t swap_write_failures() const { return swap_fail_.load(std::memory_order_relaxed); }
 
   // Walks the devices, the swap cache (every cached page is PG_swapcache with
@@ -122,18 +145,24 @@ class SwapSystem {
   bool CheckInvariants();
 
  private:
-  struct NodeLru;  // per node: the policy and its frames (swap_system.cc)
+  struct NodeLru;  // per node and kind: the policy and its frames (swap_system.cc)
+  enum LruKind { kAnonLru = 0, kFileLru = 1 };
 
-  // SwapHooks (vm_lock held).
-  static int HookSwapIn(void* ctx, pte_t entry, page** out);
+  // SwapHooks (vm_lock held, except reclaim and out_of_memory).
+  static int HookSwapIn(void* ctx, pte_t entry, page** out, bool* exclusive);
   static void HookSwapDup(void* ctx, pte_t entry);
   static void HookSwapFree(void* ctx, pte_t entry);
+  static uint64_t HookFaultReclaim(void* ctx);
+  static int HookFaultOom(void* ctx);
+  static void HookFileRefault(void* ctx, uint64_t shadow);
+  static void HookLruChange(void* ctx, page* p);
+  static constexpr uint32_t kLruEvents = 4096;  // per node, between two ScanNodes
   // ReclaimHooks (no lock held by the allocator; maybe vm_lock by the VM).
   static void HookWakeKswapd(void* ctx, int nid, unsigned order);
   static uint64_t HookDirectReclaim(void* ctx, gfp_t gfp, unsigned order, int nid);
   static void KswapdMain(void* arg);
 
-  int SwapIn(pte_t entry, page** out);
+  int SwapIn(pte_t entry, page** out, bool* exclusive);
   void SwapFreeEntry(pte_t entry);
   void Readahead(int type, uint64_t slot) MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
   page* CacheLookup(pte_t entry) MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
@@ -141,12 +170,26 @@ class SwapSystem {
   void CacheErase(pte_t entry) MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
   // Picks a device by priority and takes a slot; 0 when every device is full.
   pte_t AllocSwapEntry();
-  // Swaps one anonymous page out (reclaim_lock held, p pinned). 1 if freed.
+  // Reclaim's hold on p (vm_lock taken inside): false if p is not (any more)
+  // a page of that LRU or is held already.
+  bool Pin(page* p, LruKind kind);
+  void Unpin(page* p);
+  void UnpinLocked(page* p);  // vm_lock held
+  bool OfKind(const page* p, LruKind kind);  // vm_lock held
+  // Swaps one anonymous page out (reclaim_lock held, p pinned; unpins).
+  // 1 if freed, 0 if it stays, -ENOSPC.
   int SwapOutPage(page* p) MM_EXCLUSIVE_LOCKS_REQUIRED(reclaim_lock_);
+  int EvictFilePage(page* p) MM_EXCLUSIVE_LOCKS_REQUIRED(reclaim_lock_);
   uint64_t ShrinkSwapCache(uint64_t nr) MM_EXCLUSIVE_LOCKS_REQUIRED(reclaim_lock_);
-  uint64_t ShrinkNode(int nid, uint64_t nr) MM_EXCLUSIVE_LOCKS_REQUIRED(reclaim_lock_);
-  void ScanNode(NodeLru& lru) MM_EXCLUSIVE_LOCKS_REQUIRED(reclaim_lock_);
-  void AgeNode(NodeLru& lru, uint32_t budget) MM_EXCLUSIVE_LOCKS_REQUIRED(reclaim_lock_);
+  bool CanSwap();
+  void GetScanCount(const NodeLru& anon, const NodeLru& file, uint64_t nr, uint64_t* nr_anon,
+                    uint64_t* nr_file);
+  uint64_t ShrinkNode(int nid, uint64_t nr, uint64_t* scanned)
+      MM_EXCLUSIVE_LOCKS_REQUIRED(reclaim_lock_);
+  uint64_t ShrinkList(NodeLru& lru, LruKind kind, uint64_t nr, uint64_t* scanned, bool age)
+      MM_EXCLUSIVE_LOCKS_REQUIRED(reclaim_lock_);
+  void ScanNode(int nid) MM_EXCLUSIVE_LOCKS_REQUIRED(reclaim_lock_);
+  void AgeNode(NodeLru& lru, LruKind kind, uint32_t budget) MM_EXCLUSIVE_LOCKS_REQUIRED(reclaim_lock_);
   static constexpr int kMarkMid = 3;  // halfway between min and low
   bool NodeBelow(int nid, int mark);  // WMARK_MIN, WMARK_LOW, WMARK_HIGH or kMarkMid
   void WakeKswapd();
@@ -169,14 +212,17 @@ class SwapSystem {
   int rr_next_ = 0;  // round robin among equal priorities (swap_lock)
 
   // The swap cache. Invariant: cache_ maps a swap entry to (pfn - start_pfn)
-  // of a page with PG_swapcache, _refcount >= 1 held by the cache, mapping
-  // nullptr, private == entry; its slot's use count includes one reference
-  // for the cache. PG_dirty: the data is not (or no longer) on the device;
-  // PG_writeback: a reclaimer is writing it (the page must be copied, never
-  // handed over).
+  // of a page with PG_swapcache and private == entry; the cache holds one
+  // page reference and one slot reference. The page is unmapped (mapping
+  // nullptr) or an anonymous page mapped read-only by PTEs that swapped it in
+  // while others still hold the entry (writable only while a reclaimer swaps
+  // it out). PG_dirty: the data is not (or no longer) on the device;
+  // PG_writeback: a reclaimer is writing it (never handed over as exclusive).
   SpinLock lock_;
   swap::PageMap cache_ MM_GUARDED_BY(lock_);
   page* cache_mem_ = nullptr;  // the cache table's buddy block
+  uint32_t cache_max_ = kSwapCacheMin;
+  uint32_t cache_hand_ MM_GUARDED_BY(lock_) = 0;  // ShrinkSwapCache's position
   unsigned cache_order_ = 0;
   // Shadow entries: per device, per slot, the eviction clock when the page
   // left (0: none), for refault distances.
@@ -189,9 +235,9 @@ class SwapSystem {
 
   // LRU (reclaim_lock).
   SpinLock reclaim_lock_ MM_ACQUIRED_BEFORE(lock_);
-  NodeLru* lrus_[kMaxNodes] = {};
-  std::atomic<uint64_t> nonresident_age_{1};  // evictions so far (the eviction clock)
-  std::atomic<uint64_t> active_anon_{0}, inactive_anon_{0};
+  NodeLru* lrus_[2][kMaxNodes] = {};  // [LruKind][nid]
+  std::atomic<uint64_t> nonresident_age_{1};  // evictions so far, anon and file (the eviction clock)
+  std::atomic<uint64_t> active_anon_{0}, inactive_anon_{0}, active_file_{0}, inactive_file_{0};
 
   // kswapd.
   std::atomic<uint32_t> kswapd_word_{0};  // bumped to wake kswapd
@@ -209,7 +255,9 @@ class SwapSystem {
   std::atomic<uint64_t> pswpin_{0}, pswpout_{0}, pgscan_kswapd_{0}, pgscan_direct_{0},
       pgsteal_kswapd_{0}, pgsteal_direct_{0}, ws_refault_{0}, ws_activate_{0}, ws_restore_{0},
       oom_kill_{0}, swap_ra_{0}, swap_ra_hit_{0}, swap_fail_{0}, cache_pages_{0},
-      allocstall_{0};
+      allocstall_{0}, pgscan_anon_{0}, pgscan_file_{0}, pgsteal_anon_{0}, pgsteal_file_{0},
+      pgwrite_file_{0}, ws_refault_file_{0}, ws_activate_file_{0}, ws_restore_file_{0},
+      lru_full_scans_{0};
 };
 
 }  // namespace mm

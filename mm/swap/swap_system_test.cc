@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -20,6 +21,12 @@
 
 namespace mm {
 namespace {
+
+// The physical address task t's page at addr maps now (0: not present).
+PhysAddr PaOf(Stack& s, task_struct* t, unsigned long addr) {
+  PhysAddr pa = 0;
+  return s.vm().Translate(t, Access::kLoad, addr, &pa) == 0 ? pa & ~(kPageSize - 1) : 0;
+}
 
 TEST(SwapSystem, NoDevicesViews) {
   SwapConfig c;
@@ -136,18 +143,19 @@ TEST_P(IntegrityTest, NothingLost) {
   const IntegrityCase ic = GetParam();
   constexpr uint64_t kRam = 16u << 20;
   const std::string fname = std::string("integrity_") + swap::PolicyName(ic.policy) + ".swap";
-  // 6 x RAM of swap: a page shared at swap-out comes back private to each
-  // sharer (the VM's swap-in), so it may later take a second slot.
-  Stack s(kRam, Config(ic.kind, 6 * kRam, ic.policy, ic.comp, fname));
+  // 4 x RAM of swap: a shared page takes one slot (it comes back shared),
+  // and the MAP_SHARED file's pages go back to their file.
+  Stack s(kRam, Config(ic.kind, 4 * kRam, ic.policy, ic.comp, fname));
   ASSERT_TRUE(s.ok());
   task_struct* init = s.vm().InitTask();
   const unsigned long pages = 3 * kRam / kPageSize;
   // Region 1: parent's private anonymous memory, shared with the child after fork (CoW).
   const unsigned long n1 = pages / 3;
   const unsigned long a1 = s.MmapAnon(n1 * kPageSize);
-  // Region 3: a MAP_SHARED file (page cache; stays resident).
+  // Region 3: a MAP_SHARED file of half of RAM (page cache: file LRU,
+  // written back and dropped under pressure, refaulted from the file).
   const std::string fpath = TmpPath(fname + ".data");
-  const unsigned long n3 = 64;
+  const unsigned long n3 = pages / 6;
   { int fd = ::open(fpath.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600); ASSERT_EQ(::ftruncate(fd, n3 * kPageSize), 0); ::close(fd); }
   file* f = s.vm().FilpOpen(fpath.c_str(), O_RDWR, 0);
   ASSERT_FALSE(IsErrValue(reinterpret_cast<unsigned long>(f)));
@@ -167,7 +175,7 @@ TEST_P(IntegrityTest, NothingLost) {
   task_struct* child = s.vm().FindTaskByPid(pid);
   // Region 2: the child's own anonymous memory; the child also overwrites
   // every 4th page of region 1 (CoW breaks), so both versions must survive.
-  const unsigned long n2 = pages - n1;
+  const unsigned long n2 = pages - n1 - n3;
   s.vm().SetCurrent(child);
   const unsigned long a2 = s.MmapAnon(n2 * kPageSize);
   s.vm().SetCurrent(init);
@@ -206,6 +214,25 @@ TEST_P(IntegrityTest, NothingLost) {
   EXPECT_GT(s.swap().pswpin(), pages / 4);
   EXPECT_EQ(s.swap().oom_kills(), 0u);
   EXPECT_TRUE(s.Check());
+  // Pages still shared after fork (the child never wrote them) are one
+  // physical page after swap-in, with their data. Both are faulted in, then
+  // translated; a page reclaim took again in between is skipped (counted).
+  unsigned long compared = 0, sampled = 0;
+  for (unsigned long i = 1; i < n1; i += 3) {
+    if (i % 4 == 0) continue;
+    ++sampled;
+    FillPage(1, i, page.data());
+    for (task_struct* t : {child, init}) {
+      ASSERT_EQ(s.Load(t, a1 + i * kPageSize, back.data(), kPageSize), 0);
+      ASSERT_TRUE(page == back) << "task " << t->pid << " page " << i;
+    }
+    const PhysAddr pc = PaOf(s, child, a1 + i * kPageSize), pp = PaOf(s, init, a1 + i * kPageSize);
+    if (pc == 0 || pp == 0) continue;
+    ++compared;
+    ASSERT_EQ(pc, pp) << "shared page " << i << " came back as two pages";
+  }
+  EXPECT_GT(compared, sampled * 9 / 10);
+  EXPECT_TRUE(s.Check());
   if (ic.kind == SwapKind::kZram) {
     const std::string st = s.Proc("/sys/block/zram0/mm_stat");
     EXPECT_EQ(std::count(st.begin(), st.end(), ' ') >= 8, true) << st;
@@ -215,6 +242,18 @@ TEST_P(IntegrityTest, NothingLost) {
   EXPECT_EQ(s.vm().KernelWait(pid, &status), pid);
   EXPECT_EQ(s.vm().VmMunmap(a3, n3 * kPageSize), 0);
   EXPECT_EQ(s.vm().FilpClose(f), 0);
+  EXPECT_GT(s.swap().pgsteal_file(), 0u);
+  // The file's pages all reached the host file.
+  const int fd = ::open(fpath.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  for (unsigned long i = 0; i < n3; ++i) {
+    FillPage(3, i, page.data());
+    ASSERT_EQ(::pread(fd, back.data(), kPageSize, static_cast<off_t>(i * kPageSize)),
+              static_cast<ssize_t>(kPageSize));
+    ASSERT_TRUE(page == back) << "file page " << i;
+  }
+  ::close(fd);
+  EXPECT_TRUE(s.Check());
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -346,32 +385,302 @@ TEST(SwapSystem, KswapdConcurrentWithFaultingTasks) {
   ASSERT_TRUE(s.ok());
   task_struct* init = s.vm().InitTask();
   const int pid = s.Fork("worker");
-  task_struct* tasks[2] = {init, s.vm().FindTaskByPid(pid)};
-  const unsigned long n = kRam / kPageSize;  // 2 x RAM in all
-  unsigned long addr[2];
+  // Two tasks' anonymous memory and a MAP_SHARED file of init's, each
+  // written and read back by its own thread: 2 x RAM in all.
+  task_struct* tasks[3] = {init, s.vm().FindTaskByPid(pid), init};
+  const unsigned long pages[3] = {kRam * 3 / 4 / kPageSize, kRam * 3 / 4 / kPageSize,
+                                  kRam / 2 / kPageSize};
+  unsigned long addr[3];
   for (int k = 0; k < 2; ++k) {
     s.vm().SetCurrent(tasks[k]);
-    addr[k] = s.MmapAnon(n * kPageSize);
+    addr[k] = s.MmapAnon(pages[k] * kPageSize);
   }
   s.vm().SetCurrent(init);
-  bool ok[2] = {true, true};
+  const std::string path = TmpPath("kswapd_file");
+  {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+    ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(pages[2] * kPageSize)), 0);
+    ::close(fd);
+  }
+  file* f = s.vm().FilpOpen(path.c_str(), O_RDWR, 0);
+  ASSERT_FALSE(IsErrValue(reinterpret_cast<unsigned long>(f)));
+  addr[2] = s.vm().VmMmap(f, 0, pages[2] * kPageSize, kRW, MAP_SHARED, 0);
+  ASSERT_FALSE(IsErrValue(addr[2]));
+  bool ok[3] = {true, true, true};
   auto work = [&](int k) {
-    ok[k] = s.FillRange(tasks[k], addr[k], n, 10 + k) == 0 &&
-            s.VerifyRange(tasks[k], addr[k], n, 10 + k) == -1;
+    ok[k] = s.FillRange(tasks[k], addr[k], pages[k], 10 + k) == 0 &&
+            s.VerifyRange(tasks[k], addr[k], pages[k], 10 + k) == -1;
   };
-  std::thread t0(work, 0), t1(work, 1);
+  // A third thread checks every invariant while kswapd and the faults run:
+  // kswapd's pins (a reference and PG_locked, under vm_lock) keep the VM's
+  // refcount check exact.
+  std::atomic<int> running{3};
+  int checks = 0, bad = 0;
+  std::thread checker([&] {
+    while (running.load() > 0) {
+      ++checks;
+      if (!s.Check()) ++bad;
+      std::this_thread::yield();
+    }
+  });
+  std::thread t0([&] { work(0); --running; }), t1([&] { work(1); --running; }),
+      t2([&] { work(2); --running; });
   t0.join();
   t1.join();
+  t2.join();
+  checker.join();
+  EXPECT_GT(checks, 0);
+  EXPECT_EQ(bad, 0);
   EXPECT_TRUE(ok[0]);
   EXPECT_TRUE(ok[1]);
+  EXPECT_TRUE(ok[2]);
   EXPECT_GT(s.swap().pswpout(), 0u);
   EXPECT_EQ(s.swap().oom_kills(), 0u);
   const std::string vs = s.Vmstat();
   EXPECT_EQ(vs.find("pgsteal_kswapd 0\n"), std::string::npos) << vs;
-  // kswapd pins pages while it ages them (refcount > mapcount for a moment):
-  // stop it before the VM's exact refcount check.
+  EXPECT_GT(s.swap().pgsteal_file(), 0u);
   s.swap().StopKswapd();
   EXPECT_TRUE(s.Check());
+  EXPECT_EQ(s.vm().VmMunmap(addr[2], pages[2] * kPageSize), 0);
+  EXPECT_EQ(s.vm().FilpClose(f), 0);
+}
+
+// A fault that cannot allocate drops vm_lock, reclaims and retries: nothing
+// reclaims before the accesses, and there is no kswapd thread.
+TEST(SwapSystem, FaultRunsDirectReclaimAndRetries) {
+  constexpr uint64_t kRam = 16u << 20;
+  Stack s(kRam, Config(SwapKind::kZram, 4 * kRam));
+  ASSERT_TRUE(s.ok());
+  task_struct* init = s.vm().InitTask();
+  const unsigned long n = 2 * kRam / kPageSize;
+  const unsigned long a = s.MmapAnon(n * kPageSize);
+  EXPECT_EQ(s.swap().allocstall(), 0u);
+  EXPECT_EQ(s.vm().fault_retries(), 0u);
+  ASSERT_EQ(s.FillRange(init, a, n, 17), 0);
+  EXPECT_GT(s.vm().fault_retries(), 0u);
+  EXPECT_GT(s.swap().allocstall(), 0u);
+  EXPECT_GT(s.swap().pswpout(), n / 2);
+  EXPECT_EQ(s.swap().oom_kills(), 0u);
+  EXPECT_TRUE(s.Check());
+  EXPECT_EQ(s.VerifyRange(init, a, n, 17), -1);
+  EXPECT_EQ(s.Vmstat().find("allocstall_normal 0\n"), std::string::npos) << s.Vmstat();
+  // Pages entered the LRUs through the VM's lru_change calls: the node's
+  // frames were scanned once, at the first reclaim, not on every pass.
+  EXPECT_EQ(s.swap().lru_full_scans(), 1u);
+  EXPECT_TRUE(s.Check());
+  EXPECT_EQ(s.vm().VmMunmap(a, n * kPageSize), 0);
+}
+
+// A page shared after fork is swapped out once (one slot) and comes back as
+// one physical page mapped by both (mapcount 2); the slot is freed with its
+// last reference; a write then breaks the sharing copy-on-write.
+TEST(SwapSystem, ForkSharedPageSwappedOnceComesBackShared) {
+  Stack s(16u << 20, Config(SwapKind::kZram, 32u << 20));
+  ASSERT_TRUE(s.ok());
+  task_struct* init = s.vm().InitTask();
+  const unsigned long n = 64;
+  const unsigned long a = s.MmapAnon(n * kPageSize);
+  ASSERT_EQ(s.FillRange(init, a, n, 21), 0);
+  const int pid = s.Fork("child");
+  ASSERT_GT(pid, 0);
+  task_struct* child = s.vm().FindTaskByPid(pid);
+  for (unsigned long i = 0; i < n; ++i)
+    ASSERT_EQ(PaOf(s, init, a + i * kPageSize), PaOf(s, child, a + i * kPageSize));
+  uint64_t freed = 0;
+  for (int k = 0; k < 64 && freed < n; ++k) freed += s.swap().ReclaimPages(64, -1);
+  ASSERT_EQ(freed, n);
+  SwapMeminfo mi;
+  s.swap().MeminfoCounters(&mi);
+  EXPECT_EQ(mi.swap_total_kb - mi.swap_free_kb, n * 4);  // one slot per shared page
+  for (unsigned long i = 0; i < n; ++i) EXPECT_EQ(PaOf(s, child, a + i * kPageSize), 0u);
+  EXPECT_TRUE(s.Check());
+  // The child reads first: the page stays in the swap cache, mapped read-only,
+  // for the parent, whose fault maps the same page.
+  EXPECT_EQ(s.VerifyRange(child, a, n, 21), -1);
+  EXPECT_GT(s.swap().swap_cache_pages(), 0u);
+  EXPECT_TRUE(s.Check());
+  EXPECT_EQ(s.VerifyRange(init, a, n, 21), -1);
+  for (unsigned long i = 0; i < n; ++i) {
+    const PhysAddr pp = PaOf(s, init, a + i * kPageSize), pc = PaOf(s, child, a + i * kPageSize);
+    ASSERT_NE(pp, 0u) << i;
+    ASSERT_EQ(pp, pc) << "page " << i << " came back as two pages";
+    page* p = s.buddy().PfnToPage(pp >> kPageShift);
+    EXPECT_EQ(p->_mapcount.load(), 2) << i;
+    EXPECT_EQ(p->_refcount.load(), 2) << i;  // the two PTEs; the swap cache let go
+  }
+  // Every slot went with its last reference; the cache is empty.
+  s.swap().MeminfoCounters(&mi);
+  EXPECT_EQ(mi.swap_free_kb, mi.swap_total_kb);
+  EXPECT_EQ(s.swap().swap_cache_pages(), 0u);
+  EXPECT_TRUE(s.Check());
+  // A store by the child breaks the sharing (CoW); the parent keeps its data.
+  std::vector<uint64_t> w(kPageSize / 8, 0x5a5a5a5a5a5a5a5aull);
+  ASSERT_EQ(s.Store(child, a, w.data(), kPageSize), 0);
+  EXPECT_NE(PaOf(s, child, a), PaOf(s, init, a));
+  EXPECT_EQ(s.VerifyRange(init, a, 1, 21), -1);
+  EXPECT_TRUE(s.Check());
+  // Swapped out again, the child takes page 1 back and exits; the parent's
+  // fault then finds the page alone in the cache and takes it over.
+  freed = 0;
+  for (int k = 0; k < 64 && freed < n; ++k) freed += s.swap().ReclaimPages(64, -1);
+  ASSERT_EQ(freed, n);
+  uint64_t word = 0;
+  ASSERT_EQ(s.Load(child, a + kPageSize, &word, 8), 0);
+  s.vm().DoExitTask(child, 0);
+  int status;
+  EXPECT_EQ(s.vm().KernelWait(pid, &status), pid);
+  EXPECT_TRUE(s.Check());
+  EXPECT_EQ(s.VerifyRange(init, a, n, 21) <= 0, true);  // page 0 alone differs in the child only
+  s.swap().MeminfoCounters(&mi);
+  EXPECT_EQ(mi.swap_free_kb, mi.swap_total_kb);
+  EXPECT_EQ(s.swap().swap_cache_pages(), 0u);
+  EXPECT_TRUE(s.Check());
+  EXPECT_EQ(s.vm().VmMunmap(a, n * kPageSize), 0);
+}
+
+// File pages: a MAP_SHARED mapping of twice RAM is written; reclaim writes
+// dirty pages back to the file and drops them (shadow entries left), rereads
+// refault them from the file; the host file holds every byte. Then a
+// MAP_PRIVATE mapping of it is read (clean pages dropped, nothing written)
+// and partly written (private copies, swapped or kept; the file unchanged).
+// With a zram device and with no swap device at all.
+class FileReclaimTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(FileReclaimTest, FileMappingLargerThanRam) {
+  constexpr uint64_t kRam = 16u << 20;
+  const bool with_swap = GetParam();
+  SwapConfig c;
+  if (with_swap) {
+    c = Config(SwapKind::kZram, 2 * kRam);
+  } else {
+    c.kswapd_thread = false;
+  }
+  Stack s(kRam, c);
+  ASSERT_TRUE(s.ok());
+  task_struct* init = s.vm().InitTask();
+  const unsigned long n = 2 * kRam / kPageSize;
+  const std::string path = TmpPath(std::string("bigfile_") + (with_swap ? "swap" : "noswap"));
+  {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(n * kPageSize)), 0);
+    ::close(fd);
+  }
+  file* f = s.vm().FilpOpen(path.c_str(), O_RDWR, 0);
+  ASSERT_FALSE(IsErrValue(reinterpret_cast<unsigned long>(f)));
+  const unsigned long a = s.vm().VmMmap(f, 0, n * kPageSize, kRW, MAP_SHARED, 0);
+  ASSERT_FALSE(IsErrValue(a));
+  ASSERT_EQ(s.FillRange(init, a, n, 31), 0);
+  EXPECT_GT(s.swap().pgsteal_file(), n / 2);
+  EXPECT_GE(s.swap().pgwrite_file(), n / 2);  // evicted pages were dirty: written first
+  EXPECT_EQ(s.swap().pswpout(), 0u);
+  EXPECT_EQ(s.swap().oom_kills(), 0u);
+  EXPECT_GT(s.vm().nr_file_dirty(), 0u);  // the resident part is still dirty
+  EXPECT_LE(s.vm().nr_file_pages(), kRam / kPageSize);
+  EXPECT_TRUE(s.Check());
+  SwapMeminfo mi;
+  s.swap().MeminfoCounters(&mi);
+  EXPECT_GT(mi.active_file_kb + mi.inactive_file_kb, 0u);
+  // Reread after eviction: the written data comes back from the file.
+  EXPECT_EQ(s.VerifyRange(init, a, n, 31), -1);
+  EXPECT_GT(s.swap().workingset_refaults_file(), 0u);
+  const std::string vs = s.Vmstat();
+  for (const char* zero : {"pgsteal_file 0\n", "pgscan_file 0\n", "workingset_refault_file 0\n"})
+    EXPECT_EQ(vs.find(zero), std::string::npos) << zero << vs;
+  EXPECT_TRUE(s.Check());
+  EXPECT_EQ(s.vm().VmMunmap(a, n * kPageSize), 0);
+  // MAP_PRIVATE: reads evict clean pages without writing; writes stay private.
+  const uint64_t written = s.swap().pgwrite_file(), stolen = s.swap().pgsteal_file();
+  const unsigned long b = s.vm().VmMmap(f, 0, n * kPageSize, kRW, MAP_PRIVATE, 0);
+  ASSERT_FALSE(IsErrValue(b));
+  EXPECT_EQ(s.VerifyRange(init, b, n, 31), -1);
+  EXPECT_GT(s.swap().pgsteal_file(), stolen);
+  std::vector<uint64_t> w(kPageSize / 8, 0x77);
+  for (unsigned long i = 0; i < n; i += 64) ASSERT_EQ(s.Store(init, b + i * kPageSize, w.data(), kPageSize), 0);
+  std::vector<uint64_t> want(kPageSize / 8), got(kPageSize / 8);
+  for (unsigned long i = 0; i < n; i += 7) {
+    ASSERT_EQ(s.Load(init, b + i * kPageSize, got.data(), kPageSize), 0);
+    if (i % 64 == 0) {
+      ASSERT_TRUE(got == w) << "private page " << i;
+    } else {
+      FillPage(31, i, want.data());
+      ASSERT_TRUE(got == want) << "file page " << i;
+    }
+  }
+  EXPECT_TRUE(s.Check());
+  EXPECT_EQ(s.vm().VmMunmap(b, n * kPageSize), 0);
+  EXPECT_EQ(s.swap().pgwrite_file(), written);  // clean drops and private pages write nothing
+  EXPECT_EQ(s.vm().FilpClose(f), 0);
+  // The host file has every page as written through the shared mapping.
+  int fd = ::open(path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  for (unsigned long i = 0; i < n; ++i) {
+    FillPage(31, i, want.data());
+    ASSERT_EQ(::pread(fd, got.data(), kPageSize, static_cast<off_t>(i * kPageSize)),
+              static_cast<ssize_t>(kPageSize));
+    ASSERT_TRUE(want == got) << "file page " << i;
+  }
+  ::close(fd);
+  EXPECT_TRUE(s.Check());
+}
+
+INSTANTIATE_TEST_SUITE_P(WithAndWithoutSwap, FileReclaimTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "zram" : "noswap"; });
+
+// Swappiness splits reclaim between anon and file as get_scan_count does:
+// with a quarter of RAM each resident, 0 takes file pages only, 200 anon
+// only, 60 both (file more: 60 : 140 on lists of equal size).
+TEST(SwapSystem, SwappinessBalancesAnonAndFile) {
+  constexpr uint64_t kRam = 16u << 20;
+  for (int sw : {0, 60, 200}) {
+    SCOPED_TRACE(sw);
+    SwapConfig c = Config(SwapKind::kZram, 4 * kRam);
+    c.swappiness = sw;
+    Stack s(kRam, c);
+    ASSERT_TRUE(s.ok());
+    task_struct* init = s.vm().InitTask();
+    const unsigned long n = kRam / 4 / kPageSize;
+    const unsigned long a = s.MmapAnon(n * kPageSize);
+    ASSERT_EQ(s.FillRange(init, a, n, 41), 0);
+    const std::string path = TmpPath("swappiness_" + std::to_string(sw));
+    {
+      int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+      std::vector<uint64_t> pg(kPageSize / 8);
+      for (unsigned long i = 0; i < n; ++i) {
+        FillPage(42, i, pg.data());
+        ASSERT_EQ(::pwrite(fd, pg.data(), kPageSize, static_cast<off_t>(i * kPageSize)),
+                  static_cast<ssize_t>(kPageSize));
+      }
+      ::close(fd);
+    }
+    file* f = s.vm().FilpOpen(path.c_str(), O_RDWR, 0);
+    ASSERT_FALSE(IsErrValue(reinterpret_cast<unsigned long>(f)));
+    const unsigned long b = s.vm().VmMmap(f, 0, n * kPageSize, PROT_READ, MAP_SHARED, 0);
+    ASSERT_EQ(s.VerifyRange(init, b, n, 42), -1);  // clean page cache
+    ASSERT_EQ(s.swap().pgsteal_anon() + s.swap().pgsteal_file(), 0u);  // no pressure yet
+    uint64_t freed = 0;
+    for (int k = 0; k < 4; ++k) freed += s.swap().ReclaimPages(64, -1);
+    EXPECT_EQ(freed, 256u);
+    const uint64_t anon = s.swap().pgsteal_anon(), filep = s.swap().pgsteal_file();
+    if (sw == 0) {
+      EXPECT_EQ(anon, 0u);
+      EXPECT_EQ(filep, freed);
+    } else if (sw == 200) {
+      EXPECT_EQ(filep, 0u);
+      EXPECT_EQ(anon, freed);
+    } else {
+      EXPECT_GT(anon, 0u);
+      EXPECT_GT(filep, anon);
+    }
+    EXPECT_EQ(s.swap().pgwrite_file(), 0u);  // clean: dropped, not written
+    EXPECT_TRUE(s.Check());
+    EXPECT_EQ(s.VerifyRange(init, a, n, 41), -1);
+    EXPECT_EQ(s.VerifyRange(init, b, n, 42), -1);
+    EXPECT_EQ(s.vm().VmMunmap(b, n * kPageSize), 0);
+    EXPECT_EQ(s.vm().FilpClose(f), 0);
+    EXPECT_EQ(s.vm().VmMunmap(a, n * kPageSize), 0);
+    EXPECT_TRUE(s.Check());
+  }
 }
 
 }  // namespace

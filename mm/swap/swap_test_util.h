@@ -75,12 +75,11 @@ class Stack {
     swap_.ShowVmstat(out);
     return buf;
   }
+  // Plain user accesses: a fault that cannot allocate reclaims by itself.
   int Store(task_struct* t, unsigned long a, const void* d, size_t n) {
-    swap_.BeforeFault();
     return vm_.UserStore(t, a, d, n);
   }
   int Load(task_struct* t, unsigned long a, void* d, size_t n) {
-    swap_.BeforeFault();
     return vm_.UserLoad(t, a, d, n);
   }
   unsigned long MmapAnon(unsigned long len) {

@@ -12,6 +12,8 @@ namespace mm {
 using namespace vm_internal;
 
 namespace {
+constexpr gfp_t kFaultGfp = (GFP_HIGHUSER_MOVABLE & ~__GFP_DIRECT_RECLAIM) | __GFP_NOWARN;
+
 uintptr_t NeedBits(Access type) {
   switch (type) {
     case Access::kLoad:
@@ -117,17 +119,49 @@ uintptr_t VmSystem::AccessOne(task_struct* t, unsigned long addr, Access type, i
   EnsureAsid(mm);
   const uintptr_t h = tlb_.Lookup(mm->asid, addr, NeedBits(type));
   if (h != 0) return h;
-  for (int tries = 0; tries < 3; ++tries) {
+  int no_progress = 0, retries = 0;
+  for (int tries = 0; tries < 3;) {
     const uintptr_t w = MmuWalk(mm, addr, type);
     if (w != 0) return w;
     const int s = UserFault(t, addr, type);
+    if (s == kFaultNeedsMemory) {
+      // VM_FAULT_RETRY: reclaim without vm_lock, then walk again from the
+      // top (the VMA, the PTE, even the task may have changed meanwhile).
+      fault_retries_.fetch_add(1, std::memory_order_relaxed);
+      if (++retries > kMaxFaultRetries || !ReclaimForFault(&no_progress)) {
+        *sig = t->exit_state != 0 ? kTaskGone : SIGKILL;
+        return 0;
+      }
+      if (t->exit_state != 0 || t->mm != mm) {
+        *sig = kTaskGone;
+        return 0;
+      }
+      continue;
+    }
     if (s != 0) {
       *sig = s;
       return 0;
     }
+    ++tries;
   }
   *sig = SIGSEGV;
   return 0;
+}
+
+bool VmSystem::ReclaimForFault(int* no_progress) {
+  const SwapHooks* h = swap_;
+  if (h == nullptr || h->reclaim == nullptr) return false;
+  lock_.Unlock();
+  bool ok = true;
+  if (h->reclaim(h->context) != 0) {
+    *no_progress = 0;
+  } else if (++*no_progress >= kNoProgressOom) {
+    // pagefault_out_of_memory: reclaim keeps failing; kill something.
+    *no_progress = 0;
+    ok = h->out_of_memory != nullptr && h->out_of_memory(h->context) != 0;
+  }
+  lock_.Lock();
+  return ok;
 }
 
 bool VmSystem::ExpandStack(vm_area_struct* vma, unsigned long addr) {
@@ -173,7 +207,11 @@ int VmSystem::UserFault(task_struct* t, unsigned long addr, Access type) {
   } else {
     ++t->min_flt;
   }
-  if (r & VM_FAULT_OOM) return SIGKILL;
+  if (r & VM_FAULT_OOM) {
+    // The allocation ran without direct reclaim (vm_lock is held): the
+    // caller reclaims without the lock and retries, when it can.
+    return swap_ != nullptr && swap_->reclaim != nullptr ? kFaultNeedsMemory : SIGKILL;
+  }
   if (r & VM_FAULT_SIGBUS) return SIGBUS;
   if (r & VM_FAULT_SIGSEGV) return SIGSEGV;
   return 0;
@@ -192,8 +230,10 @@ pte_t VmSystem::MkPte(vm_area_struct* vma, page* p, bool writable) {
   return PfnToPte(pfn, bits);
 }
 
+// vm_lock is held: no direct reclaim (it needs vm_lock); kswapd is woken
+// below low, and a failure makes the fault reclaim without the lock and retry.
 page* VmSystem::NewAnonPage(bool zero) {
-  return buddy_->AllocPages(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN | (zero ? __GFP_ZERO : 0), 0);
+  return buddy_->AllocPages(kFaultGfp | (zero ? __GFP_ZERO : 0), 0);
 }
 
 namespace {
@@ -213,6 +253,7 @@ void VmSystem::PageAddAnonRmap(page* p, vm_area_struct* vma, unsigned long addr)
   ++vma->vm_mm->rss_stat[MM_ANONPAGES];
   UpdateHiwaterRss(vma->vm_mm);
   nr_anon_pages_.fetch_add(1, std::memory_order_relaxed);
+  LruChange(p);  // lru_cache_add
 }
 
 // One PTE of mm no longer maps p: drop its mapcount and its reference.
@@ -225,8 +266,11 @@ void VmSystem::PageRemoveRmap(mm_struct* mm, page* p) {
     if (mc == 0) {
       p->mapping = nullptr;
       p->index = 0;
-      p->flags &= ~(PG_anon | PG_swapbacked | PG_uptodate | PG_dirty);
+      // A swap-cache page keeps PG_dirty: its data is not on the device.
+      p->flags &= ~(PG_anon | PG_swapbacked | PG_uptodate |
+                    (PageHasFlag(p, PG_swapcache) ? 0u : static_cast<uint32_t>(PG_dirty)));
       nr_anon_pages_.fetch_sub(1, std::memory_order_relaxed);
+      LruChange(p);  // off the anon LRU
     }
   } else {
     --mm->rss_stat[MM_FILEPAGES];
@@ -279,10 +323,7 @@ unsigned VmSystem::DoFileFault(vm_area_struct* vma, unsigned long addr, pte_t* p
   ++vma->vm_mm->rss_stat[MM_FILEPAGES];
   UpdateHiwaterRss(vma->vm_mm);
   const bool writable = (flags & FAULT_FLAG_WRITE) != 0;
-  if (writable && !PageHasFlag(p, PG_dirty)) {
-    p->flags |= PG_dirty;
-    nr_dirtied_.fetch_add(1, std::memory_order_relaxed);
-  }
+  if (writable) SetPageDirtyFile(p);
   *pte = MkPte(vma, p, writable);
   return ret;
 }
@@ -296,8 +337,7 @@ unsigned VmSystem::DoWpPage(vm_area_struct* vma, unsigned long addr, pte_t* pte)
   MM_CHECK(old != nullptr);
   if (old != zero_page_ && (vma->vm_flags & VM_SHARED)) {
     // wp_page_shared: the file page becomes writable and dirty.
-    if (!PageHasFlag(old, PG_dirty)) nr_dirtied_.fetch_add(1, std::memory_order_relaxed);
-    old->flags |= PG_dirty;
+    SetPageDirtyFile(old);
     *pte = e | kPteW;
     TlbFlushRange(mm, addr, addr + kPageSize);
     return 0;
@@ -324,22 +364,51 @@ unsigned VmSystem::DoWpPage(vm_area_struct* vma, unsigned long addr, pte_t* pte)
   return 0;
 }
 
-// do_swap_page: the swap layer reads the entry into a fresh page, which
-// becomes an anonymous page of this mapping (a major fault).
+// do_swap_page: the swap layer hands over the entry's page from the swap
+// cache (read from the device if needed). A page other PTEs already map
+// (shared before swap-out, e.g. after fork) is mapped again here: one
+// physical page, mapcount + 1. It is mapped writable only when exclusive;
+// otherwise read-only, and a write goes on to do_wp_page (copy-on-write).
 unsigned VmSystem::DoSwapPage(vm_area_struct* vma, unsigned long addr, pte_t* pte,
                               unsigned flags) {
   if (swap_ == nullptr || swap_->swap_in == nullptr) return VM_FAULT_SIGBUS;
   const pte_t entry = *pte;
   if (AnonVmaPrepare(vma) != 0) return VM_FAULT_OOM;
   page* p = nullptr;
-  const int err = swap_->swap_in(swap_->context, entry, &p);
+  bool exclusive = false;
+  const int err = swap_->swap_in(swap_->context, entry, &p, &exclusive);
   if (err != 0 || p == nullptr) return err == -kENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
-  MM_CHECK(p->_refcount.load(std::memory_order_relaxed) == 1 && p->mapping == nullptr);
-  PageAddAnonRmap(p, vma, addr);
-  --vma->vm_mm->rss_stat[MM_SWAPENTS];
-  *pte = MkPte(vma, p, (flags & FAULT_FLAG_WRITE) != 0);
+  mm_struct* mm = vma->vm_mm;
+  const uint64_t index = vma->vm_pgoff + ((addr - vma->vm_start) >> kPageShift);
+  if (p->_mapcount.load(std::memory_order_relaxed) == 0) {
+    PageAddAnonRmap(p, vma, addr);  // our reference becomes the PTE's
+  } else if (PageHasFlag(p, PG_anon) && p->mapping == vma->anon_vma && p->index == index) {
+    p->_mapcount.fetch_add(1, std::memory_order_relaxed);
+    ++mm->rss_stat[MM_ANONPAGES];
+    UpdateHiwaterRss(mm);
+  } else {
+    // Mapped under another anon_vma (its rmap could not find this PTE): a copy.
+    page* np = NewAnonPage(false);
+    if (np == nullptr) {
+      buddy_->PutPage(p);
+      return VM_FAULT_OOM;
+    }
+    __builtin_memcpy(buddy_->PageAddress(np), buddy_->PageAddress(p), kPageSize);
+    buddy_->PutPage(p);
+    p = np;
+    exclusive = true;
+    PageAddAnonRmap(p, vma, addr);
+  }
+  --mm->rss_stat[MM_SWAPENTS];
+  const bool write = (flags & FAULT_FLAG_WRITE) != 0;
+  *pte = MkPte(vma, p, write && exclusive);
   if (swap_->swap_free != nullptr) swap_->swap_free(swap_->context, entry);
   pgmajfault_.fetch_add(1, std::memory_order_relaxed);
+  if (write && !exclusive) {
+    const unsigned r = DoWpPage(vma, addr, pte);
+    // The copy failed: the page stays mapped read-only; the fault is retried.
+    return r | VM_FAULT_MAJOR;
+  }
   return VM_FAULT_MAJOR;
 }
 
@@ -397,7 +466,7 @@ void VmSystem::ZapRange(mm_struct* mm, vm_area_struct* vma, unsigned long start,
       if (PtePresent(v)) {
         if (PtePfn(v) != vm->zero_pfn_) {
           page* p = vm->buddy_->PfnToPage(PtePfn(v));
-          if ((v & kPteD) && !PageHasFlag(p, PG_anon)) p->flags |= PG_dirty;
+          if ((v & kPteD) && !PageHasFlag(p, PG_anon)) vm->SetPageDirtyFile(p);
           vm->PageRemoveRmap(mm, p);
         }
       } else {
@@ -488,6 +557,7 @@ int VmSystem::UserAccess(task_struct* t, Access type, unsigned long addr, void* 
     int sig = 0;
     const uintptr_t h = AccessOne(t, addr, type, &sig);
     if (h == 0) {
+      if (sig == kTaskGone) return -kESRCH;  // killed (OOM) while the fault waited
       ForceSig(t, sig, addr);
       return -kEFAULT;
     }

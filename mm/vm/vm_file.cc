@@ -15,14 +15,42 @@ namespace {
 file* ErrPtr(int err) { return reinterpret_cast<file*>(static_cast<intptr_t>(err)); }
 }  // namespace
 
+VmSystem::PcNode* VmSystem::PageCacheFind(address_space* as, uint64_t index) {
+  AvlNode* a = as->pages.root();
+  while (a != nullptr) {
+    PcNode* n = ContainerOf(a, &PcNode::node);
+    if (n->index == index) return n;
+    a = index < n->index ? a->left : a->right;
+  }
+  return nullptr;
+}
+
+void VmSystem::SetPageDirtyFile(page* p) {
+  if (PageHasFlag(p, PG_dirty)) return;
+  p->flags |= PG_dirty;
+  nr_dirtied_.fetch_add(1, std::memory_order_relaxed);
+  nr_dirty_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void VmSystem::ClearPageDirtyFile(page* p) {
+  if (!PageHasFlag(p, PG_dirty)) return;
+  p->flags &= ~PG_dirty;
+  nr_dirty_.fetch_sub(1, std::memory_order_relaxed);
+}
+
 page* VmSystem::FindOrReadPage(file* f, uint64_t index, bool* major, unsigned* fault) {
   address_space* as = &f->f_mapping;
   AvlNode* parent = nullptr;
   AvlNode** link = as->pages.root_link();
+  PcNode* shadow = nullptr;  // an evicted page's node: this read is a refault
   while (*link != nullptr) {
     parent = *link;
     PcNode* n = ContainerOf(parent, &PcNode::node);
-    if (n->index == index) return n->pg;
+    if (n->index == index) {
+      if (n->pg != nullptr) return n->pg;
+      shadow = n;
+      break;
+    }
     link = index < n->index ? &parent->left : &parent->right;
   }
   int64_t size = -1;
@@ -33,11 +61,13 @@ page* VmSystem::FindOrReadPage(file* f, uint64_t index, bool* major, unsigned* f
       return nullptr;
     }
   }
-  PcNode* n = pc_pool_.New<PcNode>();
-  page* p = n != nullptr ? buddy_->AllocPages(GFP_HIGHUSER_MOVABLE | __GFP_ZERO | __GFP_NOWARN, 0)
+  // vm_lock is held: no direct reclaim (the fault retries after reclaim).
+  PcNode* n = shadow != nullptr ? shadow : pc_pool_.New<PcNode>();
+  page* p = n != nullptr ? buddy_->AllocPages((GFP_HIGHUSER_MOVABLE & ~__GFP_DIRECT_RECLAIM) |
+                                                  __GFP_ZERO | __GFP_NOWARN, 0)
                          : nullptr;
   if (p == nullptr) {
-    if (n != nullptr) pc_pool_.Delete(n);
+    if (n != nullptr && n != shadow) pc_pool_.Delete(n);
     *fault = VM_FAULT_OOM;
     return nullptr;
   }
@@ -46,7 +76,7 @@ page* VmSystem::FindOrReadPage(file* f, uint64_t index, bool* major, unsigned* f
                                    buddy_->PageAddress(p), kPageSize);
     if (r < 0) {
       buddy_->FreePages(p, 0);
-      pc_pool_.Delete(n);
+      if (n != shadow) pc_pool_.Delete(n);
       *fault = VM_FAULT_SIGBUS;
       return nullptr;
     }
@@ -54,32 +84,44 @@ page* VmSystem::FindOrReadPage(file* f, uint64_t index, bool* major, unsigned* f
   }
   p->mapping = as;
   p->index = index;
-  p->flags |= PG_uptodate;
-  n->index = index;
-  n->pg = p;
-  as->pages.InsertAt(&n->node, parent, link);
+  // Pages with backing go on the file LRU (lru_cache_add); the unnamed
+  // file of a shared anonymous mapping has nowhere to write them.
+  p->flags |= PG_uptodate | (f->handle >= 0 ? PG_lru : 0u);
+  if (shadow != nullptr) {
+    const uint64_t value = shadow->shadow;
+    shadow->shadow = 0;
+    shadow->pg = p;
+    --as->nrshadows;
+    if (swap_ != nullptr && swap_->file_refault != nullptr)
+      swap_->file_refault(swap_->context, value);
+  } else {
+    n->index = index;
+    n->pg = p;
+    as->pages.InsertAt(&n->node, parent, link);
+  }
   ++as->nrpages;
   nr_file_pages_.fetch_add(1, std::memory_order_relaxed);
+  if (f->handle >= 0) LruChange(p);  // lru_cache_add
   return p;
 }
 
 int VmSystem::WritePage(file* f, page* p) {
   if (f->handle < 0) {
-    p->flags &= ~PG_dirty;
+    ClearPageDirtyFile(p);
     return 0;
   }
   const int64_t size = file_ops_->size(file_ops_->context, f->handle);
   const uint64_t off = p->index << kPageShift;
   if (size < 0) return static_cast<int>(size);
   if (off >= static_cast<uint64_t>(size)) {
-    p->flags &= ~PG_dirty;
+    ClearPageDirtyFile(p);
     return 0;
   }
   const uint64_t len = static_cast<uint64_t>(size) - off < kPageSize ? static_cast<uint64_t>(size) - off
                                                                       : kPageSize;
   const long r = file_ops_->write(file_ops_->context, f->handle, off, buddy_->PageAddress(p), len);
   if (r < 0) return static_cast<int>(r);
-  p->flags &= ~PG_dirty;
+  ClearPageDirtyFile(p);
   nr_written_.fetch_add(1, std::memory_order_relaxed);
   return 0;
 }
@@ -94,8 +136,7 @@ int VmSystem::SyncFileLocked(file* f) {
       if (!PtePresent(v) || !(v & kPteD)) return true;
       page* p = vm->buddy_->PfnToPage(PtePfn(v));
       if (!PageHasFlag(p, PG_anon)) {
-        if (!PageHasFlag(p, PG_dirty)) vm->nr_dirtied_.fetch_add(1, std::memory_order_relaxed);
-        p->flags |= PG_dirty;
+        vm->SetPageDirtyFile(p);
         *e = v & ~(kPteD | kPteW);
       }
       return true;
@@ -113,7 +154,7 @@ int VmSystem::SyncFileLocked(file* f) {
   int err = 0;
   for (AvlNode* a = f->f_mapping.pages.First(); a != nullptr; a = AvlTree::Next(a)) {
     page* p = ContainerOf(a, &PcNode::node)->pg;
-    if (PageHasFlag(p, PG_dirty)) {
+    if (p != nullptr && PageHasFlag(p, PG_dirty)) {
       const int r = WritePage(f, p);
       if (r != 0 && err == 0) err = r;
     }
@@ -125,17 +166,117 @@ int VmSystem::SyncFileLocked(file* f) {
   return err;
 }
 
+// Drops a page-cache node: its page (unmapped; the cache's reference goes)
+// or its shadow entry.
 void VmSystem::PageCacheRemove(file* f, PcNode* n) {
   page* p = n->pg;
-  MM_CHECK(p->_mapcount.load(std::memory_order_relaxed) == 0);
   f->f_mapping.pages.Erase(&n->node);
+  if (p == nullptr) {
+    --f->f_mapping.nrshadows;
+    pc_pool_.Delete(n);
+    return;
+  }
+  MM_CHECK(p->_mapcount.load(std::memory_order_relaxed) == 0);
   --f->f_mapping.nrpages;
+  ClearPageDirtyFile(p);
   p->mapping = nullptr;
   p->index = 0;
-  p->flags &= ~(PG_uptodate | PG_dirty);
+  const bool on_lru = PageHasFlag(p, PG_lru);
+  p->flags &= ~(PG_uptodate | PG_lru);
   nr_file_pages_.fetch_sub(1, std::memory_order_relaxed);
+  if (on_lru) LruChange(p);
   buddy_->PutPage(p);
   pc_pool_.Delete(n);
+}
+
+bool VmSystem::EvictableFilePageLocked(const page* p) const {
+  return (p->flags & (PG_lru | PG_anon | PG_swapcache | PG_slab | PG_buddy | PG_pcp)) == PG_lru &&
+         p->mapping != nullptr;
+}
+
+namespace {
+// Calls fn(vma, addr, pte) for every PTE of f's mappings that maps pfn at
+// file page `index` (shared and private mappings alike).
+template <typename Fn>
+int ForEachFilePte(address_space* as, uint64_t index, Pfn pfn, Fn&& fn) {
+  int n = 0;
+  for (ListNode* l = as->i_mmap.first(); l != nullptr && l != as->i_mmap.end(); l = l->next) {
+    vm_area_struct* vma = ContainerOf(l, &vm_area_struct::shared);
+    if (index < vma->vm_pgoff) continue;
+    const unsigned long addr = vma->vm_start + ((index - vma->vm_pgoff) << kPageShift);
+    if (addr < vma->vm_start || addr >= vma->vm_end) continue;
+    pte_t* pte = vma->vm_mm->pgt.Lookup(addr);
+    if (pte == nullptr || !PtePresent(*pte) || PtePfn(*pte) != pfn) continue;
+    fn(vma, addr, pte);
+    ++n;
+  }
+  return n;
+}
+}  // namespace
+
+// page_mkclean for one page: D bits move into PG_dirty, the PTEs lose W (the
+// next store faults and dirties the page again).
+int VmSystem::MkcleanFilePage(page* p) {
+  return ForEachFilePte(static_cast<address_space*>(p->mapping), p->index, buddy_->PageToPfn(p),
+                        [&](vm_area_struct* vma, unsigned long addr, pte_t* pte) {
+                          if (*pte & kPteD) SetPageDirtyFile(p);
+                          if (*pte & (kPteD | kPteW)) {
+                            *pte &= ~(kPteD | kPteW);
+                            TlbFlushRange(vma->vm_mm, addr, addr + kPageSize);
+                          }
+                        });
+}
+
+// try_to_unmap for a page-cache page: every PTE becomes none (a later access
+// faults the page in again from the cache or the file).
+int VmSystem::UnmapFilePage(page* p) {
+  ForEachFilePte(static_cast<address_space*>(p->mapping), p->index, buddy_->PageToPfn(p),
+                 [&](vm_area_struct* vma, unsigned long addr, pte_t* pte) {
+                   if (*pte & kPteD) SetPageDirtyFile(p);
+                   *pte = 0;
+                   TlbFlushRange(vma->vm_mm, addr, addr + kPageSize);
+                   PageRemoveRmap(vma->vm_mm, p);
+                 });
+  return p->_mapcount.load(std::memory_order_relaxed);
+}
+
+int VmSystem::PageCacheEvict(page* p, uint64_t shadow, bool* wrote) {
+  SpinLockGuard g(lock_);
+  if (wrote != nullptr) *wrote = false;
+  if (p == nullptr || shadow == 0 || !EvictableFilePageLocked(p)) return -kEINVAL;
+  address_space* as = static_cast<address_space*>(p->mapping);
+  file* f = as->host;
+  PcNode* n = PageCacheFind(as, p->index);
+  if (f == nullptr || f->handle < 0 || n == nullptr || n->pg != p) return -kEINVAL;
+  if (UnmapFilePage(p) != 0) return -kEBUSY;
+  if (PageHasFlag(p, PG_dirty)) {
+    const int err = WritePage(f, p);  // pageout()
+    if (err != 0) return err;
+    if (wrote != nullptr) *wrote = true;
+  }
+  // The cache's reference and the caller's: nobody else may hold it.
+  if (p->_refcount.load(std::memory_order_relaxed) != 2) return -kEBUSY;
+  n->pg = nullptr;
+  n->shadow = shadow;
+  ++as->nrshadows;
+  --as->nrpages;
+  p->mapping = nullptr;
+  p->index = 0;
+  p->flags &= ~(PG_uptodate | PG_lru);
+  nr_file_pages_.fetch_sub(1, std::memory_order_relaxed);
+  pgfile_evicted_.fetch_add(1, std::memory_order_relaxed);
+  LruChange(p);
+  buddy_->PutPage(p);  // the cache's reference; the caller's is the last
+  return 0;
+}
+
+int VmSystem::WritebackPage(page* p) {
+  SpinLockGuard g(lock_);
+  if (p == nullptr || !EvictableFilePageLocked(p)) return -kEINVAL;
+  address_space* as = static_cast<address_space*>(p->mapping);
+  if (as->host == nullptr || as->host->handle < 0) return -kEINVAL;
+  MkcleanFilePage(p);
+  return PageHasFlag(p, PG_dirty) ? WritePage(as->host, p) : 0;
 }
 
 // fput: with the last reference the file's dirty pages are written back, its

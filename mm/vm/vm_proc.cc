@@ -151,6 +151,8 @@ void VmSystem::ShowVmstat(TextBuffer& out) {
   out.Append("nr_anon_pages %llu\n", v(nr_anon_pages_));
   out.Append("nr_file_pages %llu\n", v(nr_file_pages_));
   out.Append("nr_page_table_pages %llu\n", v(nr_pgtables_));
+  out.Append("nr_dirty %llu\n", v(nr_dirty_));
+  out.Append("nr_writeback 0\n");  // write-back is synchronous (FileOps under vm_lock)
   out.Append("nr_dirtied %llu\n", v(nr_dirtied_));
   out.Append("nr_written %llu\n", v(nr_written_));
   out.Append("pgfault %llu\n", v(pgfault_));
@@ -231,14 +233,21 @@ bool VmSystem::CheckMm(mm_struct* mm) {
       if (PageHasFlag(p, PG_anon)) {
         ++anon;
         if (p->mapping != vma->anon_vma) return Fail("anon page->mapping", addr);
-        if (mc < 1 || rc != mc) return Fail("anon refcount != mapcount", addr);
+        // Exact: the PTEs, the swap cache, and reclaim while it holds the page.
+        const int held = PageHasFlag(p, PG_swapcache) + PageHasFlag(p, PG_locked);
+        if (mc < 1 || rc != mc + held) return Fail("anon refcount != mapcount + cache + reclaim", addr);
+        // Writable and in the swap cache only while reclaim is swapping it
+        // out (between add_to_swap and try_to_unmap).
+        if ((v & kPteW) && PageHasFlag(p, PG_swapcache) && !PageHasFlag(p, PG_locked))
+          return Fail("writable swap-cache page", addr);
         if ((v & kPteW) && !(vma->vm_flags & VM_SHARED) && mc != 1)
           return Fail("writable shared CoW page", addr);
       } else {
         ++filep;
         if (vma->vm_file == nullptr || p->mapping != &vma->vm_file->f_mapping)
           return Fail("file page->mapping", addr);
-        if (mc < 1 || rc != mc + 1) return Fail("file refcount != 1 + mapcount", addr);
+        if (mc < 1 || rc != mc + 1 + PageHasFlag(p, PG_locked))
+          return Fail("file refcount != 1 + mapcount + reclaim", addr);
         if ((v & kPteW) && !(vma->vm_flags & VM_SHARED)) return Fail("writable private file page", addr);
       }
       return true;
@@ -294,8 +303,26 @@ bool VmSystem::CheckInvariants() {
   for (ListNode* n = files_.first(); n != nullptr && n != files_.end(); n = n->next) {
     file* f = ContainerOf(n, &file::files);
     VM_EXPECT(f->f_count >= 1, "file %s with f_count %ld\n", f->path, f->f_count);
-    VM_EXPECT(f->f_mapping.pages.CheckInvariants() == static_cast<long>(f->f_mapping.nrpages),
+    VM_EXPECT(f->f_mapping.pages.CheckInvariants() ==
+                  static_cast<long>(f->f_mapping.nrpages + f->f_mapping.nrshadows),
               "page cache of %s\n", f->path);
+    unsigned long resident = 0;
+    for (AvlNode* a = f->f_mapping.pages.First(); a != nullptr; a = AvlTree::Next(a)) {
+      const PcNode* n = ContainerOf(a, &PcNode::node);
+      if (n->pg == nullptr) {
+        VM_EXPECT(n->shadow != 0, "%s: page %llu is neither cached nor a shadow\n", f->path,
+                  static_cast<unsigned long long>(n->index));
+        continue;
+      }
+      ++resident;
+      VM_EXPECT(n->pg->mapping == &f->f_mapping && n->pg->index == n->index &&
+                    PageHasFlag(n->pg, PG_lru) == (f->handle >= 0) &&
+                    !PageHasFlag(n->pg, PG_anon),
+                "%s: cached page %llu: mapping, index or flags\n", f->path,
+                static_cast<unsigned long long>(n->index));
+    }
+    VM_EXPECT(resident == f->f_mapping.nrpages, "%s: %lu resident pages, nrpages %lu\n", f->path,
+              resident, f->f_mapping.nrpages);
   }
   return true;
 }

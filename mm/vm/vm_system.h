@@ -10,15 +10,23 @@
 // structure and the software TLB. Public methods take it; *Locked helpers
 // assert it. Host file I/O (FileOps) is called with vm_lock held. No path is
 // lockless except the counters' relaxed reads in ShowVmstat.
+// The one place vm_lock is dropped inside a call: a user access (UserAccess,
+// copy_{to,from}_user) whose fault could not allocate a page releases it,
+// calls SwapHooks::reclaim (and, without progress, out_of_memory), takes it
+// again and retries the access from the page-table walk (VM_FAULT_RETRY);
+// nothing found before the drop is trusted after it.
 //
 // "current" is per cpu (platform::CpuId()), like Linux's per-cpu current:
 // SetCurrent on a host thread selects the task the Linux-style calls act for.
 //
 // Page ownership (invariants checked by CheckInvariants):
 //   - anonymous page: PG_anon, mapping == its anon_vma, index == linear index,
-//     _mapcount == number of PTEs mapping it == _refcount (no other holders).
+//     _mapcount == number of PTEs mapping it; _refcount == _mapcount
+//     + 1 if in the swap cache (PG_swapcache) + 1 if held by reclaim
+//     (PG_locked). A page in the swap cache is mapped writable only while
+//     reclaim holds it (swap-out in progress).
 //   - page-cache page: mapping == its address_space, index == file page,
-//     _refcount == 1 + _mapcount.
+//     _refcount == 1 + _mapcount + 1 if held by reclaim (PG_locked).
 //   - the zero page: PG_zero, mapped read-only anywhere, not counted in
 //     _mapcount, _refcount or RSS.
 //   - a PTE with W set lies in a VMA with VM_WRITE; a private mapping's PTE
@@ -121,7 +129,12 @@ class VmSystem {
   // as a hart in user mode: TLB, then a page-table walk (setting A/D), then
   // the fault handler. Returns 0; on an unresolvable fault delivers SIGSEGV
   // (or SIGBUS) to t, kills it (the parent sees the signal in kernel_wait),
-  // and returns -EFAULT. t must be alive.
+  // and returns -EFAULT. t must be alive and stay unreaped during the call.
+  // A fault whose page allocation fails drops vm_lock, runs direct reclaim
+  // through the swap hooks and retries; when reclaim makes no progress the
+  // OOM killer runs. If t itself is killed meanwhile: -ESRCH (no signal line
+  // printed; the kill was logged). Without reclaim hooks, or when nothing can
+  // be killed, the task gets SIGKILL as before.
   int UserAccess(task_struct* t, Access type, unsigned long addr, void* buf, size_t n);
   int UserLoad(task_struct* t, unsigned long addr, void* out, size_t n) {
     return UserAccess(t, Access::kLoad, addr, out, n);
@@ -160,6 +173,27 @@ class VmSystem {
   int UnmapAnonPage(page* p, pte_t swap_pte, bool* dirty);
   void SetSwapHooks(const SwapHooks* hooks);
 
+  // ---- Page-cache reclaim (for the swap/reclaim layer) ----
+  // True when p is a page-cache page reclaim may evict (PG_lru: its file has
+  // backing), read under vm_lock (the caller holds it).
+  bool EvictableFilePageLocked(const page* p) const MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
+  // Evicts the page-cache page p, which the caller holds (one reference of
+  // its own, PG_locked set under vm_lock): unmaps it from every PTE through
+  // the file's i_mmap (PTE D bits become PG_dirty), writes it back through
+  // FileOps when dirty, removes it from the page cache and leaves a shadow
+  // entry holding `shadow` (non-zero: SwapHooks::file_refault gets it back
+  // on a refault). On return 0 the caller's reference is the last one.
+  // -EINVAL: p is not an evictable page-cache page (any more); -EBUSY: still
+  // referenced by someone else; a write-back error (-EIO...): the page stays
+  // cached, unmapped and dirty. *wrote tells whether it was written back.
+  int PageCacheEvict(page* p, uint64_t shadow, bool* wrote);
+  // Writes one page-cache page back (page_mkclean: PTE D bits move into
+  // PG_dirty and the PTEs lose W, then FileOps write); it stays cached.
+  // 0 (also when it was clean) or -errno. The caller holds a reference.
+  int WritebackPage(page* p);
+  uint64_t nr_file_pages() const { return nr_file_pages_.load(std::memory_order_relaxed); }
+  uint64_t nr_file_dirty() const { return nr_dirty_.load(std::memory_order_relaxed); }
+
   // ---- Views and checks ----
   // /proc/<pid>/maps and /proc/<pid>/status (Linux formats), /proc/self/...;
   // returns the text length or -ENOENT for any other path.
@@ -172,6 +206,9 @@ class VmSystem {
   uint64_t tlb_hits() const { return tlb_.hits(); }
   uint64_t tlb_fills() const { return tlb_.fills(); }
   uint64_t cow_faults() const { return cow_faults_.load(std::memory_order_relaxed); }
+  // Faults that dropped vm_lock to reclaim and retried (VM_FAULT_RETRY).
+  uint64_t fault_retries() const { return fault_retries_.load(std::memory_order_relaxed); }
+  uint64_t pgfile_evicted() const { return pgfile_evicted_.load(std::memory_order_relaxed); }
   int nr_tasks() const { return nr_tasks_; }
   page* zero_page() const { return zero_page_; }
   // Walks every task, mm, VMA tree, page table and page it maps; prints the
@@ -190,7 +227,8 @@ class VmSystem {
   struct PcNode {
     AvlNode node;
     uint64_t index = 0;
-    page* pg = nullptr;
+    page* pg = nullptr;   // nullptr: a shadow entry
+    uint64_t shadow = 0;  // the evictor's value (pg == nullptr)
   };
   friend struct VmCopyWalk;
 
@@ -255,10 +293,21 @@ class VmSystem {
   unsigned DoSwapPage(vm_area_struct* vma, unsigned long addr, pte_t* pte, unsigned flags);
   // The user fault path for the MMU: resolves or returns the signal (SIGSEGV/SIGBUS/SIGKILL).
   int UserFault(task_struct* t, unsigned long addr, Access type);
+  // The retry half of a fault that could not allocate: drops vm_lock, runs
+  // the reclaim hook (the OOM hook after kNoProgressOom rounds without
+  // progress), takes vm_lock again. False when nothing more can be done.
+  bool ReclaimForFault(int* no_progress) MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
+  static constexpr int kFaultNeedsMemory = -1;  // UserFault: allocation failed
+  static constexpr int kTaskGone = -2;          // AccessOne: t died meanwhile
+  static constexpr int kNoProgressOom = 4;
+  static constexpr int kMaxFaultRetries = 1024;
   bool ExpandStack(vm_area_struct* vma, unsigned long addr);
   pte_t MkPte(vm_area_struct* vma, page* p, bool writable);
   void PageAddAnonRmap(page* p, vm_area_struct* vma, unsigned long addr);
   void PageRemoveRmap(mm_struct* mm, page* p);  // one PTE gone: mapcount/ref drop
+  void LruChange(page* p) {
+    if (swap_ != nullptr && swap_->lru_change != nullptr) swap_->lru_change(swap_->context, p);
+  }
   page* NewAnonPage(bool zero);
   void ForceSig(task_struct* t, int sig, unsigned long addr);
   uintptr_t AccessOne(task_struct* t, unsigned long addr, Access type, int* sig);
@@ -270,6 +319,11 @@ class VmSystem {
   page* FindOrReadPage(file* f, uint64_t index, bool* major, unsigned* fault);
   int WritePage(file* f, page* p);
   void PageCacheRemove(file* f, PcNode* n);
+  PcNode* PageCacheFind(address_space* as, uint64_t index);
+  void SetPageDirtyFile(page* p);    // PG_dirty on a page-cache page, counted
+  void ClearPageDirtyFile(page* p);
+  int MkcleanFilePage(page* p);      // PTE D -> PG_dirty, W dropped; PTEs visited
+  int UnmapFilePage(page* p);        // every PTE -> none; PTEs left mapping p
   void FputLocked(file* f);
   int SyncFileLocked(file* f);
 
@@ -301,7 +355,8 @@ class VmSystem {
   uint64_t asid_generation_ = 1;
   ObjectPool task_pool_, mm_pool_, vma_pool_, anon_vma_pool_, file_pool_, pc_pool_, small_pool_;
   std::atomic<uint64_t> pgfault_{0}, pgmajfault_{0}, nr_pgtables_{0}, cow_faults_{0},
-      zero_faults_{0}, nr_anon_pages_{0}, nr_file_pages_{0}, nr_dirtied_{0}, nr_written_{0};
+      zero_faults_{0}, nr_anon_pages_{0}, nr_file_pages_{0}, nr_dirtied_{0}, nr_written_{0},
+      nr_dirty_{0}, fault_retries_{0}, pgfile_evicted_{0};
   bool initialized_ = false;
 };
 

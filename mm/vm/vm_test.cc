@@ -746,9 +746,12 @@ struct FakeSwap {
   BuddyAllocator* buddy = nullptr;
   std::map<uint64_t, std::pair<std::string, int>> slots;  // offset -> (data, PTE refs)
   int ins = 0;
-  static int In(void* ctx, pte_t e, page** out) {
+  // No swap cache: every fault gets its own copy (exclusive when this PTE
+  // is the slot's only user).
+  static int In(void* ctx, pte_t e, page** out, bool* exclusive) {
     auto* s = static_cast<FakeSwap*>(ctx);
     auto& slot = s->slots.at(SwapPteOffset(e));
+    *exclusive = slot.second == 1;
     page* p = s->buddy->AllocPages(GFP_HIGHUSER_MOVABLE, 0);
     if (p == nullptr) return -kENOMEM;
     memcpy(s->buddy->PageAddress(p), slot.first.data(), kPageSize);
@@ -813,6 +816,179 @@ TEST_P(VmTest, SwapHooksSwapOutAndBackIn) {
   EXPECT_EQ(vm_->VmMunmap(a, 2 * kPageSize), 0);
   vm_->SetSwapHooks(nullptr);
   EXPECT_EQ(FreeWithTables(), free_after_init_);
+}
+
+// Reclaim's page-cache calls: PageCacheEvict unmaps a page from every
+// mapping, writes it back when dirty and leaves a shadow entry whose value a
+// refault reports; WritebackPage cleans a page in place; lru_change sees
+// pages enter and leave.
+struct RefaultLog {
+  std::vector<uint64_t> shadows;
+  int lru_changes = 0;
+  static void Refault(void* c, uint64_t s) { static_cast<RefaultLog*>(c)->shadows.push_back(s); }
+  static void Lru(void* c, page*) { ++static_cast<RefaultLog*>(c)->lru_changes; }
+};
+
+TEST_P(VmTest, PageCacheEvictWritesBackAndLeavesShadow) {
+  RefaultLog log;
+  SwapHooks hooks;
+  hooks.context = &log;
+  hooks.file_refault = &RefaultLog::Refault;
+  hooks.lru_change = &RefaultLog::Lru;
+  vm_->SetSwapHooks(&hooks);
+  TempFile tf(std::string(2 * kPageSize, 'a'));
+  file* f = vm_->FilpOpen(tf.path().c_str(), O_RDWR, 0);
+  ASSERT_FALSE(IsErrValue(reinterpret_cast<unsigned long>(f)));
+  const unsigned long a = Mmap(2 * kPageSize, kRW, MAP_SHARED, 0, f, 0);
+  const unsigned long p = Mmap(2 * kPageSize, PROT_READ, MAP_PRIVATE, 0, f, 0);
+  ASSERT_FALSE(IsErrValue(a) || IsErrValue(p));
+  EXPECT_EQ(vm_->UserStore(init_, a + 1, "W", 1), 0);  // page 0 dirty through the shared mapping
+  char c = 0;
+  EXPECT_EQ(vm_->UserLoad(init_, p + 1, &c, 1), 0);  // the private mapping maps the cached page
+  EXPECT_EQ(c, 'W');
+  EXPECT_EQ(log.lru_changes, 1);  // page 0 entered the LRU once
+  auto page_at = [&](unsigned long addr) {
+    return (*buddy_)->PfnToPage(PtePfn(*init_->mm->pgt.Lookup(addr)));
+  };
+  page* pg = page_at(a);
+  EXPECT_EQ(pg->_mapcount.load(), 2);
+  EXPECT_EQ(vm_->nr_file_dirty(), 1u);
+  // Reclaim's hold: a reference and PG_locked, taken under vm_lock.
+  auto pin = [&](page* x) {
+    SpinLockGuard g(vm_->lock());
+    (*buddy_)->GetPage(x);
+    x->flags |= PG_locked;
+  };
+  auto unpin = [&](page* x) {
+    SpinLockGuard g(vm_->lock());
+    x->flags &= ~PG_locked;
+    (*buddy_)->PutPage(x);
+  };
+  pin(pg);
+  EXPECT_TRUE(vm_->CheckInvariants());  // exact: cache + 2 PTEs + reclaim
+  bool wrote = false;
+  EXPECT_EQ(vm_->PageCacheEvict(pg, 0, &wrote), -kEINVAL);  // a shadow value is never 0
+  (*buddy_)->GetPage(pg);  // someone else holds it: unmapped and cleaned, but it stays
+  EXPECT_EQ(vm_->PageCacheEvict(pg, 5, &wrote), -kEBUSY);
+  EXPECT_TRUE(wrote);
+  EXPECT_EQ(tf.Read()[1], 'W');
+  (*buddy_)->PutPage(pg);
+  EXPECT_EQ(vm_->nr_file_dirty(), 0u);
+  EXPECT_EQ(vm_->PageCacheEvict(pg, 5, &wrote), 0);
+  EXPECT_FALSE(wrote);  // clean by now
+  EXPECT_EQ(pg->_refcount.load(), 1);  // only ours
+  EXPECT_EQ(pg->mapping, nullptr);
+  EXPECT_EQ(log.lru_changes, 2);  // and it left
+  unpin(pg);  // freed
+  EXPECT_EQ(*init_->mm->pgt.Lookup(a), 0u);
+  EXPECT_EQ(*init_->mm->pgt.Lookup(p), 0u);
+  EXPECT_EQ(init_->mm->rss_stat[MM_FILEPAGES], 0);
+  EXPECT_TRUE(vm_->CheckInvariants());
+  // The refault reads it back from the file (a major fault) and reports the shadow.
+  const uint64_t maj = vm_->pgmajfault();
+  EXPECT_EQ(vm_->UserLoad(init_, a + 1, &c, 1), 0);
+  EXPECT_EQ(c, 'W');
+  EXPECT_EQ(vm_->pgmajfault(), maj + 1);
+  ASSERT_EQ(log.shadows.size(), 1u);
+  EXPECT_EQ(log.shadows[0], 5u);
+  EXPECT_TRUE(vm_->CheckInvariants());
+  // WritebackPage: page_mkclean + write; the page stays; the next store
+  // faults and dirties it again.
+  EXPECT_EQ(vm_->UserStore(init_, a + kPageSize, "V", 1), 0);
+  page* pg1 = page_at(a + kPageSize);
+  EXPECT_EQ(vm_->nr_file_dirty(), 1u);
+  EXPECT_EQ(vm_->WritebackPage(pg1), 0);
+  EXPECT_EQ(tf.Read()[kPageSize], 'V');
+  EXPECT_EQ(vm_->nr_file_dirty(), 0u);
+  EXPECT_EQ(*init_->mm->pgt.Lookup(a + kPageSize) & kPteW, 0u);
+  EXPECT_EQ(vm_->UserStore(init_, a + kPageSize + 1, "U", 1), 0);
+  EXPECT_EQ(vm_->nr_file_dirty(), 1u);
+  // An anonymous page is no page-cache page.
+  const unsigned long an = Mmap(kPageSize);
+  Put64(init_, an, 1);
+  page* ap = page_at(an);
+  pin(ap);
+  EXPECT_EQ(vm_->PageCacheEvict(ap, 5, &wrote), -kEINVAL);
+  EXPECT_EQ(vm_->WritebackPage(ap), -kEINVAL);
+  unpin(ap);
+  EXPECT_TRUE(vm_->CheckInvariants());
+  EXPECT_EQ(vm_->VmMunmap(an, kPageSize), 0);
+  EXPECT_EQ(vm_->VmMunmap(a, 2 * kPageSize), 0);
+  EXPECT_EQ(vm_->VmMunmap(p, 2 * kPageSize), 0);
+  EXPECT_EQ(vm_->FilpClose(f), 0);
+  EXPECT_EQ(tf.Read().substr(kPageSize, 2), "VU");
+  vm_->SetSwapHooks(nullptr);
+}
+
+// A fault whose allocation fails drops vm_lock, calls the reclaim hook and
+// retries; without progress the OOM hook runs every few rounds, and when it
+// kills nobody the faulting task dies of SIGKILL.
+struct FakeReclaim {
+  VmSystem* vm = nullptr;
+  BuddyAllocator* buddy = nullptr;
+  std::vector<page*> hoard;
+  bool give = true;
+  int reclaims = 0, ooms = 0;
+  bool called_locked = false;
+  static uint64_t Reclaim(void* c) {
+    auto* r = static_cast<FakeReclaim*>(c);
+    ++r->reclaims;
+    if (r->vm->lock().IsLocked()) r->called_locked = true;
+    uint64_t n = 0;
+    for (; r->give && n < 4 && !r->hoard.empty(); ++n) {
+      r->buddy->FreePages(r->hoard.back(), 0);
+      r->hoard.pop_back();
+    }
+    return n;
+  }
+  static int Oom(void* c) {
+    auto* r = static_cast<FakeReclaim*>(c);
+    ++r->ooms;
+    if (r->vm->lock().IsLocked()) r->called_locked = true;
+    return 0;
+  }
+};
+
+TEST_P(VmTest, FaultWithoutMemoryReclaimsAndRetries) {
+  FakeReclaim r;
+  r.vm = vm_.get();
+  r.buddy = &**buddy_;
+  SwapHooks hooks;
+  hooks.context = &r;
+  hooks.reclaim = &FakeReclaim::Reclaim;
+  hooks.out_of_memory = &FakeReclaim::Oom;
+  vm_->SetSwapHooks(&hooks);
+  const unsigned long a = Mmap(64 * kPageSize);
+  Put64(init_, a, 100);  // its page table exists
+  const int pid = Fork();
+  ASSERT_GT(pid, 0);
+  task_struct* child = Task(pid);
+  // Every page a fault may take goes to the hoard.
+  for (gfp_t gfp : {GFP_KERNEL | __GFP_NOWARN, GFP_HIGHUSER_MOVABLE | __GFP_NOWARN})
+    while (page* pg = (*buddy_)->AllocPages(gfp, 0)) r.hoard.push_back(pg);
+  ASSERT_GT(r.hoard.size(), 1000u);
+  const uint64_t retries = vm_->fault_retries();
+  for (unsigned long i = 1; i < 9; ++i) Put64(init_, a + i * kPageSize, 100 + i);
+  EXPECT_GT(vm_->fault_retries(), retries);
+  EXPECT_GT(r.reclaims, 0);
+  EXPECT_EQ(r.ooms, 0);
+  EXPECT_FALSE(r.called_locked);
+  for (unsigned long i = 0; i < 9; ++i) EXPECT_EQ(Get64(init_, a + i * kPageSize), 100 + i);
+  EXPECT_TRUE(vm_->CheckInvariants());
+  // No progress at all: the OOM hook runs; it kills nobody, so the child,
+  // whose write fault (a CoW copy) cannot get a page, dies of SIGKILL.
+  r.give = false;
+  uint64_t v = 7;
+  EXPECT_EQ(vm_->UserStore(child, a, &v, sizeof v), -kEFAULT);
+  EXPECT_EQ(r.ooms, 1);
+  EXPECT_FALSE(r.called_locked);
+  EXPECT_EQ(Reap(pid) & 0x7f, SIGKILL);
+  EXPECT_EQ(Get64(init_, a), 100u);
+  for (page* pg : r.hoard) (*buddy_)->FreePages(pg, 0);
+  r.hoard.clear();
+  EXPECT_TRUE(vm_->CheckInvariants());
+  EXPECT_EQ(vm_->VmMunmap(a, 64 * kPageSize), 0);
+  vm_->SetSwapHooks(nullptr);
 }
 
 INSTANTIATE_TEST_SUITE_P(Sv39AndSv48, VmTest, ::testing::Values(3u, 4u),

@@ -273,10 +273,14 @@ struct vm_area_struct {
 // The page cache of one file: pages indexed by file page number (an AVL tree
 // of small index nodes), and the VMAs mapping it (for write-back). A cached
 // page has mapping == this, index == file page, PG_uptodate, and holds one
-// reference for the cache plus one per PTE mapping it.
+// reference for the cache plus one per PTE mapping it (plus one while
+// reclaim holds it, PG_locked). Pages of a file with backing (FileOps handle)
+// carry PG_lru: reclaim may evict them (VmSystem::PageCacheEvict), leaving a
+// shadow entry (an index node without page) for refault detection.
 struct address_space {
-  AvlTree pages;
-  unsigned long nrpages = 0;
+  AvlTree pages;             // resident pages and shadow entries (evicted pages)
+  unsigned long nrpages = 0;     // resident pages
+  unsigned long nrshadows = 0;   // shadow entries: pages.size() == nrpages + nrshadows
   List i_mmap;  // vm_area_struct::shared
   file* host = nullptr;
 };
@@ -376,18 +380,42 @@ struct FileOps {
   int (*stat)(void* ctx, int64_t handle, uint64_t* dev, uint64_t* ino) = nullptr;
 };
 
-// What the swap layer plugs in (VmSystem::SetSwapHooks). A non-present PTE
-// that is not PROT_NONE holds a swap entry (riscv_pte.h MakeSwapPte); every
-// such PTE holds one reference on its swap slot.
+// What the swap and reclaim layer plugs in (VmSystem::SetSwapHooks). A
+// non-present PTE that is not PROT_NONE holds a swap entry (riscv_pte.h
+// MakeSwapPte); every such PTE holds one reference on its swap slot.
 struct SwapHooks {
   void* context = nullptr;
-  // A fault on `entry`: fill a new page whose only reference is handed over
-  // to the mapping (the VM makes it an anonymous page). 0 or -errno.
-  int (*swap_in)(void* ctx, pte_t entry, page** out) = nullptr;
-  // A PTE holding `entry` was copied (fork).
+  // do_swap_page, called with vm_lock held: the page of `entry` with one
+  // reference for the caller. It is the swap cache's page (PG_swapcache,
+  // private == entry): found there (maybe already mapped by other PTEs that
+  // held the entry — then it is an anonymous page of their anon_vma), or
+  // read from the device into a new page inserted there. *exclusive is set
+  // when no other PTE holds the entry and no PTE maps the page, so the VM may
+  // map it writable (the swap_free that follows then drops it from the swap
+  // cache). Returns 0, -ENOMEM (no page: the fault reclaims and retries) or
+  // another -errno (SIGBUS). Allocates without direct reclaim.
+  int (*swap_in)(void* ctx, pte_t entry, page** out, bool* exclusive) = nullptr;
+  // A PTE holding `entry` was copied (fork). vm_lock held.
   void (*swap_dup)(void* ctx, pte_t entry) = nullptr;
   // A PTE holding `entry` went away (munmap, exit, or after a swap-in).
+  // vm_lock held. With the last PTE reference the swap cache lets go of the
+  // entry's page (a page still mapped stays mapped).
   void (*swap_free)(void* ctx, pte_t entry) = nullptr;
+  // Direct reclaim for a fault whose page allocation failed: called WITHOUT
+  // vm_lock (the fault dropped it and retries afterwards, VM_FAULT_RETRY
+  // style). Returns the progress made (pages freed; 0 = none).
+  uint64_t (*reclaim)(void* ctx) = nullptr;
+  // The OOM killer, when reclaim made no progress several times in a row:
+  // called WITHOUT vm_lock; returns the pid killed or 0 when none was.
+  int (*out_of_memory)(void* ctx) = nullptr;
+  // A file page evicted with shadow value `shadow` (PageCacheEvict) is read
+  // again (vm_lock held): refault-distance accounting.
+  void (*file_refault)(void* ctx, uint64_t shadow) = nullptr;
+  // lru_cache_add and its undo, vm_lock held: p may have entered or left
+  // the LRU (an anonymous page's first mapping or last unmapping, a
+  // page-cache page with backing inserted, evicted or removed). Cheap: the
+  // reclaimer looks at p's state itself later.
+  void (*lru_change)(void* ctx, page* p) = nullptr;
 };
 
 // Boot-time configuration (mmu=on|off, pgtable=sv39|sv48).
