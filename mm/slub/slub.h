@@ -4,8 +4,10 @@
 // LOCK ORDER AND LOCKLESS PATHS
 //   registry lock (BasicSlabSystem)  ->  SlubNode::lock  ->  page source locks
 //   - SlubNode::lock protects the node's partial list (page->lru of the slabs on
-//     it), nr_partial, the full list of debug caches, and for every slab that is
-//     NOT frozen: page->freelist, page->inuse and the frozen bit's 0 -> 1 change.
+//     it), nr_partial, the full list of debug caches, page->freelist/inuse of
+//     debug slabs, and for unfrozen slabs of other caches the state-word changes
+//     that move a slab between lists: freezing a node-partial slab (GetPartial),
+//     unfreezing (Deactivate), and a free that takes inuse to 0.
 //   - SlubCpu is touched only by the cpu that owns it (platform::CpuId(); on the
 //     host a cpu slot is unique to a live thread), so it needs no lock and no
 //     atomics, exactly as Linux's this_cpu ops with preemption off. Exceptions,
@@ -21,27 +23,45 @@
 //     cpu's active slab (another cpu's active slab, or any cpu-partial slab) is a
 //     CAS push onto Remote(page). The owner takes the whole stack with one
 //     exchange when its private freelist runs dry.
+//   - LOCK-FREE UNFROZEN FREE (Linux's __slab_free): an unfrozen slab of a
+//     non-debug cache keeps its freelist head and inuse packed in the same word
+//     (the STATE WORD below), so a free into it is one CAS of that word. The
+//     node lock is taken (before the CAS) only when the free may change the
+//     slab's list: inuse 1 -> 0 (the slab may be discarded). A free into a FULL
+//     unfrozen slab (on no list) freezes it in the same CAS and puts it on the
+//     freeing cpu's partial list, with no lock.
 //   - Node counters nr_slabs/total_objects are relaxed atomics (read by slabinfo).
 //
-// THE FROZEN BIT. page->remote_free holds (stack head | kFrozen). A slab is
-// frozen while it is some cpu's active slab or on some cpu's partial list. The
-// bit is set under the node lock (or on a brand-new slab nobody else sees) and
-// cleared only by an exchange under the node lock (Deactivate). A remote freer
-// that sees the bit clear takes the node lock and re-checks it, so the free-list
-// owner is always unambiguous: frozen -> the remote stack; not frozen -> the
-// page freelist under the lock.
+// THE STATE WORD page->remote_free (accessed only through Remote()):
+//   frozen:   (remote stack head | kFrozen). page->freelist/inuse belong to the
+//             owner cpu (Owner()); other cpus push onto the remote stack.
+//   unfrozen (non-debug caches): ((head - slab base + 1) << 32) | (inuse << 1),
+//             head 0 = empty freelist; page->freelist == nullptr and
+//             page->inuse == 0 are unused. A slab whose word has head == 0 is
+//             full and on no list; any other unfrozen slab is on its node's
+//             partial list. Every change is one CAS (frees) or an exchange
+//             under the node lock (GetPartial freezes; Deactivate unfreezes with
+//             a CAS from an empty frozen stack, under the lock).
+//   debug caches: always 0; page->freelist/inuse under the node lock.
+//   The frozen bit is set under the node lock (GetPartial), on a brand-new slab
+//   nobody else sees, or by the CAS of a free into a full slab; it is cleared
+//   only under the node lock (Deactivate). A freer that sees it clear works on
+//   the packed word, so the free-list owner is always unambiguous.
 //
 // SLAB INVARIANTS (CheckCache walks them on a quiescent cache):
 //   (S1) every slab: PG_slab, slab_cache == s, objects == s->objects or
-//        s->min_objects, and   inuse + |page->freelist| == objects.
-//   (S2) a slab on a node partial list is not frozen and 0 <= inuse < objects;
+//        s->min_objects, and   inuse + |freelist| == objects, where (freelist,
+//        inuse) are the page's fields for frozen and debug slabs and the state
+//        word's for unfrozen slabs of non-debug caches (SlabFreelist/SlabInuse).
+//   (S2) a slab on a node partial list is not frozen (owner 0; non-debug: page
+//        freelist nullptr, page inuse 0) and 0 <= inuse < objects;
 //        node.nr_partial == length of node.partial.
 //   (S3) an active slab (cpu->slab) is frozen, page->freelist == nullptr,
 //        inuse == objects, and  |cpu->freelist| + |remote stack| <= objects;
 //        cpu->slab_start/slab_bytes describe exactly its objects.
 //   (S4) a cpu-partial slab is frozen; cpu->nr_partial == length of the chain.
 //        Active and cpu-partial slabs of cpu c have Owner == c + 1; slabs on a
-//        node list have Owner == 0 and remote_free == 0.
+//        node list have Owner == 0 and the frozen bit clear (debug: word 0).
 //   (S5) every free-list entry (page, cpu, remote) is an object boundary inside
 //        its slab, and no list has a cycle.
 //   (S6) sum over nodes of nr_slabs == slabs on partial lists + active slabs +
@@ -88,6 +108,7 @@ namespace mm::slub {
 inline constexpr bool kFreelistHardened = MM_SLAB_FREELIST_HARDENED != 0;
 
 inline constexpr uintptr_t kFrozen = 1;
+static_assert(sizeof(uintptr_t) == 8, "the unfrozen state word packs a 32-bit offset and inuse");
 // page->remote_free is a plain word in struct page; it is only ever accessed
 // through this atomic view.
 inline std::atomic_ref<uintptr_t> Remote(page* pg) { return std::atomic_ref<uintptr_t>(pg->remote_free); }
@@ -101,8 +122,12 @@ inline uintptr_t Owner(const page* pg) {
 }
 inline void SetOwner(page* pg, uintptr_t cpu_plus_one) {
   pg->_mapcount.store(static_cast<int32_t>(cpu_plus_one), std::memory_order_relaxed);
-}        // low bit of page->remote_free
+}
 inline constexpr unsigned kMaxOrder = 3;       // slub_max_order (PAGE_ALLOC_COSTLY_ORDER)
+// The per-cpu partial quota (libmm difference from Linux): enough slabs for
+// this many objects, but at most this much slab memory per cpu and cache.
+inline constexpr unsigned kCpuPartialObjects = 1024;
+inline constexpr uint64_t kCpuPartialBytes = 128 * 1024;
 
 // A cpu's view of a cache. Owned by that cpu (see LOCK ORDER).
 // Invariant (S3/S4): slab == nullptr <=> slab_start == slab_bytes == 0 and
@@ -196,9 +221,16 @@ class Slub {
     // Linux's set_min_partial: ilog2(size) / 2 clamped to [5, 10].
     unsigned mp = Log2Floor(s->size) / 2;
     c->min_partial = mp < 5 ? 5 : (mp > 10 ? 10 : mp);
-    // Linux's set_cpu_partial (5.16+ values), objects converted to slabs.
+    // Linux's set_cpu_partial (5.16+ values), objects converted to slabs; libmm
+    // raises it to a batch's worth (kCpuPartialObjects) within kCpuPartialBytes
+    // of slab memory per cpu, so that frees of a batch or of a random working
+    // set find their slab frozen to this cpu (see README.md).
     unsigned nr_objects = s->size >= kPageSize ? 6 : s->size >= 1024 ? 24 : s->size >= 256 ? 52 : 120;
     c->cpu_partial_slabs = (nr_objects * 2 + s->objects - 1) / s->objects;
+    const unsigned batch_slabs = (kCpuPartialObjects + s->objects - 1) / s->objects;
+    const unsigned byte_slabs = static_cast<unsigned>(kCpuPartialBytes / (kPageSize << s->order));
+    const unsigned raised = batch_slabs < byte_slabs ? batch_slabs : byte_slabs;
+    if (raised > c->cpu_partial_slabs) c->cpu_partial_slabs = raised;
     c->nr_nodes = pages_->nr_nodes();
     if (c->nr_nodes == 0 || c->nr_nodes > kMaxNodes) c->nr_nodes = 1;
     if (kFreelistHardened) s->random = MixRandom(reinterpret_cast<uintptr_t>(s));
@@ -308,6 +340,28 @@ class Slub {
   uintptr_t SlabBase(const page* pg) const {
     return reinterpret_cast<uintptr_t>(pages_->PageAddress(pg));
   }
+  // The unfrozen state word (see THE STATE WORD above).
+  uintptr_t PackState(const page* pg, const void* head, unsigned inuse) const {
+    const uintptr_t off =
+        head == nullptr ? 0 : reinterpret_cast<uintptr_t>(head) - SlabBase(pg) + 1;
+    return off << 32 | uintptr_t{inuse} << 1;
+  }
+  void* StateHead(const page* pg, uintptr_t w) const {
+    const uintptr_t off = w >> 32;
+    return off == 0 ? nullptr : reinterpret_cast<void*>(SlabBase(pg) + off - 1);
+  }
+  static unsigned StateInuse(uintptr_t w) { return static_cast<uint32_t>(w) >> 1; }
+  // A slab's (freelist, inuse) wherever they live: the page for frozen and debug
+  // slabs, the state word for unfrozen non-debug ones. For a quiescent slab, or
+  // one whose node lock is held (a snapshot then).
+  void* SlabFreelist(const kmem_cache* s, page* pg) const {
+    const uintptr_t w = Remote(pg).load(std::memory_order_acquire);
+    return (CacheDebug(s) || (w & kFrozen) != 0) ? pg->freelist : StateHead(pg, w);
+  }
+  unsigned SlabInuse(const kmem_cache* s, page* pg) const {
+    const uintptr_t w = Remote(pg).load(std::memory_order_acquire);
+    return (CacheDebug(s) || (w & kFrozen) != 0) ? pg->inuse : StateInuse(w);
+  }
   unsigned SlabOrder(const kmem_cache* s, const page* pg) const {
     return pg->objects == s->objects ? s->order : s->min_order;
   }
@@ -338,6 +392,8 @@ class Slub {
   // cpu-partial slab with cpu_freelist == nullptr): merges its remote stack and
   // the private list into page->freelist and puts it where it belongs.
   void Deactivate(kmem_cache* s, page* pg, void* cpu_freelist);
+  // Freezes a node-partial slab taken off its list (node lock held).
+  void FreezeLocked(page* pg);
   void UnfreezePartials(kmem_cache* s, SlubCpu* c);
   bool GetPartial(kmem_cache* s, SlubCpu* c, unsigned cpu);
   // Places an unfrozen slab after a change of inuse, node lock held; returns true
