@@ -90,14 +90,14 @@ class BasicSlabSystem {
   int DestroyCache(kmem_cache* s);
 
   [[gnu::always_inline]] void* Alloc(kmem_cache* s, gfp_t gfp) {
-    return Dispatch([&](auto& a) { return a.Alloc(s, gfp, __builtin_return_address(0)); });
+    return Dispatch([=](auto& a) { return a.Alloc(s, gfp, __builtin_return_address(0)); });
   }
   [[gnu::always_inline]] void* Zalloc(kmem_cache* s, gfp_t gfp) {
-    return Dispatch([&](auto& a) { return a.Alloc(s, gfp | __GFP_ZERO, __builtin_return_address(0)); });
+    return Dispatch([=](auto& a) { return a.Alloc(s, gfp | __GFP_ZERO, __builtin_return_address(0)); });
   }
   [[gnu::always_inline]] void Free(kmem_cache* s, void* obj) {
     if (obj == nullptr) return;
-    Dispatch([&](auto& a) { a.Free(s, obj, __builtin_return_address(0)); });
+    Dispatch([=](auto& a) { a.Free(s, obj, __builtin_return_address(0)); });
   }
   // nr objects into p[0..nr), or 0 with nothing allocated.
   int AllocBulk(kmem_cache* s, gfp_t gfp, size_t nr, void** p) {
@@ -117,7 +117,10 @@ class BasicSlabSystem {
     if (__builtin_expect(size - 1 < kKmallocMaxCacheSize, 1)) {
       // An allocator with its own kmalloc (SLOB: exact sizes, no classes) takes
       // the request whole; the others allocate from the size class's cache.
-      return Dispatch([&](auto& a) -> void* {
+      // Captures by value (here and in the other hot entry points): a lambda
+      // capturing locals by reference makes them addressable, and the arms that
+      // are not inlined would then force them to the stack on every call.
+      return Dispatch([=, this](auto& a) -> void* {
         if constexpr (requires { a.Kmalloc(size, gfp, nullptr); }) {
           return a.Kmalloc(size, gfp, __builtin_return_address(0));
         } else {
@@ -146,7 +149,7 @@ class BasicSlabSystem {
     if (__builtin_expect(pg != nullptr && (pg->flags & PG_slab) != 0, 1)) {
       kmem_cache* s = pg->slab_cache;
       void* obj = const_cast<void*>(p);
-      Dispatch([&](auto& a) { a.Free(s, obj, __builtin_return_address(0)); });
+      Dispatch([=](auto& a) { a.Free(s, obj, __builtin_return_address(0)); });
       return;
     }
     KfreeLarge(p, pg);

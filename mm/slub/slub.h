@@ -238,11 +238,11 @@ class Slub {
   }
 
   // ---- Fast paths (lockless) ----
-  void* Alloc(kmem_cache* s, gfp_t gfp, const void* caller) {
+  [[gnu::always_inline]] void* Alloc(kmem_cache* s, gfp_t gfp, const void* caller) {
     return AllocOnCpu(s, gfp, caller, CpuOf(s, platform::FastCpuId()));
   }
 
-  void Free(kmem_cache* s, void* obj, const void* caller) {
+  [[gnu::always_inline]] void Free(kmem_cache* s, void* obj, const void* caller) {
     const unsigned cpu = platform::FastCpuId();
     FreeOnCpu(s, obj, caller, cpu, CpuOf(s, cpu));
   }
