@@ -10,7 +10,8 @@
 // member and a `case` in Dispatch(). Optional hooks an allocator may provide
 // (detected with `requires`, resolved at compile time inside the arm):
 // Kmalloc(size, gfp, caller) and Ksize(p, page) (SLOB: exact-size kmalloc with a
-// header instead of the size-class caches).
+// header instead of the size-class caches); FreeInSlab(s, obj, head_page,
+// caller) (SLUB: kfree hands over the slab page it already looked up).
 //
 // LOCK ORDER
 //   registry_lock_  ->  the allocator's locks (SLUB: SlubNode::lock)  ->  page source
@@ -149,7 +150,15 @@ class BasicSlabSystem {
     if (__builtin_expect(pg != nullptr && (pg->flags & PG_slab) != 0, 1)) {
       kmem_cache* s = pg->slab_cache;
       void* obj = const_cast<void*>(p);
-      Dispatch([=](auto& a) { a.Free(s, obj, __builtin_return_address(0)); });
+      // An allocator that can use the head page already looked up (SLUB's
+      // FreeInSlab) is given it; the others look it up again.
+      Dispatch([=](auto& a) {
+        if constexpr (requires { a.FreeInSlab(s, obj, pg, nullptr); }) {
+          a.FreeInSlab(s, obj, pg, __builtin_return_address(0));
+        } else {
+          a.Free(s, obj, __builtin_return_address(0));
+        }
+      });
       return;
     }
     KfreeLarge(p, pg);

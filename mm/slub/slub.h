@@ -124,23 +124,27 @@ inline void SetOwner(page* pg, uintptr_t cpu_plus_one) {
   pg->_mapcount.store(static_cast<int32_t>(cpu_plus_one), std::memory_order_relaxed);
 }
 inline constexpr unsigned kMaxOrder = 3;       // slub_max_order (PAGE_ALLOC_COSTLY_ORDER)
-// The per-cpu partial quota (libmm difference from Linux): enough slabs for
-// this many objects, but at most this much slab memory per cpu and cache.
-inline constexpr unsigned kCpuPartialObjects = 1024;
-inline constexpr uint64_t kCpuPartialBytes = 128 * 1024;
+// The per-cpu partial quota (libmm difference from Linux): this much slab
+// memory per cpu and cache (at least Linux's set_cpu_partial count). Refills
+// from a node list still move Linux's count.
+inline constexpr uint64_t kCpuPartialBytes = 1024 * 1024;
 
 // A cpu's view of a cache. Owned by that cpu (see LOCK ORDER).
 // Invariant (S3/S4): slab == nullptr <=> slab_start == slab_bytes == 0 and
 // freelist == nullptr; otherwise slab is frozen with Owner == cpu + 1, every
 // object on freelist lies in [slab_start, slab_start + slab_bytes), and
 // |freelist| + |slab's remote stack| <= slab->objects; nr_partial == length of
-// the `partial` chain, each slab on it frozen with Owner == cpu + 1.
+// the `partial` chain, each slab on it frozen with Owner == cpu + 1, and
+// partial_tail its last slab. The chain is FIFO: slabs are added at the tail
+// and activated from the head, so a slab gathers frees for as long as
+// possible before it is allocated from again.
 struct alignas(kCacheLineSize) SlubCpu {
   void* freelist;        // private free objects of `slab` (encoded chain)
   uintptr_t slab_start;  // address of the active slab's first slot; 0 if none
   uintptr_t slab_bytes;  // objects * size of the active slab; 0 if none
   page* slab;            // the active (frozen) slab, or nullptr
-  page* partial;         // frozen per-cpu partial slabs, chained via page->lru.next
+  page* partial;         // frozen per-cpu partial slabs, oldest first, via page->lru.next
+  page* partial_tail;    // the newest one (nullptr iff partial == nullptr)
   unsigned nr_partial;
 };
 static_assert(sizeof(SlubCpu) == kCacheLineSize);
@@ -180,7 +184,8 @@ struct SlubCache {
   SlubCpu cpu[kMaxCpus];
   SlubNode node[kMaxNodes];
   unsigned min_partial = 5;
-  unsigned cpu_partial_slabs = 0;
+  unsigned cpu_partial_slabs = 0;   // quota of a cpu's partial list
+  unsigned cpu_partial_refill = 0;  // slabs GetPartial moves to a cpu (Linux's quota / 2)
   unsigned nr_nodes = 1;
 };
 static_assert(sizeof(SlubCache) <= kCachePrivateBytes, "grow kCachePrivateBytes");
@@ -222,15 +227,14 @@ class Slub {
     unsigned mp = Log2Floor(s->size) / 2;
     c->min_partial = mp < 5 ? 5 : (mp > 10 ? 10 : mp);
     // Linux's set_cpu_partial (5.16+ values), objects converted to slabs; libmm
-    // raises it to a batch's worth (kCpuPartialObjects) within kCpuPartialBytes
-    // of slab memory per cpu, so that frees of a batch or of a random working
-    // set find their slab frozen to this cpu (see README.md).
+    // raises the quota to kCpuPartialBytes of slab memory per cpu, so that the
+    // frees of a batch or of a random working set find their slab frozen to
+    // this cpu (a plain push) instead of unfrozen (a CAS; see README.md).
     unsigned nr_objects = s->size >= kPageSize ? 6 : s->size >= 1024 ? 24 : s->size >= 256 ? 52 : 120;
-    c->cpu_partial_slabs = (nr_objects * 2 + s->objects - 1) / s->objects;
-    const unsigned batch_slabs = (kCpuPartialObjects + s->objects - 1) / s->objects;
+    const unsigned linux_slabs = (nr_objects * 2 + s->objects - 1) / s->objects;
     const unsigned byte_slabs = static_cast<unsigned>(kCpuPartialBytes / (kPageSize << s->order));
-    const unsigned raised = batch_slabs < byte_slabs ? batch_slabs : byte_slabs;
-    if (raised > c->cpu_partial_slabs) c->cpu_partial_slabs = raised;
+    c->cpu_partial_slabs = byte_slabs > linux_slabs ? byte_slabs : linux_slabs;
+    c->cpu_partial_refill = linux_slabs / 2;
     c->nr_nodes = pages_->nr_nodes();
     if (c->nr_nodes == 0 || c->nr_nodes > kMaxNodes) c->nr_nodes = 1;
     if (kFreelistHardened) s->random = MixRandom(reinterpret_cast<uintptr_t>(s));
@@ -245,6 +249,18 @@ class Slub {
   [[gnu::always_inline]] void Free(kmem_cache* s, void* obj, const void* caller) {
     const unsigned cpu = platform::FastCpuId();
     FreeOnCpu(s, obj, caller, cpu, CpuOf(s, cpu));
+  }
+
+  // kfree's entry: pg is obj's head page, a PG_slab page of cache s (the caller
+  // read s from it), so the slow path need not look it up again.
+  [[gnu::always_inline]] void FreeInSlab(kmem_cache* s, void* obj, page* pg, const void* caller) {
+    const unsigned cpu = platform::FastCpuId();
+    SlubCpu* c = CpuOf(s, cpu);
+    if (__builtin_expect(reinterpret_cast<uintptr_t>(obj) - c->slab_start < c->slab_bytes, 1)) {
+      FreeOnCpu(s, obj, caller, cpu, c);
+      return;
+    }
+    FreeSlowPage(s, obj, caller, cpu, pg);
   }
 
   // Bulk: the cpu is looked up once for the whole batch.
@@ -307,7 +323,12 @@ class Slub {
 
   // ---- Slow paths ----
   void* AllocSlow(kmem_cache* s, gfp_t gfp, const void* caller);
-  void FreeSlow(kmem_cache* s, void* obj, const void* caller, unsigned cpu);
+  [[gnu::noinline]] void FreeSlow(kmem_cache* s, void* obj, const void* caller, unsigned cpu) {
+    FreeSlowPage(s, obj, caller, cpu, HeadPageOf(*pages_, obj));
+  }
+  // FreeSlow with obj's head page (nullptr if obj is outside the page source).
+  [[gnu::noinline]] void FreeSlowPage(kmem_cache* s, void* obj, const void* caller, unsigned cpu,
+                                      page* pg);
   [[gnu::noinline]] void FreeSlower(kmem_cache* s, void* obj, const void* caller, unsigned cpu,
                                     page* pg);
 
@@ -395,6 +416,24 @@ class Slub {
   // Freezes a node-partial slab taken off its list (node lock held).
   void FreezeLocked(page* pg);
   void UnfreezePartials(kmem_cache* s, SlubCpu* c);
+  static void PushCpuPartial(SlubCpu* c, page* pg) {
+    pg->lru.next = nullptr;
+    if (c->partial_tail == nullptr) {
+      c->partial = pg;
+    } else {
+      c->partial_tail->lru.next = reinterpret_cast<ListNode*>(pg);
+    }
+    c->partial_tail = pg;
+    ++c->nr_partial;
+  }
+  static page* PopCpuPartial(SlubCpu* c) {
+    page* pg = c->partial;
+    c->partial = reinterpret_cast<page*>(pg->lru.next);
+    if (c->partial == nullptr) c->partial_tail = nullptr;
+    --c->nr_partial;
+    pg->lru.next = nullptr;
+    return pg;
+  }
   bool GetPartial(kmem_cache* s, SlubCpu* c, unsigned cpu);
   // Places an unfrozen slab after a change of inuse, node lock held; returns true
   // if the slab must be discarded (already taken off every list).

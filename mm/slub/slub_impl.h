@@ -159,6 +159,21 @@ void Slub<PS>::Deactivate(kmem_cache* s, page* pg, void* cpu_freelist) {
   };
   take_remote(Remote(pg).load(std::memory_order_relaxed));
   const unsigned owner_inuse = pg->inuse;
+  MM_CHECK(freed <= owner_inuse);
+  if (merged == nullptr && Remote(pg).load(std::memory_order_relaxed) == kFrozen) {
+    // Full: it goes on no list, so no lock (Linux's deactivate_slab M_FULL).
+    // The page fields are cleared before the CAS that publishes the unfreeze.
+    SetOwner(pg, 0);
+    pg->freelist = nullptr;
+    pg->inuse = 0;
+    uintptr_t r = kFrozen;
+    if (Remote(pg).compare_exchange_strong(r, PackState(pg, nullptr, owner_inuse),
+                                           std::memory_order_release,
+                                           std::memory_order_relaxed)) {
+      return;
+    }
+    // A remote free came in: the locked path below merges it.
+  }
   bool discard = false;
   {
     SpinLockGuard guard(n.lock);
@@ -200,6 +215,7 @@ template <PageSource PS>
 void Slub<PS>::UnfreezePartials(kmem_cache* s, SlubCpu* c) {
   page* pg = c->partial;
   c->partial = nullptr;
+  c->partial_tail = nullptr;
   c->nr_partial = 0;
   while (pg != nullptr) {
     page* next = internal::NextPartial(pg);
@@ -235,14 +251,12 @@ bool Slub<PS>::GetPartial(kmem_cache* s, SlubCpu* c, unsigned cpu) {
     --n.nr_partial;
     FreezeLocked(pg);
     ActivateSlab(s, c, cpu, pg);
-    while (c->nr_partial < sc->cpu_partial_slabs / 2 && !n.partial.empty()) {
+    while (c->nr_partial < sc->cpu_partial_refill && !n.partial.empty()) {
       page* extra = internal::LruEntry(n.partial.PopFront());
       --n.nr_partial;
       FreezeLocked(extra);
       SetOwner(extra, cpu + 1);
-      extra->lru.next = reinterpret_cast<ListNode*>(c->partial);
-      c->partial = extra;
-      ++c->nr_partial;
+      PushCpuPartial(c, extra);
     }
     return true;
   }
@@ -279,10 +293,7 @@ void* Slub<PS>::AllocSlow(kmem_cache* s, gfp_t gfp, const void* caller) {
       c->freelist = nullptr;
     }
     if (c->partial != nullptr) {
-      page* pg = c->partial;
-      c->partial = internal::NextPartial(pg);
-      --c->nr_partial;
-      pg->lru.next = nullptr;
+      page* pg = PopCpuPartial(c);
       ActivateSlab(s, c, cpu, pg);  // stays frozen
       if (c->freelist != nullptr) {
         obj = c->freelist;
@@ -312,8 +323,7 @@ void* Slub<PS>::AllocSlow(kmem_cache* s, gfp_t gfp, const void* caller) {
 // ---------------------------------------------------------------------------
 
 template <PageSource PS>
-void Slub<PS>::FreeSlow(kmem_cache* s, void* obj, const void* caller, unsigned cpu) {
-  page* pg = HeadPageOf(*pages_, obj);
+void Slub<PS>::FreeSlowPage(kmem_cache* s, void* obj, const void* caller, unsigned cpu, page* pg) {
   // A slab on this cpu's partial list: its page freelist is ours. (Owner is 0
   // for every slab of a debug cache, and for every page that is not a slab.)
   if (__builtin_expect(pg != nullptr && Owner(pg) == cpu + 1 && pg->slab_cache == s, 1)) {
@@ -397,9 +407,7 @@ void Slub<PS>::FreeSlower(kmem_cache* s, void* obj, const void* caller, unsigned
       SetOwner(pg, cpu + 1);
       SlubCpu* c = CpuOf(s, cpu);
       if (c->nr_partial >= sc->cpu_partial_slabs) UnfreezePartials(s, c);
-      pg->lru.next = reinterpret_cast<ListNode*>(c->partial);
-      c->partial = pg;
-      ++c->nr_partial;
+      PushCpuPartial(c, pg);
       return;
     }
     if (!locked) return;  // stays on the partial list
@@ -770,6 +778,9 @@ bool Slub<PS>::CheckCache(kmem_cache* s) {
       if (np > 100000) break;
     }
     if (np != c->nr_partial) fail("cpu nr_partial", c);
+    page* last = nullptr;
+    for (page* pg = c->partial; pg != nullptr && np-- > 0; pg = internal::NextPartial(pg)) last = pg;
+    if (c->partial_tail != last) fail("cpu partial_tail is not the chain's last slab", c);
   }
   unsigned long nr_slabs = 0;
   for (unsigned k = 0; k < sc->nr_nodes; ++k) {
