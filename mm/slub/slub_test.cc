@@ -101,6 +101,48 @@ TEST_F(SlubTest, HardenedFreelistAndNaiveDoubleFree) {
   EXPECT_EQ(sys_->DestroyCache(s), 0);
 }
 
+TEST_F(SlubTest, KmallocLargeTakesExactPages) {
+  const uint64_t free0 = buddy_->NrFreePages();
+  // 5 pages: an order-3 block cut into chunks, 3 pages given back.
+  void* p = sys_->Kmalloc(4 * kPageSize + 1, GFP_KERNEL);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(free0 - buddy_->NrFreePages(), 5u);
+  EXPECT_EQ(sys_->Ksize(p), 5 * kPageSize);
+  memset(p, 0x5a, 5 * kPageSize);
+  // A power-of-two count stays one compound block; so does anything above
+  // order 3 (kKmallocExactMaxOrder): 9 pages take 16.
+  void* q = sys_->Kmalloc(8 * kPageSize, GFP_KERNEL);
+  ASSERT_NE(q, nullptr);
+  EXPECT_EQ(free0 - buddy_->NrFreePages(), 13u);
+  EXPECT_EQ(sys_->Ksize(q), 8 * kPageSize);
+  void* big = sys_->Kmalloc(8 * kPageSize + 1, GFP_KERNEL);
+  ASSERT_NE(big, nullptr);
+  EXPECT_EQ(free0 - buddy_->NrFreePages(), 29u);
+  EXPECT_EQ(sys_->Ksize(big), 16 * kPageSize);
+  sys_->Kfree(big);
+  // krealloc within the exact block keeps it; beyond it moves the bytes.
+  EXPECT_EQ(sys_->Krealloc(p, 5 * kPageSize, GFP_KERNEL), p);
+  void* r = sys_->Krealloc(p, 7 * kPageSize, GFP_KERNEL);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(static_cast<unsigned char*>(r)[5 * kPageSize - 1], 0x5a);
+  EXPECT_EQ(sys_->Ksize(r), 7 * kPageSize);
+  sys_->Kfree(r);
+  sys_->Kfree(q);
+  EXPECT_EQ(buddy_->NrFreePages(), free0);
+  // Pointers inside an exact block (7 pages: chunks of 4, 2 and 1) are not
+  // kmalloc'ed blocks: refused, nothing freed.
+  void* t = sys_->Kmalloc(7 * kPageSize, GFP_KERNEL);
+  for (int k : {1, 4, 6}) {  // inside the first chunk; the heads of the others
+    LogCapture log;
+    sys_->Kfree(static_cast<char*>(t) + k * kPageSize);
+    EXPECT_TRUE(log.Contains("invalid pointer")) << k << log.text();
+  }
+  EXPECT_EQ(free0 - buddy_->NrFreePages(), 7u);
+  sys_->Kfree(t);
+  EXPECT_EQ(buddy_->NrFreePages(), free0);
+  EXPECT_TRUE(sys_->CheckInvariants());
+}
+
 TEST(SlubNuma, TwoNodesKeepPerNodeLists) {
   BuddyConfig bc;
   bc.nr_nodes = 2;
