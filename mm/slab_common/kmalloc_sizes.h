@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "mm/base/bits.h"
 #include "mm/base/types.h"
 
 namespace mm {
@@ -66,7 +67,7 @@ constexpr unsigned KmallocIndex(size_t size) {
       7, 7, 7, 7, 7, 7, 7, 7};             // 200..256
   if (size <= 256) return kSmall[(size - 1) / 8];
   const uint64_t x = size - 1;
-  const unsigned e = 63 - static_cast<unsigned>(__builtin_clzll(x));  // >= 8
+  const unsigned e = Log2Floor(x);  // >= 8 (a clz where the target has one)
   return 8 + (e - 8) * 4 + static_cast<unsigned>((x >> (e - 2)) & 3);
 }
 

@@ -323,19 +323,6 @@ void* Slub<PS>::AllocSlow(kmem_cache* s, gfp_t gfp, const void* caller) {
 // ---------------------------------------------------------------------------
 
 template <PageSource PS>
-void Slub<PS>::FreeSlowPage(kmem_cache* s, void* obj, const void* caller, unsigned cpu, page* pg) {
-  // A slab on this cpu's partial list: its page freelist is ours. (Owner is 0
-  // for every slab of a debug cache, and for every page that is not a slab.)
-  if (__builtin_expect(pg != nullptr && Owner(pg) == cpu + 1 && pg->slab_cache == s, 1)) {
-    SetFreePointer(s, obj, pg->freelist);
-    pg->freelist = obj;
-    --pg->inuse;
-    return;
-  }
-  FreeSlower(s, obj, caller, cpu, pg);
-}
-
-template <PageSource PS>
 void Slub<PS>::FreeSlower(kmem_cache* s, void* obj, const void* caller, unsigned cpu, page* pg) {
   if (pg == nullptr || (pg->flags & PG_slab) == 0 || pg->slab_cache != s) {
     if (pg == nullptr || (pg->flags & PG_slab) == 0) {
