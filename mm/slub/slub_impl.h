@@ -286,10 +286,27 @@ void* Slub<PS>::AllocSlow(kmem_cache* s, gfp_t gfp, const void* caller) {
         }
       }
       page* old = c->slab;
+      if (c->freelist == nullptr && old->freelist == nullptr) {
+        // Exhausted with an empty remote stack: full, so it goes on no list and
+        // unfreezes with one CAS (Deactivate's full case, inline). The page
+        // fields are cleared before the CAS publishes the unfreeze; if a remote
+        // free slipped in, they are restored and the loop reclaims it.
+        SetOwner(old, 0);
+        old->inuse = 0;
+        uintptr_t frozen = kFrozen;
+        if (!Remote(old).compare_exchange_strong(frozen, uintptr_t{old->objects} << 1,
+                                                 std::memory_order_release,
+                                                 std::memory_order_relaxed)) {
+          SetOwner(old, cpu + 1);
+          old->inuse = old->objects;
+          continue;
+        }
+      } else {
+        Deactivate(s, old, c->freelist);  // full unless a remote free raced in
+      }
       c->slab = nullptr;
       c->slab_start = 0;
       c->slab_bytes = 0;
-      Deactivate(s, old, c->freelist);  // full unless a remote free raced in
       c->freelist = nullptr;
     }
     if (c->partial != nullptr) {

@@ -1,6 +1,6 @@
 // A fixed loop of kmem_cache_alloc + kmem_cache_free pairs of a 64-byte object
 // through mm::SlabSystem, for instruction counts:
-//   valgrind --tool=callgrind bazel-bin/mm/slub/slub_pair_loop N [slub|kmalloc|batch|mimalloc|jemalloc]
+//   valgrind --tool=callgrind bazel-bin/mm/slub/slub_pair_loop N [slub|kmalloc|batch|slab|slab-kmalloc|mimalloc|jemalloc]
 // "random" and "random-mimalloc" replace N random slots of a table of 10^5 live
 // objects of power-law sizes (8 B..32 KiB, p(s) ~ s^-1.5, as //bench:allocators'
 // random-1e5) through kmalloc/kfree or mi_malloc/mi_free; run them under
@@ -102,6 +102,12 @@ int main(int argc, char** argv) {
   if (b->Init(mb, config) != 0) return 1;
   mm::SlabConfig scfg;
   scfg.nr_cpus = 2;
+  // "slab" and "slab-kmalloc": the same pair loops on Bonwick's SLAB, for the
+  // SLUB-vs-SLAB comparison (issue 4).
+  if (strncmp(mode, "slab", 4) == 0) {
+    scfg.kind = mm::AllocatorKind::kSlab;
+    mode = strcmp(mode, "slab-kmalloc") == 0 ? "kmalloc" : "slub";
+  }
   if (sys->Init(*b, scfg) != 0) return 1;
   mm::kmem_cache* s = sys->CreateCache("loop64", 64, 0, 0, nullptr);
   if (strcmp(mode, "batch") == 0) {  // n/1000 rounds of 1000 allocations then 1000 frees
