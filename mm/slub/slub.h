@@ -128,17 +128,29 @@ inline constexpr unsigned kMaxOrder = 3;       // slub_max_order (PAGE_ALLOC_COS
 // memory per cpu and cache (at least Linux's set_cpu_partial count). Refills
 // from a node list still move Linux's count.
 inline constexpr uint64_t kCpuPartialBytes = 1024 * 1024;
+inline constexpr unsigned kParkedScan = 32;  // parked slabs CollectParked looks at
 
 // A cpu's view of a cache. Owned by that cpu (see LOCK ORDER).
+// PARKED SLABS (a libmm difference from Linux, after mimalloc's full pages):
+// an active slab that runs out of objects stays frozen to its cpu, on the cpu's
+// `parked` list, instead of unfreezing (an atomic per slab). The owner's own
+// free into it is a plain push that moves it to the partial list; other cpus'
+// frees go onto its remote stack and raise remote_pending, and the owner
+// collects such slabs in AllocSlow before it takes a node's slab or a new one.
+// FlushCpu (cpu dead, shrink on this cpu, shutdown) unfreezes them as Linux
+// unfreezes full slabs.
 // Invariant (S3/S4): slab == nullptr <=> slab_start == slab_bytes == 0 and
 // freelist == nullptr; otherwise slab is frozen with Owner == cpu + 1, every
 // object on freelist lies in [slab_start, slab_start + slab_bytes), and
-// |freelist| + |slab's remote stack| <= slab->objects; nr_partial == length of
+// |freelist| + |slab's remote stack| <= slab->objects; nr_parked == |parked|,
+// each parked slab frozen with Owner == cpu + 1, page freelist nullptr and
+// inuse == objects; nr_partial == length of
 // the `partial` chain, each slab on it frozen with Owner == cpu + 1, and
 // partial_tail its last slab. The chain is FIFO: slabs are added at the tail
 // and activated from the head, so a slab gathers frees for as long as
 // possible before it is allocated from again.
 struct alignas(kCacheLineSize) SlubCpu {
+  // First line: the owner's fast and slow paths.
   void* freelist;        // private free objects of `slab` (encoded chain)
   uintptr_t slab_start;  // address of the active slab's first slot; 0 if none
   uintptr_t slab_bytes;  // objects * size of the active slab; 0 if none
@@ -146,8 +158,15 @@ struct alignas(kCacheLineSize) SlubCpu {
   page* partial;         // frozen per-cpu partial slabs, oldest first, via page->lru.next
   page* partial_tail;    // the newest one (nullptr iff partial == nullptr)
   unsigned nr_partial;
+  unsigned nr_parked;
+  // Second line: the parked slabs (owner only) and the flag other cpus raise.
+  alignas(kCacheLineSize) List parked;  // full slabs still frozen to this cpu, via page->lru
+  // Set (a plain atomic store) by a cpu whose remote free made the remote stack
+  // of one of this cpu's frozen slabs non-empty: the owner then looks for
+  // parked slabs with remote frees before taking a node's or a new slab.
+  std::atomic<uint32_t> remote_pending;
 };
-static_assert(sizeof(SlubCpu) == kCacheLineSize);
+static_assert(sizeof(SlubCpu) == 2 * kCacheLineSize);
 
 // A counter written under a lock and peeked at without it (relaxed atomics that
 // compile to plain loads and stores).
@@ -337,6 +356,9 @@ class Slub {
   [[gnu::always_inline]] void FreeOwnPartial(kmem_cache* s, void* obj, const void* caller,
                                              unsigned cpu, page* pg) {
     if (__builtin_expect(pg != nullptr && Owner(pg) == cpu + 1 && pg->slab_cache == s, 1)) {
+      // Not the active slab (the caller checked the bounds): a full one is
+      // parked, and the free makes it partial.
+      if (__builtin_expect(pg->inuse == pg->objects, 0)) Unpark(CpuOf(s, cpu), pg);
       SetFreePointer(s, obj, pg->freelist);
       pg->freelist = obj;
       --pg->inuse;
@@ -441,6 +463,15 @@ class Slub {
     c->partial_tail = pg;
     ++c->nr_partial;
   }
+  static void Unpark(SlubCpu* c, page* pg) {
+    List::Remove(&pg->lru);
+    --c->nr_parked;
+    PushCpuPartial(c, pg);
+  }
+  // Moves parked slabs with remote frees (their stacks merged into the page
+  // freelist) to the cpu partial list; looks at up to kParkedScan slabs,
+  // rotating the others to the back. Returns true if it moved any.
+  bool CollectParked(kmem_cache* s, SlubCpu* c);
   static page* PopCpuPartial(SlubCpu* c) {
     page* pg = c->partial;
     c->partial = reinterpret_cast<page*>(pg->lru.next);

@@ -212,6 +212,45 @@ void Slub<PS>::Deactivate(kmem_cache* s, page* pg, void* cpu_freelist) {
 }
 
 template <PageSource PS>
+bool Slub<PS>::CollectParked(kmem_cache* s, SlubCpu* c) {
+  c->remote_pending.store(0, std::memory_order_relaxed);
+  bool moved = false;
+  unsigned looked = 0;
+  ListNode* stop = c->parked.last();
+  while (ListNode* n = c->parked.first()) {
+    page* pg = internal::LruEntry(n);
+    List::Remove(n);
+    if (Remote(pg).load(std::memory_order_relaxed) != kFrozen) {
+      // Take its remote stack: the slab becomes partial, owned as before.
+      void* chain = reinterpret_cast<void*>(Remote(pg).exchange(kFrozen, std::memory_order_acquire) &
+                                            ~kFrozen);
+      unsigned k = 0;
+      void* head = pg->freelist;
+      while (chain != nullptr) {
+        void* next = GetFreePointer(s, chain);
+        SetFreePointer(s, chain, head);
+        head = chain;
+        MM_CHECK(++k <= pg->inuse);  // a longer stack is a cycle (a double free)
+        chain = next;
+      }
+      pg->freelist = head;
+      pg->inuse -= k;
+      --c->nr_parked;
+      PushCpuPartial(c, pg);
+      moved = true;
+    } else {
+      c->parked.PushBack(n);  // rotate: the next scan starts after it
+    }
+    if (n == stop || ++looked == kParkedScan) break;
+  }
+  // Not every parked slab was looked at: keep the hint for the next call.
+  if (looked == kParkedScan && !c->parked.empty()) {
+    c->remote_pending.store(1, std::memory_order_relaxed);
+  }
+  return moved;
+}
+
+template <PageSource PS>
 void Slub<PS>::UnfreezePartials(kmem_cache* s, SlubCpu* c) {
   page* pg = c->partial;
   c->partial = nullptr;
@@ -286,23 +325,12 @@ void* Slub<PS>::AllocSlow(kmem_cache* s, gfp_t gfp, const void* caller) {
         }
       }
       page* old = c->slab;
-      if (c->freelist == nullptr && old->freelist == nullptr) {
-        // Exhausted with an empty remote stack: full, so it goes on no list and
-        // unfreezes with one CAS (Deactivate's full case, inline). The page
-        // fields are cleared before the CAS publishes the unfreeze; if a remote
-        // free slipped in, they are restored and the loop reclaims it.
-        SetOwner(old, 0);
-        old->inuse = 0;
-        uintptr_t frozen = kFrozen;
-        if (!Remote(old).compare_exchange_strong(frozen, uintptr_t{old->objects} << 1,
-                                                 std::memory_order_release,
-                                                 std::memory_order_relaxed)) {
-          SetOwner(old, cpu + 1);
-          old->inuse = old->objects;
-          continue;
-        }
+      if (c->freelist == nullptr) {
+        // Exhausted, no remote frees: park it, still frozen (no atomic).
+        c->parked.PushBack(&old->lru);
+        ++c->nr_parked;
       } else {
-        Deactivate(s, old, c->freelist);  // full unless a remote free raced in
+        Deactivate(s, old, c->freelist);
       }
       c->slab = nullptr;
       c->slab_start = 0;
@@ -318,6 +346,7 @@ void* Slub<PS>::AllocSlow(kmem_cache* s, gfp_t gfp, const void* caller) {
       }
       continue;  // only remote frees: reclaimed at the top
     }
+    if (c->remote_pending.load(std::memory_order_relaxed) != 0 && CollectParked(s, c)) continue;
     if (GetPartial(s, c, cpu)) {
       obj = c->freelist;
       if (obj != nullptr) break;
@@ -366,6 +395,13 @@ void Slub<PS>::FreeSlower(kmem_cache* s, void* obj, const void* caller, unsigned
                                            std::memory_order_release,
                                            std::memory_order_relaxed)) {
         if (locked) n.lock.Unlock();
+        // The first remote free since the owner last looked: tell it (the slab
+        // may be parked). A hint: a stale owner id only costs that cpu a scan.
+        const uintptr_t owner = Owner(pg);
+        if (w == kFrozen && owner != 0 && owner <= kMaxCpus) {
+          std::atomic<uint32_t>& flag = CpuOf(s, static_cast<unsigned>(owner - 1))->remote_pending;
+          if (flag.load(std::memory_order_relaxed) == 0) flag.store(1, std::memory_order_relaxed);
+        }
         return;
       }
       continue;
@@ -582,6 +618,11 @@ void Slub<PS>::FlushCpu(kmem_cache* s, unsigned cpu) {
     Deactivate(s, pg, fl);
   }
   UnfreezePartials(s, c);
+  while (ListNode* n = c->parked.PopFront()) {
+    --c->nr_parked;
+    Deactivate(s, internal::LruEntry(n), nullptr);
+  }
+  c->remote_pending.store(0, std::memory_order_relaxed);
 }
 
 // kmem_cache_shrink: flushes this cpu's slabs (other live cpus keep theirs: we
@@ -782,6 +823,21 @@ bool Slub<PS>::CheckCache(kmem_cache* s) {
       if (np > 100000) break;
     }
     if (np != c->nr_partial) fail("cpu nr_partial", c);
+    if (!c->parked.LinksConsistent()) fail("cpu parked list links", c);
+    unsigned nparked = 0;
+    for (ListNode* p = c->parked.first(); p != nullptr && p != c->parked.end(); p = p->next) {
+      page* pg = internal::LruEntry(p);
+      ++nparked;
+      ++counted;
+      slab_ok(pg);
+      uintptr_t r = Remote(pg).load(std::memory_order_acquire);
+      if ((r & kFrozen) == 0) fail("parked slab not frozen", pg);
+      if (Owner(pg) != cpu + 1) fail("parked slab not owned by its cpu", pg);
+      if (pg->freelist != nullptr || pg->inuse != pg->objects) fail("parked slab not full", pg);
+      chain(pg, reinterpret_cast<void*>(r & ~kFrozen), "remote free entry not an object");
+      if (nparked > 1000000) break;
+    }
+    if (nparked != c->nr_parked) fail("cpu nr_parked", c);
     page* last = nullptr;
     for (page* pg = c->partial; pg != nullptr && np-- > 0; pg = internal::NextPartial(pg)) last = pg;
     if (c->partial_tail != last) fail("cpu partial_tail is not the chain's last slab", c);

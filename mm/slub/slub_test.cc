@@ -2,6 +2,7 @@
 // allocator. The cross-allocator conformance suite is in //test/slab.
 #include "mm/slub/slub.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <memory>
@@ -286,6 +287,108 @@ TEST(SlubLockFree, PartialSlabFreeUpdatesThePackedWordAndDiscardsEmpties) {
     EXPECT_TRUE(log.Contains("already free (double free)")) << log.text();
   }
   EXPECT_EQ(sys.slub().SlabInuse(s, kept), 0u);
+  EXPECT_TRUE(sys.CheckInvariants());
+  EXPECT_EQ(sys.Shrink(s), 0);
+  EXPECT_EQ(sys.DestroyCache(s), 0);
+}
+
+TEST(SlubLockFree, ExhaustedSlabsParkAndComeBack) {
+  testing::SlabEnv env(AllocatorKind::kSlub, 64 << 20);
+  SlabSystem& sys = env.sys();
+  kmem_cache* s = sys.CreateCache("park", 256, 0, 0, nullptr);
+  ASSERT_NE(s, nullptr);
+  const unsigned per_slab = s->objects;
+  const unsigned cpu = platform::FastCpuId();
+  SlubCpu* c = S::CpuOf(s, cpu);
+  SlubNode& n = S::CacheOf(s)->node[0];
+  std::vector<void*> v;
+  for (unsigned i = 0; i < per_slab * 3 + 1; ++i) v.push_back(sys.Alloc(s, GFP_KERNEL));
+  // Three slabs ran out: parked, still frozen to this cpu, no atomic taken.
+  EXPECT_EQ(c->nr_parked, 3u);
+  page* p0 = HeadPageOf(sys.pages(), v[0]);
+  EXPECT_EQ(Owner(p0), cpu + 1);
+  EXPECT_EQ(Remote(p0).load(), kFrozen);
+  EXPECT_TRUE(sys.CheckInvariants());
+  // An own free into a parked slab: a plain push, the slab moves to the partial list.
+  sys.Free(s, v[0]);
+  EXPECT_EQ(c->nr_parked, 2u);
+  EXPECT_EQ(c->nr_partial, 1u);
+  EXPECT_EQ(p0->inuse, per_slab - 1);
+  EXPECT_TRUE(sys.CheckInvariants());
+  // Another cpu frees every object of the second parked slab: its remote stack,
+  // and the owner's remote_pending hint.
+  c->remote_pending.store(0);
+  std::thread([&] {
+    for (unsigned i = per_slab; i < 2 * per_slab; ++i) sys.Free(s, v[i]);
+  }).join();
+  EXPECT_NE(c->remote_pending.load(), 0u);
+  page* p1 = HeadPageOf(sys.pages(), v[per_slab]);
+  EXPECT_NE(Remote(p1).load(), kFrozen);
+  EXPECT_TRUE(sys.CheckInvariants());
+  // The owner uses up its active and partial slabs, then collects the parked
+  // slab with remote frees instead of taking a new one.
+  const unsigned long slabs = n.nr_slabs.load();
+  std::vector<void*> w;
+  // Active: per_slab - 1 free; partial: 1; the collected slab: per_slab.
+  for (unsigned i = 0; i < 2 * per_slab; ++i) w.push_back(sys.Alloc(s, GFP_KERNEL));
+  EXPECT_EQ(n.nr_slabs.load(), slabs);
+  EXPECT_EQ(c->remote_pending.load(), 0u);
+  std::set<void*> got(w.begin(), w.end());
+  for (unsigned i = per_slab; i < 2 * per_slab; ++i) EXPECT_EQ(got.count(v[i]), 1u) << i;
+  EXPECT_TRUE(sys.CheckInvariants());
+  for (unsigned i = 1; i < per_slab; ++i) sys.Free(s, v[i]);
+  for (unsigned i = 2 * per_slab; i < v.size(); ++i) sys.Free(s, v[i]);
+  for (void* p : w) sys.Free(s, p);
+  EXPECT_TRUE(sys.CheckInvariants());
+  // Shrink flushes this cpu (parked slabs included): nothing is left.
+  EXPECT_EQ(sys.Shrink(s), 0);
+  EXPECT_EQ(c->nr_parked, 0u);
+  EXPECT_EQ(sys.DestroyCache(s), 0);
+}
+
+// A producer whose objects are all freed by another thread keeps reusing its
+// own slabs (parked, then collected): the slab count stays bounded.
+TEST(SlubLockFree, ProducerReusesParkedSlabsFreedRemotely) {
+  testing::SlabEnv env(AllocatorKind::kSlub, 64 << 20);
+  SlabSystem& sys = env.sys();
+  kmem_cache* s = sys.CreateCache("park_pc", 64, 0, 0, nullptr);
+  SlubNode& n = S::CacheOf(s)->node[0];
+  std::atomic<void*> box[256];
+  for (auto& b : box) b.store(nullptr);
+  std::atomic<bool> done{false};
+  unsigned long max_slabs = 0;
+  std::thread consumer([&] {
+    for (;;) {
+      bool any = false;
+      for (auto& b : box) {
+        if (void* p = b.exchange(nullptr, std::memory_order_acq_rel)) {
+          sys.Free(s, p);
+          any = true;
+        }
+      }
+      if (!any && done.load(std::memory_order_acquire)) break;
+      if (!any) std::this_thread::yield();
+    }
+  });
+  std::thread producer([&] {
+    for (int i = 0; i < 100000 * kIters / 4; ++i) {
+      void* p = sys.Alloc(s, GFP_KERNEL);
+      ASSERT_NE(p, nullptr);
+      auto& b = box[i % 256];
+      void* expected = nullptr;
+      while (!b.compare_exchange_weak(expected, p, std::memory_order_acq_rel)) {
+        expected = nullptr;
+        std::this_thread::yield();
+      }
+      if (i % 1024 == 0) max_slabs = std::max(max_slabs, n.nr_slabs.load());
+    }
+    done.store(true, std::memory_order_release);
+  });
+  producer.join();
+  consumer.join();
+  // At most 256 objects are live at once (4 slabs of 64): allow generous slack
+  // for the hint's lag, far below the 1500+ slabs a leak would take.
+  EXPECT_LT(max_slabs, 200u);
   EXPECT_TRUE(sys.CheckInvariants());
   EXPECT_EQ(sys.Shrink(s), 0);
   EXPECT_EQ(sys.DestroyCache(s), 0);
