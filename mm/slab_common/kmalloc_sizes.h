@@ -60,12 +60,14 @@ inline constexpr size_t kKmallocMaxSize = kPageSize << kMaxPageOrder;
 // Index of the smallest class holding `size` (1 <= size <= kKmallocMaxCacheSize).
 // A table for <= 256 bytes (8-byte steps, as Linux's size_index); above, the
 // exponent and the two bits below the leading one pick one of four classes.
+// (A namespace-scope table: a local one would be rebuilt on the stack, with a
+// stack-protector canary, on every kmalloc.)
+inline constexpr std::array<uint8_t, 32> kKmallocSmallIndex = {
+    0, 1, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4,  // 8 16 24 32 40 48 56 64 72 80 88 96
+    5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6,  // 104..128, 136..192
+    7, 7, 7, 7, 7, 7, 7, 7};             // 200..256
 constexpr unsigned KmallocIndex(size_t size) {
-  constexpr std::array<uint8_t, 32> kSmall = {
-      0, 1, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4,  // 8 16 24 32 40 48 56 64 72 80 88 96
-      5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6,  // 104..128, 136..192
-      7, 7, 7, 7, 7, 7, 7, 7};             // 200..256
-  if (size <= 256) return kSmall[(size - 1) / 8];
+  if (size <= 256) return kKmallocSmallIndex[(size - 1) / 8];
   const uint64_t x = size - 1;
   const unsigned e = Log2Floor(x);  // >= 8 (a clz where the target has one)
   return 8 + (e - 8) * 4 + static_cast<unsigned>((x >> (e - 2)) & 3);
