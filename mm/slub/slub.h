@@ -142,7 +142,9 @@ inline constexpr unsigned kParkedScan = 32;  // parked slabs CollectParked looks
 // Invariant (S3/S4): slab == nullptr <=> slab_start == slab_bytes == 0 and
 // freelist == nullptr; otherwise slab is frozen with Owner == cpu + 1, every
 // object on freelist lies in [slab_start, slab_start + slab_bytes), and
-// |freelist| + |slab's remote stack| <= slab->objects; nr_parked == |parked|,
+// |freelist| + |slab's remote stack| <= slab->objects; free_page is nullptr
+// (free_bytes 0) or a slab on the partial chain, and free_bytes is 0 or
+// free_start/free_bytes are its bounds; nr_parked == |parked|,
 // each parked slab frozen with Owner == cpu + 1, page freelist nullptr and
 // inuse == objects; nr_partial == length of
 // the `partial` chain, each slab on it frozen with Owner == cpu + 1, and
@@ -156,11 +158,18 @@ struct alignas(kCacheLineSize) SlubCpu {
   uintptr_t slab_bytes;  // objects * size of the active slab; 0 if none
   page* slab;            // the active (frozen) slab, or nullptr
   page* partial;         // frozen per-cpu partial slabs, oldest first, via page->lru.next
-  page* partial_tail;    // the newest one (nullptr iff partial == nullptr)
-  unsigned nr_partial;
+  // The cpu-partial slab this cpu last freed into (nullptr: none), and, once
+  // two frees in a row went to it, its bounds (free_bytes 0: not yet): the
+  // next free into it is then a plain push with no page lookup.
+  page* free_page;
+  uintptr_t free_start;
+  uint32_t free_bytes;
+  uint32_t nr_partial;
+  // Second line: slow-path state, the parked slabs (owner only) and the flag
+  // other cpus raise.
+  alignas(kCacheLineSize) page* partial_tail;  // newest partial slab (nullptr iff none)
+  List parked;  // full slabs still frozen to this cpu, via page->lru
   unsigned nr_parked;
-  // Second line: the parked slabs (owner only) and the flag other cpus raise.
-  alignas(kCacheLineSize) List parked;  // full slabs still frozen to this cpu, via page->lru
   // Set (a plain atomic store) by a cpu whose remote free made the remote stack
   // of one of this cpu's frozen slabs non-empty: the owner then looks for
   // parked slabs with remote frees before taking a node's or a new slab.
@@ -340,14 +349,45 @@ class Slub {
     FreeSlow(s, obj, caller, cpu);
   }
 
+  // A free into the cpu-partial slab this cpu last freed into: a plain push
+  // onto its page freelist (the slab is frozen to this cpu), no page lookup.
+  [[gnu::always_inline]] bool FreeToLastPartial(kmem_cache* s, void* obj, SlubCpu* c) {
+    if (__builtin_expect(reinterpret_cast<uintptr_t>(obj) - c->free_start < c->free_bytes, 1)) {
+      page* pg = c->free_page;
+      if (kFreelistHardened && __builtin_expect(obj == pg->freelist, 0)) {
+        ReportDoubleFree(s, obj);
+        return true;
+      }
+      SetFreePointer(s, obj, pg->freelist);
+      pg->freelist = obj;
+      --pg->inuse;
+      return true;
+    }
+    return false;
+  }
+  void SetLastPartial(kmem_cache* s, SlubCpu* c, page* pg) {
+    c->free_page = pg;
+    c->free_start = SlabBase(pg);
+    c->free_bytes = pg->objects * s->size;
+  }
+  static void ClearLastPartial(SlubCpu* c) {
+    c->free_page = nullptr;
+    c->free_start = 0;
+    c->free_bytes = 0;
+  }
+
   // ---- Slow paths ----
   void* AllocSlow(kmem_cache* s, gfp_t gfp, const void* caller);
+  // (Out of line, so that the fast paths stay small enough for the compiler to
+  // inline the dispatch's lambdas.)
   [[gnu::noinline]] void FreeSlow(kmem_cache* s, void* obj, const void* caller, unsigned cpu) {
+    if (FreeToLastPartial(s, obj, CpuOf(s, cpu))) return;
     FreeOwnPartial(s, obj, caller, cpu, HeadPageOf(*pages_, obj));
   }
   // FreeSlow with obj's head page (nullptr if obj is outside the page source).
   [[gnu::noinline]] void FreeSlowPage(kmem_cache* s, void* obj, const void* caller, unsigned cpu,
                                       page* pg) {
+    if (FreeToLastPartial(s, obj, CpuOf(s, cpu))) return;
     FreeOwnPartial(s, obj, caller, cpu, pg);
   }
   // A slab on this cpu's partial list: its page freelist is ours, a plain push.
@@ -358,10 +398,19 @@ class Slub {
     if (__builtin_expect(pg != nullptr && Owner(pg) == cpu + 1 && pg->slab_cache == s, 1)) {
       // Not the active slab (the caller checked the bounds): a full one is
       // parked, and the free makes it partial.
-      if (__builtin_expect(pg->inuse == pg->objects, 0)) Unpark(CpuOf(s, cpu), pg);
+      SlubCpu* c = CpuOf(s, cpu);
+      if (__builtin_expect(pg->inuse == pg->objects, 0)) Unpark(c, pg);
       SetFreePointer(s, obj, pg->freelist);
       pg->freelist = obj;
       --pg->inuse;
+      // Two frees in a row into this slab: cache its bounds for the next ones
+      // (a batch); one: just remember it (random frees pay two stores).
+      if (pg == c->free_page) {
+        SetLastPartial(s, c, pg);
+      } else {
+        c->free_page = pg;
+        c->free_bytes = 0;
+      }
       return;
     }
     FreeSlower(s, obj, caller, cpu, pg);

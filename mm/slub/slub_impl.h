@@ -96,6 +96,7 @@ void Slub<PS>::DiscardSlab(kmem_cache* s, page* pg) {
 // page->freelist as its private list; inuse == objects from now on (S3).
 template <PageSource PS>
 void Slub<PS>::ActivateSlab(kmem_cache* s, SlubCpu* c, unsigned cpu, page* pg) {
+  if (pg == c->free_page) ClearLastPartial(c);
   SetOwner(pg, cpu + 1);
   c->slab = pg;
   c->freelist = pg->freelist;
@@ -256,6 +257,7 @@ void Slub<PS>::UnfreezePartials(kmem_cache* s, SlubCpu* c) {
   c->partial = nullptr;
   c->partial_tail = nullptr;
   c->nr_partial = 0;
+  ClearLastPartial(c);
   while (pg != nullptr) {
     page* next = internal::NextPartial(pg);
     pg->lru.next = nullptr;
@@ -838,6 +840,20 @@ bool Slub<PS>::CheckCache(kmem_cache* s) {
       if (nparked > 1000000) break;
     }
     if (nparked != c->nr_parked) fail("cpu nr_parked", c);
+    if (c->free_page != nullptr) {
+      bool listed = false;
+      unsigned k = 0;
+      for (page* pg = c->partial; pg != nullptr && k++ < c->nr_partial; pg = internal::NextPartial(pg)) {
+        listed |= pg == c->free_page;
+      }
+      if (!listed) fail("cpu free_page not on its partial list", c->free_page);
+      if (c->free_bytes != 0 && (c->free_start != SlabBase(c->free_page) ||
+                                 c->free_bytes != c->free_page->objects * s->size)) {
+        fail("cpu free_page bounds", c->free_page);
+      }
+    } else if (c->free_bytes != 0) {
+      fail("cpu free bounds without a slab", c);
+    }
     page* last = nullptr;
     for (page* pg = c->partial; pg != nullptr && np-- > 0; pg = internal::NextPartial(pg)) last = pg;
     if (c->partial_tail != last) fail("cpu partial_tail is not the chain's last slab", c);

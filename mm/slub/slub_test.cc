@@ -346,6 +346,37 @@ TEST(SlubLockFree, ExhaustedSlabsParkAndComeBack) {
   EXPECT_EQ(sys.DestroyCache(s), 0);
 }
 
+TEST(SlubLockFree, ConsecutiveFreesIntoOnePartialSlabSkipThePageLookup) {
+  testing::SlabEnv env(AllocatorKind::kSlub, 64 << 20);
+  SlabSystem& sys = env.sys();
+  kmem_cache* s = sys.CreateCache("lastfree", 64, 0, 0, nullptr);
+  const unsigned per_slab = s->objects;
+  SlubCpu* c = S::CpuOf(s, platform::FastCpuId());
+  std::vector<void*> v;
+  for (unsigned i = 0; i < 3 * per_slab; ++i) v.push_back(sys.Alloc(s, GFP_KERNEL));
+  page* p0 = HeadPageOf(sys.pages(), v[0]);
+  sys.Free(s, v[0]);  // unparks p0; remembered
+  EXPECT_EQ(c->free_page, p0);
+  EXPECT_EQ(c->free_bytes, 0u);
+  sys.Free(s, v[1]);  // second in a row: bounds cached
+  EXPECT_EQ(c->free_bytes, per_slab * s->size);
+  EXPECT_TRUE(sys.CheckInvariants());
+  for (unsigned i = 2; i < per_slab; ++i) sys.Free(s, v[i]);  // plain pushes
+  EXPECT_EQ(p0->inuse, 0u);
+  EXPECT_EQ(Slub<BuddyAllocator>::GetFreePointer(s, v[per_slab - 1]), v[per_slab - 2]);
+  EXPECT_TRUE(sys.CheckInvariants());
+  // Allocating activates p0 (the oldest partial slab) after the active one: the cache is dropped.
+  std::vector<void*> w;
+  for (unsigned i = 0; i < per_slab + 1; ++i) w.push_back(sys.Alloc(s, GFP_KERNEL));
+  EXPECT_EQ(c->free_page, nullptr);
+  EXPECT_TRUE(sys.CheckInvariants());
+  for (void* p : w) sys.Free(s, p);
+  for (unsigned i = per_slab; i < v.size(); ++i) sys.Free(s, v[i]);
+  EXPECT_TRUE(sys.CheckInvariants());
+  EXPECT_EQ(sys.Shrink(s), 0);
+  EXPECT_EQ(sys.DestroyCache(s), 0);
+}
+
 // A producer whose objects are all freed by another thread keeps reusing its
 // own slabs (parked, then collected): the slab count stays bounded.
 TEST(SlubLockFree, ProducerReusesParkedSlabsFreedRemotely) {
