@@ -136,7 +136,7 @@ inline constexpr unsigned kParkedScan = 32;  // parked slabs CollectParked looks
 // `parked` list, instead of unfreezing (an atomic per slab). The owner's own
 // free into it is a plain push that moves it to the partial list; other cpus'
 // frees go onto its remote stack and raise remote_pending, and the owner
-// collects such slabs in AllocSlow before it takes a node's slab or a new one.
+// collects such slabs (to the front of its partial list) in AllocSlow.
 // FlushCpu (cpu dead, shrink on this cpu, shutdown) unfreezes them as Linux
 // unfreezes full slabs.
 // Invariant (S3/S4): slab == nullptr <=> slab_start == slab_bytes == 0 and
@@ -518,9 +518,15 @@ class Slub {
     PushCpuPartial(c, pg);
   }
   // Moves parked slabs with remote frees (their stacks merged into the page
-  // freelist) to the cpu partial list; looks at up to kParkedScan slabs,
+  // freelist) to the front of the cpu partial list; looks at up to kParkedScan slabs,
   // rotating the others to the back. Returns true if it moved any.
   bool CollectParked(kmem_cache* s, SlubCpu* c);
+  static void PushCpuPartialFront(SlubCpu* c, page* pg) {
+    pg->lru.next = reinterpret_cast<ListNode*>(c->partial);
+    c->partial = pg;
+    if (c->partial_tail == nullptr) c->partial_tail = pg;
+    ++c->nr_partial;
+  }
   static page* PopCpuPartial(SlubCpu* c) {
     page* pg = c->partial;
     c->partial = reinterpret_cast<page*>(pg->lru.next);

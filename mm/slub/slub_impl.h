@@ -237,7 +237,7 @@ bool Slub<PS>::CollectParked(kmem_cache* s, SlubCpu* c) {
       pg->freelist = head;
       pg->inuse -= k;
       --c->nr_parked;
-      PushCpuPartial(c, pg);
+      PushCpuPartialFront(c, pg);  // activated next
       moved = true;
     } else {
       c->parked.PushBack(n);  // rotate: the next scan starts after it
@@ -339,6 +339,10 @@ void* Slub<PS>::AllocSlow(kmem_cache* s, gfp_t gfp, const void* caller) {
       c->slab_bytes = 0;
       c->freelist = nullptr;
     }
+    // Parked slabs with remote frees first: they hold every object freed into
+    // them since they ran out, and leaving them parked while the partial list
+    // lasts would let the remote half of a cross-thread workload pile up.
+    if (c->remote_pending.load(std::memory_order_relaxed) != 0) CollectParked(s, c);
     if (c->partial != nullptr) {
       page* pg = PopCpuPartial(c);
       ActivateSlab(s, c, cpu, pg);  // stays frozen
@@ -348,7 +352,6 @@ void* Slub<PS>::AllocSlow(kmem_cache* s, gfp_t gfp, const void* caller) {
       }
       continue;  // only remote frees: reclaimed at the top
     }
-    if (c->remote_pending.load(std::memory_order_relaxed) != 0 && CollectParked(s, c)) continue;
     if (GetPartial(s, c, cpu)) {
       obj = c->freelist;
       if (obj != nullptr) break;
