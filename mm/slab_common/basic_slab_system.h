@@ -10,7 +10,8 @@
 // member and a `case` in Dispatch(). Optional hooks an allocator may provide
 // (detected with `requires`, resolved at compile time inside the arm):
 // Kmalloc(size, gfp, caller) and Ksize(p, page) (SLOB: exact-size kmalloc with a
-// header instead of the size-class caches).
+// header instead of the size-class caches); FreeInSlab(s, obj, head_page,
+// caller) (SLUB: kfree hands over the slab page it already looked up).
 //
 // LOCK ORDER
 //   registry_lock_  ->  the allocator's locks (SLUB: SlubNode::lock)  ->  page source
@@ -90,14 +91,14 @@ class BasicSlabSystem {
   int DestroyCache(kmem_cache* s);
 
   [[gnu::always_inline]] void* Alloc(kmem_cache* s, gfp_t gfp) {
-    return Dispatch([&](auto& a) { return a.Alloc(s, gfp, __builtin_return_address(0)); });
+    return Dispatch([=](auto& a) { return a.Alloc(s, gfp, __builtin_return_address(0)); });
   }
   [[gnu::always_inline]] void* Zalloc(kmem_cache* s, gfp_t gfp) {
-    return Dispatch([&](auto& a) { return a.Alloc(s, gfp | __GFP_ZERO, __builtin_return_address(0)); });
+    return Dispatch([=](auto& a) { return a.Alloc(s, gfp | __GFP_ZERO, __builtin_return_address(0)); });
   }
   [[gnu::always_inline]] void Free(kmem_cache* s, void* obj) {
     if (obj == nullptr) return;
-    Dispatch([&](auto& a) { a.Free(s, obj, __builtin_return_address(0)); });
+    Dispatch([=](auto& a) { a.Free(s, obj, __builtin_return_address(0)); });
   }
   // nr objects into p[0..nr), or 0 with nothing allocated.
   int AllocBulk(kmem_cache* s, gfp_t gfp, size_t nr, void** p) {
@@ -117,7 +118,10 @@ class BasicSlabSystem {
     if (__builtin_expect(size - 1 < kKmallocMaxCacheSize, 1)) {
       // An allocator with its own kmalloc (SLOB: exact sizes, no classes) takes
       // the request whole; the others allocate from the size class's cache.
-      return Dispatch([&](auto& a) -> void* {
+      // Captures by value (here and in the other hot entry points): a lambda
+      // capturing locals by reference makes them addressable, and the arms that
+      // are not inlined would then force them to the stack on every call.
+      return Dispatch([=, this](auto& a) -> void* {
         if constexpr (requires { a.Kmalloc(size, gfp, nullptr); }) {
           return a.Kmalloc(size, gfp, __builtin_return_address(0));
         } else {
@@ -146,7 +150,15 @@ class BasicSlabSystem {
     if (__builtin_expect(pg != nullptr && (pg->flags & PG_slab) != 0, 1)) {
       kmem_cache* s = pg->slab_cache;
       void* obj = const_cast<void*>(p);
-      Dispatch([&](auto& a) { a.Free(s, obj, __builtin_return_address(0)); });
+      // An allocator that can use the head page already looked up (SLUB's
+      // FreeInSlab) is given it; the others look it up again.
+      Dispatch([=](auto& a) {
+        if constexpr (requires { a.FreeInSlab(s, obj, pg, nullptr); }) {
+          a.FreeInSlab(s, obj, pg, __builtin_return_address(0));
+        } else {
+          a.Free(s, obj, __builtin_return_address(0));
+        }
+      });
       return;
     }
     KfreeLarge(p, pg);
@@ -206,7 +218,53 @@ class BasicSlabSystem {
 
   kmem_cache* CreateCacheInternal(const char* name, unsigned size, unsigned align,
                                   slab_flags_t flags, void (*ctor)(void*), const void* caller);
+  // kmalloc above the largest class: a compound block when the page count is
+  // a power of two or the block is above kKmallocExactMaxOrder, else exact
+  // pages (see ExactPages). Above PAGE_ALLOC_COSTLY_ORDER the cut (a prepared
+  // struct page per page, chunks freed and merged again) costs more than the
+  // rounding is worth, and such blocks are rare.
+  static constexpr unsigned kKmallocExactMaxOrder = 3;
   void* KmallocLarge(size_t size, gfp_t gfp);
+  // The page count of an exact kmalloc-large block headed by pg (its first
+  // page, the head of its first chunk: index = count, private_ =
+  // kKmallocExactMagic), else 0. Its other chunk heads carry kKmallocExactTail,
+  // so that kfree refuses them.
+  static constexpr uintptr_t kKmallocExactMagic = 0x6b6d616c6c6f6378;  // "kmallocx"
+  static constexpr uintptr_t kKmallocExactTail = 0x6b6d616c6c6f6374;   // "kmallocT"
+  static uint64_t ExactPages(const page* pg) {
+    return ((pg->flags & (PG_slab | PG_tail)) == 0 && pg->private_ == kKmallocExactMagic)
+               ? pg->index
+               : 0;
+  }
+  // Calls f(start, order) for the aligned power-of-two chunks that tile
+  // [0, end) of a block: those of [0, nr) are nr's binary digits, largest
+  // first; past nr, the largest aligned chunk that fits.
+  template <typename F>
+  static void ForEachExactChunk(uint64_t nr, uint64_t end, F&& f) {
+    uint64_t start = 0;
+    while (start < end) {
+      const uint64_t limit = start < nr ? nr : end;
+      unsigned j = 0;
+      while ((start & ((uint64_t{2} << j) - 1)) == 0 && start + (uint64_t{2} << j) <= limit) ++j;
+      f(start, j);
+      start += uint64_t{1} << j;
+    }
+  }
+  // Makes h..h+2^j-1 (pages of one allocated compound block) an allocated
+  // block of order j of its own, as the page allocator prepares one (split_page).
+  static void PrepExactChunk(page* h, unsigned j) {
+    h->flags = j > 0 ? PG_head : 0;
+    h->order = static_cast<uint8_t>(j);
+    h->compound_head = nullptr;  // the mapping word of a head page
+    h->private_ = 0;
+    h->_refcount.store(1, std::memory_order_relaxed);
+    for (uint64_t t = 1; t < (uint64_t{1} << j); ++t) {
+      h[t].flags = PG_tail;
+      h[t].order = 0;
+      h[t].compound_head = h;
+      h[t]._refcount.store(0, std::memory_order_relaxed);
+    }
+  }
   void KfreeLarge(const void* p, page* pg);
   void SetupCache(kmem_cache* s, const char* name);
 

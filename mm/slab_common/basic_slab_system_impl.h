@@ -169,16 +169,44 @@ void* BasicSlabSystem<PS>::KmallocLarge(size_t size, gfp_t gfp) {
     }
     return nullptr;
   }
-  const unsigned order = Log2Ceil((size + kPageSize - 1) >> kPageShift);
+  const uint64_t nr = (size + kPageSize - 1) >> kPageShift;
+  const unsigned order = Log2Ceil(nr);
   page* pg = pages_->AllocPages(gfp | __GFP_COMP, order, -1);
-  return pg == nullptr ? nullptr : pages_->PageAddress(pg);
+  if (pg == nullptr) return nullptr;
+  if (nr != (uint64_t{1} << order) && order <= kKmallocExactMaxOrder) {
+    // Linux's alloc_pages_exact, done in power-of-two pieces: the block is cut
+    // into aligned compound chunks (the binary digits of nr, then whatever
+    // aligned chunks fill the rest), the chunks past nr go back to the page
+    // allocator, so a 9-page request holds 9 pages, not 16. The first page
+    // records the count; the other chunk heads are marked so kfree refuses them.
+    const uint64_t block = uint64_t{1} << order;
+    ForEachExactChunk(nr, block, [&](uint64_t start, unsigned j) {
+      PrepExactChunk(pg + start, j);
+      if (start >= nr) {
+        pages_->FreePages(pg + start, j);
+      } else if (start != 0) {
+        pg[start].private_ = kKmallocExactTail;
+      }
+    });
+    pg->index = nr;
+    pg->private_ = kKmallocExactMagic;
+  }
+  return pages_->PageAddress(pg);
 }
 
 template <PageSource PS>
 void BasicSlabSystem<PS>::KfreeLarge(const void* p, page* pg) {
-  if (pg == nullptr || pages_->PageAddress(pg) != p) {
+  if (pg == nullptr || pages_->PageAddress(pg) != p || pg->private_ == kKmallocExactTail) {
     Printk("kfree: invalid pointer %p: not a slab object nor the start of a kmalloc'ed page block\n",
            p);
+    return;
+  }
+  if (uint64_t nr = ExactPages(pg)) {  // free_pages_exact, chunk by chunk
+    pg->index = 0;
+    ForEachExactChunk(nr, nr, [&](uint64_t start, unsigned j) {
+      pg[start].private_ = 0;
+      pages_->FreePages(pg + start, j);
+    });
     return;
   }
   pages_->FreePages(pg, (pg->flags & PG_head) ? pg->order : 0);
@@ -198,6 +226,7 @@ size_t BasicSlabSystem<PS>::Ksize(const void* p) const {
       }
     });
   }
+  if (uint64_t nr = ExactPages(pg)) return nr * kPageSize;
   return kPageSize << ((pg->flags & PG_head) ? pg->order : 0);
 }
 

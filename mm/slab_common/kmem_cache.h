@@ -40,10 +40,10 @@
 namespace mm {
 
 inline constexpr size_t kCacheNameLen = 32;  // names are truncated to 31 characters
-// Room for the largest allocator's per-cache state (SLUB: a cache line per cpu
-// and two per node).
+// Room for the largest allocator's per-cache state (SLUB: two cache lines per
+// cpu and two per node).
 inline constexpr size_t kCachePrivateBytes =
-    kCacheLineSize * kMaxCpus + 2 * kCacheLineSize * kMaxNodes + 2 * kCacheLineSize;
+    2 * kCacheLineSize * kMaxCpus + 2 * kCacheLineSize * kMaxNodes + 2 * kCacheLineSize;
 
 // Object state tags of debug caches (the word at tag_offset).
 inline constexpr uint64_t kTagFree = 0x46524545'6f626a21ull;         // on a free list

@@ -4,6 +4,7 @@
 
 #include "gtest/gtest.h"
 #include "mm/base/errno.h"
+#include "mm/base/format.h"
 #include "mm/buddy/buddy_test_util.h"
 #include "mm/slab_common/kmalloc_sizes.h"
 
@@ -70,6 +71,26 @@ TEST(KmallocSizes, IndexIsSmallestFittingClass) {
       ASSERT_LT(kKmallocClasses[k - 1].size, size) << size;
     }
   }
+}
+
+TEST(KmallocSizes, FourClassesPerDoublingAbove256WithLinuxStyleNames) {
+  // Rounding above 256 bytes is at most 25 % (one of four classes per doubling).
+  for (size_t size = 257; size <= kKmallocMaxCacheSize; ++size) {
+    const unsigned cls = kKmallocClasses[KmallocIndex(size)].size;
+    ASSERT_LE(cls * 4, size * 5 + 3) << size;
+  }
+  for (const KmallocClass& kc : kKmallocClasses) {
+    char want[32];
+    Format(want, sizeof want, kc.size % 1024 == 0 ? "kmalloc-%uk" : "kmalloc-%u",
+           kc.size % 1024 == 0 ? kc.size / 1024 : kc.size);
+    EXPECT_STREQ(kc.name, want);
+    EXPECT_EQ(kc.align & (kc.align - 1), 0u);
+    EXPECT_EQ(kc.size % kc.align, 0u) << kc.size;
+    EXPECT_TRUE(kc.align == kPageSize || (kc.size / kc.align) % 2 == 1) << kc.size;
+  }
+  EXPECT_EQ(kKmallocClasses[KmallocIndex(300)].size, 320u);
+  EXPECT_EQ(kKmallocClasses[KmallocIndex(5000)].size, 5120u);
+  EXPECT_EQ(kKmallocClasses[KmallocIndex(8192)].size, 8192u);
 }
 
 }  // namespace

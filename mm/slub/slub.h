@@ -4,8 +4,10 @@
 // LOCK ORDER AND LOCKLESS PATHS
 //   registry lock (BasicSlabSystem)  ->  SlubNode::lock  ->  page source locks
 //   - SlubNode::lock protects the node's partial list (page->lru of the slabs on
-//     it), nr_partial, the full list of debug caches, and for every slab that is
-//     NOT frozen: page->freelist, page->inuse and the frozen bit's 0 -> 1 change.
+//     it), nr_partial, the full list of debug caches, page->freelist/inuse of
+//     debug slabs, and for unfrozen slabs of other caches the state-word changes
+//     that move a slab between lists: freezing a node-partial slab (GetPartial),
+//     unfreezing (Deactivate), and a free that takes inuse to 0.
 //   - SlubCpu is touched only by the cpu that owns it (platform::CpuId(); on the
 //     host a cpu slot is unique to a live thread), so it needs no lock and no
 //     atomics, exactly as Linux's this_cpu ops with preemption off. Exceptions,
@@ -21,27 +23,45 @@
 //     cpu's active slab (another cpu's active slab, or any cpu-partial slab) is a
 //     CAS push onto Remote(page). The owner takes the whole stack with one
 //     exchange when its private freelist runs dry.
+//   - LOCK-FREE UNFROZEN FREE (Linux's __slab_free): an unfrozen slab of a
+//     non-debug cache keeps its freelist head and inuse packed in the same word
+//     (the STATE WORD below), so a free into it is one CAS of that word. The
+//     node lock is taken (before the CAS) only when the free may change the
+//     slab's list: inuse 1 -> 0 (the slab may be discarded). A free into a FULL
+//     unfrozen slab (on no list) freezes it in the same CAS and puts it on the
+//     freeing cpu's partial list, with no lock.
 //   - Node counters nr_slabs/total_objects are relaxed atomics (read by slabinfo).
 //
-// THE FROZEN BIT. page->remote_free holds (stack head | kFrozen). A slab is
-// frozen while it is some cpu's active slab or on some cpu's partial list. The
-// bit is set under the node lock (or on a brand-new slab nobody else sees) and
-// cleared only by an exchange under the node lock (Deactivate). A remote freer
-// that sees the bit clear takes the node lock and re-checks it, so the free-list
-// owner is always unambiguous: frozen -> the remote stack; not frozen -> the
-// page freelist under the lock.
+// THE STATE WORD page->remote_free (accessed only through Remote()):
+//   frozen:   (remote stack head | kFrozen). page->freelist/inuse belong to the
+//             owner cpu (Owner()); other cpus push onto the remote stack.
+//   unfrozen (non-debug caches): ((head - slab base + 1) << 32) | (inuse << 1),
+//             head 0 = empty freelist; page->freelist == nullptr and
+//             page->inuse == 0 are unused. A slab whose word has head == 0 is
+//             full and on no list; any other unfrozen slab is on its node's
+//             partial list. Every change is one CAS (frees) or an exchange
+//             under the node lock (GetPartial freezes; Deactivate unfreezes with
+//             a CAS from an empty frozen stack, under the lock).
+//   debug caches: always 0; page->freelist/inuse under the node lock.
+//   The frozen bit is set under the node lock (GetPartial), on a brand-new slab
+//   nobody else sees, or by the CAS of a free into a full slab; it is cleared
+//   only under the node lock (Deactivate). A freer that sees it clear works on
+//   the packed word, so the free-list owner is always unambiguous.
 //
 // SLAB INVARIANTS (CheckCache walks them on a quiescent cache):
 //   (S1) every slab: PG_slab, slab_cache == s, objects == s->objects or
-//        s->min_objects, and   inuse + |page->freelist| == objects.
-//   (S2) a slab on a node partial list is not frozen and 0 <= inuse < objects;
+//        s->min_objects, and   inuse + |freelist| == objects, where (freelist,
+//        inuse) are the page's fields for frozen and debug slabs and the state
+//        word's for unfrozen slabs of non-debug caches (SlabFreelist/SlabInuse).
+//   (S2) a slab on a node partial list is not frozen (owner 0; non-debug: page
+//        freelist nullptr, page inuse 0) and 0 <= inuse < objects;
 //        node.nr_partial == length of node.partial.
 //   (S3) an active slab (cpu->slab) is frozen, page->freelist == nullptr,
 //        inuse == objects, and  |cpu->freelist| + |remote stack| <= objects;
 //        cpu->slab_start/slab_bytes describe exactly its objects.
 //   (S4) a cpu-partial slab is frozen; cpu->nr_partial == length of the chain.
 //        Active and cpu-partial slabs of cpu c have Owner == c + 1; slabs on a
-//        node list have Owner == 0 and remote_free == 0.
+//        node list have Owner == 0 and the frozen bit clear (debug: word 0).
 //   (S5) every free-list entry (page, cpu, remote) is an object boundary inside
 //        its slab, and no list has a cycle.
 //   (S6) sum over nodes of nr_slabs == slabs on partial lists + active slabs +
@@ -88,6 +108,7 @@ namespace mm::slub {
 inline constexpr bool kFreelistHardened = MM_SLAB_FREELIST_HARDENED != 0;
 
 inline constexpr uintptr_t kFrozen = 1;
+static_assert(sizeof(uintptr_t) == 8, "the unfrozen state word packs a 32-bit offset and inuse");
 // page->remote_free is a plain word in struct page; it is only ever accessed
 // through this atomic view.
 inline std::atomic_ref<uintptr_t> Remote(page* pg) { return std::atomic_ref<uintptr_t>(pg->remote_free); }
@@ -101,24 +122,60 @@ inline uintptr_t Owner(const page* pg) {
 }
 inline void SetOwner(page* pg, uintptr_t cpu_plus_one) {
   pg->_mapcount.store(static_cast<int32_t>(cpu_plus_one), std::memory_order_relaxed);
-}        // low bit of page->remote_free
+}
 inline constexpr unsigned kMaxOrder = 3;       // slub_max_order (PAGE_ALLOC_COSTLY_ORDER)
+// The per-cpu partial quota (libmm difference from Linux): this much slab
+// memory per cpu and cache (at least Linux's set_cpu_partial count). Refills
+// from a node list still move Linux's count.
+inline constexpr uint64_t kCpuPartialBytes = 1024 * 1024;
+inline constexpr unsigned kParkedScan = 32;  // parked slabs CollectParked looks at
 
 // A cpu's view of a cache. Owned by that cpu (see LOCK ORDER).
+// PARKED SLABS (a libmm difference from Linux, after mimalloc's full pages):
+// an active slab that runs out of objects stays frozen to its cpu, on the cpu's
+// `parked` list, instead of unfreezing (an atomic per slab). The owner's own
+// free into it is a plain push that moves it to the partial list; other cpus'
+// frees go onto its remote stack and raise remote_pending, and the owner
+// collects such slabs (to the front of its partial list) in AllocSlow.
+// FlushCpu (cpu dead, shrink on this cpu, shutdown) unfreezes them as Linux
+// unfreezes full slabs.
 // Invariant (S3/S4): slab == nullptr <=> slab_start == slab_bytes == 0 and
 // freelist == nullptr; otherwise slab is frozen with Owner == cpu + 1, every
 // object on freelist lies in [slab_start, slab_start + slab_bytes), and
-// |freelist| + |slab's remote stack| <= slab->objects; nr_partial == length of
-// the `partial` chain, each slab on it frozen with Owner == cpu + 1.
+// |freelist| + |slab's remote stack| <= slab->objects; free_page is nullptr
+// (free_bytes 0) or a slab on the partial chain, and free_bytes is 0 or
+// free_start/free_bytes are its bounds; nr_parked == |parked|,
+// each parked slab frozen with Owner == cpu + 1, page freelist nullptr and
+// inuse == objects; nr_partial == length of
+// the `partial` chain, each slab on it frozen with Owner == cpu + 1, and
+// partial_tail its last slab. The chain is FIFO: slabs are added at the tail
+// and activated from the head, so a slab gathers frees for as long as
+// possible before it is allocated from again.
 struct alignas(kCacheLineSize) SlubCpu {
+  // First line: the owner's fast and slow paths.
   void* freelist;        // private free objects of `slab` (encoded chain)
   uintptr_t slab_start;  // address of the active slab's first slot; 0 if none
   uintptr_t slab_bytes;  // objects * size of the active slab; 0 if none
   page* slab;            // the active (frozen) slab, or nullptr
-  page* partial;         // frozen per-cpu partial slabs, chained via page->lru.next
-  unsigned nr_partial;
+  page* partial;         // frozen per-cpu partial slabs, oldest first, via page->lru.next
+  // The cpu-partial slab this cpu last freed into (nullptr: none), and, once
+  // two frees in a row went to it, its bounds (free_bytes 0: not yet): the
+  // next free into it is then a plain push with no page lookup.
+  page* free_page;
+  uintptr_t free_start;
+  uint32_t free_bytes;
+  uint32_t nr_partial;
+  // Second line: slow-path state, the parked slabs (owner only) and the flag
+  // other cpus raise.
+  alignas(kCacheLineSize) page* partial_tail;  // newest partial slab (nullptr iff none)
+  List parked;  // full slabs still frozen to this cpu, via page->lru
+  unsigned nr_parked;
+  // Set (a plain atomic store) by a cpu whose remote free made the remote stack
+  // of one of this cpu's frozen slabs non-empty: the owner then looks for
+  // parked slabs with remote frees before taking a node's or a new slab.
+  std::atomic<uint32_t> remote_pending;
 };
-static_assert(sizeof(SlubCpu) == kCacheLineSize);
+static_assert(sizeof(SlubCpu) == 2 * kCacheLineSize);
 
 // A counter written under a lock and peeked at without it (relaxed atomics that
 // compile to plain loads and stores).
@@ -155,7 +212,8 @@ struct SlubCache {
   SlubCpu cpu[kMaxCpus];
   SlubNode node[kMaxNodes];
   unsigned min_partial = 5;
-  unsigned cpu_partial_slabs = 0;
+  unsigned cpu_partial_slabs = 0;   // quota of a cpu's partial list
+  unsigned cpu_partial_refill = 0;  // slabs GetPartial moves to a cpu (Linux's quota / 2)
   unsigned nr_nodes = 1;
 };
 static_assert(sizeof(SlubCache) <= kCachePrivateBytes, "grow kCachePrivateBytes");
@@ -196,9 +254,15 @@ class Slub {
     // Linux's set_min_partial: ilog2(size) / 2 clamped to [5, 10].
     unsigned mp = Log2Floor(s->size) / 2;
     c->min_partial = mp < 5 ? 5 : (mp > 10 ? 10 : mp);
-    // Linux's set_cpu_partial (5.16+ values), objects converted to slabs.
+    // Linux's set_cpu_partial (5.16+ values), objects converted to slabs; libmm
+    // raises the quota to kCpuPartialBytes of slab memory per cpu, so that the
+    // frees of a batch or of a random working set find their slab frozen to
+    // this cpu (a plain push) instead of unfrozen (a CAS; see README.md).
     unsigned nr_objects = s->size >= kPageSize ? 6 : s->size >= 1024 ? 24 : s->size >= 256 ? 52 : 120;
-    c->cpu_partial_slabs = (nr_objects * 2 + s->objects - 1) / s->objects;
+    const unsigned linux_slabs = (nr_objects * 2 + s->objects - 1) / s->objects;
+    const unsigned byte_slabs = static_cast<unsigned>(kCpuPartialBytes / (kPageSize << s->order));
+    c->cpu_partial_slabs = byte_slabs > linux_slabs ? byte_slabs : linux_slabs;
+    c->cpu_partial_refill = linux_slabs / 2;
     c->nr_nodes = pages_->nr_nodes();
     if (c->nr_nodes == 0 || c->nr_nodes > kMaxNodes) c->nr_nodes = 1;
     if (kFreelistHardened) s->random = MixRandom(reinterpret_cast<uintptr_t>(s));
@@ -206,13 +270,25 @@ class Slub {
   }
 
   // ---- Fast paths (lockless) ----
-  void* Alloc(kmem_cache* s, gfp_t gfp, const void* caller) {
+  [[gnu::always_inline]] void* Alloc(kmem_cache* s, gfp_t gfp, const void* caller) {
     return AllocOnCpu(s, gfp, caller, CpuOf(s, platform::FastCpuId()));
   }
 
-  void Free(kmem_cache* s, void* obj, const void* caller) {
+  [[gnu::always_inline]] void Free(kmem_cache* s, void* obj, const void* caller) {
     const unsigned cpu = platform::FastCpuId();
     FreeOnCpu(s, obj, caller, cpu, CpuOf(s, cpu));
+  }
+
+  // kfree's entry: pg is obj's head page, a PG_slab page of cache s (the caller
+  // read s from it), so the slow path need not look it up again.
+  [[gnu::always_inline]] void FreeInSlab(kmem_cache* s, void* obj, page* pg, const void* caller) {
+    const unsigned cpu = platform::FastCpuId();
+    SlubCpu* c = CpuOf(s, cpu);
+    if (__builtin_expect(reinterpret_cast<uintptr_t>(obj) - c->slab_start < c->slab_bytes, 1)) {
+      FreeOnCpu(s, obj, caller, cpu, c);
+      return;
+    }
+    FreeSlowPage(s, obj, caller, cpu, pg);
   }
 
   // Bulk: the cpu is looked up once for the whole batch.
@@ -273,9 +349,72 @@ class Slub {
     FreeSlow(s, obj, caller, cpu);
   }
 
+  // A free into the cpu-partial slab this cpu last freed into: a plain push
+  // onto its page freelist (the slab is frozen to this cpu), no page lookup.
+  [[gnu::always_inline]] bool FreeToLastPartial(kmem_cache* s, void* obj, SlubCpu* c) {
+    if (__builtin_expect(reinterpret_cast<uintptr_t>(obj) - c->free_start < c->free_bytes, 1)) {
+      page* pg = c->free_page;
+      if (kFreelistHardened && __builtin_expect(obj == pg->freelist, 0)) {
+        ReportDoubleFree(s, obj);
+        return true;
+      }
+      SetFreePointer(s, obj, pg->freelist);
+      pg->freelist = obj;
+      --pg->inuse;
+      return true;
+    }
+    return false;
+  }
+  void SetLastPartial(kmem_cache* s, SlubCpu* c, page* pg) {
+    c->free_page = pg;
+    c->free_start = SlabBase(pg);
+    c->free_bytes = pg->objects * s->size;
+  }
+  static void ClearLastPartial(SlubCpu* c) {
+    c->free_page = nullptr;
+    c->free_start = 0;
+    c->free_bytes = 0;
+  }
+
   // ---- Slow paths ----
   void* AllocSlow(kmem_cache* s, gfp_t gfp, const void* caller);
-  void FreeSlow(kmem_cache* s, void* obj, const void* caller, unsigned cpu);
+  // (Out of line, so that the fast paths stay small enough for the compiler to
+  // inline the dispatch's lambdas.)
+  [[gnu::noinline]] void FreeSlow(kmem_cache* s, void* obj, const void* caller, unsigned cpu) {
+    if (FreeToLastPartial(s, obj, CpuOf(s, cpu))) return;
+    FreeOwnPartial(s, obj, caller, cpu, HeadPageOf(*pages_, obj));
+  }
+  // FreeSlow with obj's head page (nullptr if obj is outside the page source).
+  [[gnu::noinline]] void FreeSlowPage(kmem_cache* s, void* obj, const void* caller, unsigned cpu,
+                                      page* pg) {
+    if (FreeToLastPartial(s, obj, CpuOf(s, cpu))) return;
+    FreeOwnPartial(s, obj, caller, cpu, pg);
+  }
+  // A slab on this cpu's partial list: its page freelist is ours, a plain push.
+  // (Owner is 0 for every slab of a debug cache, and slab_cache tells a slab
+  // of s from any other page.) Anything else: FreeSlower.
+  [[gnu::always_inline]] void FreeOwnPartial(kmem_cache* s, void* obj, const void* caller,
+                                             unsigned cpu, page* pg) {
+    if (__builtin_expect(pg != nullptr && Owner(pg) == cpu + 1 && pg->slab_cache == s, 1)) {
+      // Not the active slab (the caller checked the bounds): a full one is
+      // parked, and the free makes it partial.
+      SlubCpu* c = CpuOf(s, cpu);
+      if (__builtin_expect(pg->inuse == pg->objects, 0)) Unpark(c, pg);
+      SetFreePointer(s, obj, pg->freelist);
+      pg->freelist = obj;
+      --pg->inuse;
+      // Two frees in a row into this slab: cache its bounds for the next ones
+      // (a batch); one: just remember it (random frees pay two stores).
+      if (pg == c->free_page) {
+        SetLastPartial(s, c, pg);
+      } else {
+        c->free_page = pg;
+        c->free_bytes = 0;
+      }
+      return;
+    }
+    FreeSlower(s, obj, caller, cpu, pg);
+  }
   [[gnu::noinline]] void FreeSlower(kmem_cache* s, void* obj, const void* caller, unsigned cpu,
                                     page* pg);
 
@@ -308,6 +447,28 @@ class Slub {
   uintptr_t SlabBase(const page* pg) const {
     return reinterpret_cast<uintptr_t>(pages_->PageAddress(pg));
   }
+  // The unfrozen state word (see THE STATE WORD above).
+  uintptr_t PackState(const page* pg, const void* head, unsigned inuse) const {
+    const uintptr_t off =
+        head == nullptr ? 0 : reinterpret_cast<uintptr_t>(head) - SlabBase(pg) + 1;
+    return off << 32 | uintptr_t{inuse} << 1;
+  }
+  void* StateHead(const page* pg, uintptr_t w) const {
+    const uintptr_t off = w >> 32;
+    return off == 0 ? nullptr : reinterpret_cast<void*>(SlabBase(pg) + off - 1);
+  }
+  static unsigned StateInuse(uintptr_t w) { return static_cast<uint32_t>(w) >> 1; }
+  // A slab's (freelist, inuse) wherever they live: the page for frozen and debug
+  // slabs, the state word for unfrozen non-debug ones. For a quiescent slab, or
+  // one whose node lock is held (a snapshot then).
+  void* SlabFreelist(const kmem_cache* s, page* pg) const {
+    const uintptr_t w = Remote(pg).load(std::memory_order_acquire);
+    return (CacheDebug(s) || (w & kFrozen) != 0) ? pg->freelist : StateHead(pg, w);
+  }
+  unsigned SlabInuse(const kmem_cache* s, page* pg) const {
+    const uintptr_t w = Remote(pg).load(std::memory_order_acquire);
+    return (CacheDebug(s) || (w & kFrozen) != 0) ? pg->inuse : StateInuse(w);
+  }
   unsigned SlabOrder(const kmem_cache* s, const page* pg) const {
     return pg->objects == s->objects ? s->order : s->min_order;
   }
@@ -338,7 +499,42 @@ class Slub {
   // cpu-partial slab with cpu_freelist == nullptr): merges its remote stack and
   // the private list into page->freelist and puts it where it belongs.
   void Deactivate(kmem_cache* s, page* pg, void* cpu_freelist);
+  // Freezes a node-partial slab taken off its list (node lock held).
+  void FreezeLocked(page* pg);
   void UnfreezePartials(kmem_cache* s, SlubCpu* c);
+  static void PushCpuPartial(SlubCpu* c, page* pg) {
+    pg->lru.next = nullptr;
+    if (c->partial_tail == nullptr) {
+      c->partial = pg;
+    } else {
+      c->partial_tail->lru.next = reinterpret_cast<ListNode*>(pg);
+    }
+    c->partial_tail = pg;
+    ++c->nr_partial;
+  }
+  static void Unpark(SlubCpu* c, page* pg) {
+    List::Remove(&pg->lru);
+    --c->nr_parked;
+    PushCpuPartial(c, pg);
+  }
+  // Moves parked slabs with remote frees (their stacks merged into the page
+  // freelist) to the front of the cpu partial list; looks at up to kParkedScan slabs,
+  // rotating the others to the back. Returns true if it moved any.
+  bool CollectParked(kmem_cache* s, SlubCpu* c);
+  static void PushCpuPartialFront(SlubCpu* c, page* pg) {
+    pg->lru.next = reinterpret_cast<ListNode*>(c->partial);
+    c->partial = pg;
+    if (c->partial_tail == nullptr) c->partial_tail = pg;
+    ++c->nr_partial;
+  }
+  static page* PopCpuPartial(SlubCpu* c) {
+    page* pg = c->partial;
+    c->partial = reinterpret_cast<page*>(pg->lru.next);
+    if (c->partial == nullptr) c->partial_tail = nullptr;
+    --c->nr_partial;
+    pg->lru.next = nullptr;
+    return pg;
+  }
   bool GetPartial(kmem_cache* s, SlubCpu* c, unsigned cpu);
   // Places an unfrozen slab after a change of inuse, node lock held; returns true
   // if the slab must be discarded (already taken off every list).

@@ -96,6 +96,7 @@ void Slub<PS>::DiscardSlab(kmem_cache* s, page* pg) {
 // page->freelist as its private list; inuse == objects from now on (S3).
 template <PageSource PS>
 void Slub<PS>::ActivateSlab(kmem_cache* s, SlubCpu* c, unsigned cpu, page* pg) {
+  if (pg == c->free_page) ClearLastPartial(c);
   SetOwner(pg, cpu + 1);
   c->slab = pg;
   c->freelist = pg->freelist;
@@ -135,50 +136,145 @@ template <PageSource PS>
 void Slub<PS>::Deactivate(kmem_cache* s, page* pg, void* cpu_freelist) {
   SlubCache* sc = CacheOf(s);
   SlubNode& n = NodeOfSlab(sc, pg);
-  // The private list is ours alone: count and merge it outside the lock.
+  // The private list and the page freelist are ours alone (the slab is still
+  // frozen): merge them, and what other cpus pushed so far, outside the lock.
   unsigned freed = 0;
   void* merged = pg->freelist;  // cpu-partial slabs keep their page freelist
-  for (void* p = cpu_freelist; p != nullptr;) {
-    void* next = GetFreePointer(s, p);
-    SetFreePointer(s, p, merged);
-    merged = p;
-    // A longer chain than the slab is a cycle: an object freed twice into a
-    // non-debug cache (slub_debug=F would have caught it at the free).
-    MM_CHECK(++freed <= pg->objects);
-    p = next;
-  }
-  bool discard;
-  {
-    SpinLockGuard guard(n.lock);
-    // Unfreeze: from here on remote freers take the node lock.
-    SetOwner(pg, 0);
-    uintptr_t r = Remote(pg).exchange(0, std::memory_order_acquire) & ~kFrozen;
-    for (void* p = reinterpret_cast<void*>(r); p != nullptr;) {
+  auto merge = [&](void* chain) {
+    for (void* p = chain; p != nullptr;) {
       void* next = GetFreePointer(s, p);
       SetFreePointer(s, p, merged);
       merged = p;
+      // A longer chain than the slab is a cycle: an object freed twice into a
+      // non-debug cache (slub_debug=F would have caught it at the free).
       MM_CHECK(++freed <= pg->objects);
       p = next;
     }
-    pg->freelist = merged;
-    MM_CHECK(freed <= pg->inuse);
-    pg->inuse -= freed;
-    discard = PlaceLocked(s, sc, n, pg, /*on_partial=*/false);
+  };
+  merge(cpu_freelist);
+  auto take_remote = [&](uintptr_t r) {  // r: a state word seen frozen
+    if (r != kFrozen) {
+      merge(reinterpret_cast<void*>(Remote(pg).exchange(kFrozen, std::memory_order_acquire) &
+                                    ~kFrozen));
+    }
+  };
+  take_remote(Remote(pg).load(std::memory_order_relaxed));
+  const unsigned owner_inuse = pg->inuse;
+  MM_CHECK(freed <= owner_inuse);
+  if (merged == nullptr && Remote(pg).load(std::memory_order_relaxed) == kFrozen) {
+    // Full: it goes on no list, so no lock (Linux's deactivate_slab M_FULL).
+    // The page fields are cleared before the CAS that publishes the unfreeze.
+    SetOwner(pg, 0);
+    pg->freelist = nullptr;
+    pg->inuse = 0;
+    uintptr_t r = kFrozen;
+    if (Remote(pg).compare_exchange_strong(r, PackState(pg, nullptr, owner_inuse),
+                                           std::memory_order_release,
+                                           std::memory_order_relaxed)) {
+      return;
+    }
+    // A remote free came in: the locked path below merges it.
+  }
+  bool discard = false;
+  {
+    SpinLockGuard guard(n.lock);
+    // The page fields stop meaning anything once unfrozen (a freer may freeze
+    // the slab again right after our CAS): clear them before it.
+    SetOwner(pg, 0);
+    pg->freelist = nullptr;
+    pg->inuse = 0;
+    for (;;) {
+      uintptr_t r = Remote(pg).load(std::memory_order_relaxed);
+      if (r != kFrozen) {  // pushed meanwhile
+        take_remote(r);
+        continue;
+      }
+      MM_CHECK(freed <= owner_inuse);
+      const unsigned inuse = owner_inuse - freed;
+      if (inuse == 0 && n.nr_partial >= sc->min_partial) {
+        // Empty, and the node has enough: no object is live, so no free can
+        // race with the discard. The slab stays frozen until DiscardSlab.
+        discard = true;
+        break;
+      }
+      // Unfreeze: from the CAS on, freers work on the packed word.
+      if (Remote(pg).compare_exchange_strong(r, PackState(pg, merged, inuse),
+                                             std::memory_order_release,
+                                             std::memory_order_relaxed)) {
+        if (merged != nullptr) {  // partial (or empty under min_partial)
+          n.partial.PushBack(&pg->lru);
+          ++n.nr_partial;
+        }  // else full: on no list
+        break;
+      }
+    }
   }
   if (discard) DiscardSlab(s, pg);
+}
+
+template <PageSource PS>
+bool Slub<PS>::CollectParked(kmem_cache* s, SlubCpu* c) {
+  c->remote_pending.store(0, std::memory_order_relaxed);
+  bool moved = false;
+  unsigned looked = 0;
+  ListNode* stop = c->parked.last();
+  while (ListNode* n = c->parked.first()) {
+    page* pg = internal::LruEntry(n);
+    List::Remove(n);
+    if (Remote(pg).load(std::memory_order_relaxed) != kFrozen) {
+      // Take its remote stack: the slab becomes partial, owned as before.
+      void* chain = reinterpret_cast<void*>(Remote(pg).exchange(kFrozen, std::memory_order_acquire) &
+                                            ~kFrozen);
+      unsigned k = 0;
+      void* head = pg->freelist;
+      while (chain != nullptr) {
+        void* next = GetFreePointer(s, chain);
+        SetFreePointer(s, chain, head);
+        head = chain;
+        MM_CHECK(++k <= pg->inuse);  // a longer stack is a cycle (a double free)
+        chain = next;
+      }
+      pg->freelist = head;
+      pg->inuse -= k;
+      --c->nr_parked;
+      PushCpuPartialFront(c, pg);  // activated next
+      moved = true;
+    } else {
+      c->parked.PushBack(n);  // rotate: the next scan starts after it
+    }
+    if (n == stop || ++looked == kParkedScan) break;
+  }
+  // Not every parked slab was looked at: keep the hint for the next call.
+  if (looked == kParkedScan && !c->parked.empty()) {
+    c->remote_pending.store(1, std::memory_order_relaxed);
+  }
+  return moved;
 }
 
 template <PageSource PS>
 void Slub<PS>::UnfreezePartials(kmem_cache* s, SlubCpu* c) {
   page* pg = c->partial;
   c->partial = nullptr;
+  c->partial_tail = nullptr;
   c->nr_partial = 0;
+  ClearLastPartial(c);
   while (pg != nullptr) {
     page* next = internal::NextPartial(pg);
     pg->lru.next = nullptr;
     Deactivate(s, pg, nullptr);
     pg = next;
   }
+}
+
+// Freezes an unfrozen node-partial slab (node lock held, off the list): the
+// packed state moves into the page, for its new owner; lock-free freers racing
+// with the exchange see their CAS fail and push onto the remote stack instead.
+template <PageSource PS>
+void Slub<PS>::FreezeLocked(page* pg) {
+  const uintptr_t w = Remote(pg).exchange(kFrozen, std::memory_order_acquire);
+  MM_DCHECK((w & kFrozen) == 0);
+  pg->freelist = StateHead(pg, w);
+  pg->inuse = StateInuse(w);
 }
 
 // Takes a slab from a node partial list (local node first), freezes it and makes
@@ -194,16 +290,14 @@ bool Slub<PS>::GetPartial(kmem_cache* s, SlubCpu* c, unsigned cpu) {
     if (n.partial.empty()) continue;
     page* pg = internal::LruEntry(n.partial.PopFront());
     --n.nr_partial;
-    Remote(pg).store(kFrozen, std::memory_order_relaxed);
+    FreezeLocked(pg);
     ActivateSlab(s, c, cpu, pg);
-    while (c->nr_partial < sc->cpu_partial_slabs / 2 && !n.partial.empty()) {
+    while (c->nr_partial < sc->cpu_partial_refill && !n.partial.empty()) {
       page* extra = internal::LruEntry(n.partial.PopFront());
       --n.nr_partial;
-      Remote(extra).store(kFrozen, std::memory_order_relaxed);
+      FreezeLocked(extra);
       SetOwner(extra, cpu + 1);
-      extra->lru.next = reinterpret_cast<ListNode*>(c->partial);
-      c->partial = extra;
-      ++c->nr_partial;
+      PushCpuPartial(c, extra);
     }
     return true;
   }
@@ -222,24 +316,35 @@ void* Slub<PS>::AllocSlow(kmem_cache* s, gfp_t gfp, const void* caller) {
   void* obj = nullptr;
   for (;;) {
     if (c->slab != nullptr) {
-      // Reclaim the objects other cpus freed into our active slab.
-      uintptr_t r = Remote(c->slab).exchange(kFrozen, std::memory_order_acquire) & ~kFrozen;
-      if (r != 0) {
-        obj = reinterpret_cast<void*>(r);
-        break;
+      // Reclaim the objects other cpus freed into our active slab (a plain load
+      // first: the exchange is for a stack that holds something).
+      uintptr_t r = Remote(c->slab).load(std::memory_order_relaxed);
+      if (r != kFrozen) {
+        r = Remote(c->slab).exchange(kFrozen, std::memory_order_acquire) & ~kFrozen;
+        if (r != 0) {
+          obj = reinterpret_cast<void*>(r);
+          break;
+        }
       }
       page* old = c->slab;
+      if (c->freelist == nullptr) {
+        // Exhausted, no remote frees: park it, still frozen (no atomic).
+        c->parked.PushBack(&old->lru);
+        ++c->nr_parked;
+      } else {
+        Deactivate(s, old, c->freelist);
+      }
       c->slab = nullptr;
       c->slab_start = 0;
       c->slab_bytes = 0;
-      Deactivate(s, old, c->freelist);  // full unless a remote free raced in
       c->freelist = nullptr;
     }
+    // Parked slabs with remote frees first: they hold every object freed into
+    // them since they ran out, and leaving them parked while the partial list
+    // lasts would let the remote half of a cross-thread workload pile up.
+    if (c->remote_pending.load(std::memory_order_relaxed) != 0) CollectParked(s, c);
     if (c->partial != nullptr) {
-      page* pg = c->partial;
-      c->partial = internal::NextPartial(pg);
-      --c->nr_partial;
-      pg->lru.next = nullptr;
+      page* pg = PopCpuPartial(c);
       ActivateSlab(s, c, cpu, pg);  // stays frozen
       if (c->freelist != nullptr) {
         obj = c->freelist;
@@ -269,20 +374,6 @@ void* Slub<PS>::AllocSlow(kmem_cache* s, gfp_t gfp, const void* caller) {
 // ---------------------------------------------------------------------------
 
 template <PageSource PS>
-void Slub<PS>::FreeSlow(kmem_cache* s, void* obj, const void* caller, unsigned cpu) {
-  page* pg = HeadPageOf(*pages_, obj);
-  // A slab on this cpu's partial list: its page freelist is ours. (Owner is 0
-  // for every slab of a debug cache, and for every page that is not a slab.)
-  if (__builtin_expect(pg != nullptr && Owner(pg) == cpu + 1 && pg->slab_cache == s, 1)) {
-    SetFreePointer(s, obj, pg->freelist);
-    pg->freelist = obj;
-    --pg->inuse;
-    return;
-  }
-  FreeSlower(s, obj, caller, cpu, pg);
-}
-
-template <PageSource PS>
 void Slub<PS>::FreeSlower(kmem_cache* s, void* obj, const void* caller, unsigned cpu, page* pg) {
   if (pg == nullptr || (pg->flags & PG_slab) == 0 || pg->slab_cache != s) {
     if (pg == nullptr || (pg->flags & PG_slab) == 0) {
@@ -299,44 +390,84 @@ void Slub<PS>::FreeSlower(kmem_cache* s, void* obj, const void* caller, unsigned
   }
   SlubCache* sc = CacheOf(s);
   SlubNode& n = NodeOfSlab(sc, pg);
+  bool locked = false;
+  uintptr_t w = Remote(pg).load(std::memory_order_relaxed);
   for (;;) {
-    // Lock-free push onto a frozen slab's remote stack.
-    uintptr_t r = Remote(pg).load(std::memory_order_relaxed);
-    while (r & kFrozen) {
-      SetFreePointer(s, obj, reinterpret_cast<void*>(r & ~kFrozen));
-      if (Remote(pg).compare_exchange_weak(r, reinterpret_cast<uintptr_t>(obj) | kFrozen,
-                                                std::memory_order_release,
-                                                std::memory_order_relaxed)) {
+    if (w & kFrozen) {
+      // Lock-free push onto a frozen slab's remote stack.
+      SetFreePointer(s, obj, reinterpret_cast<void*>(w & ~kFrozen));
+      if (Remote(pg).compare_exchange_weak(w, reinterpret_cast<uintptr_t>(obj) | kFrozen,
+                                           std::memory_order_release,
+                                           std::memory_order_relaxed)) {
+        if (locked) n.lock.Unlock();
+        // The first remote free since the owner last looked: tell it (the slab
+        // may be parked). A hint: a stale owner id only costs that cpu a scan.
+        const uintptr_t owner = Owner(pg);
+        if (w == kFrozen && owner != 0 && owner <= kMaxCpus) {
+          std::atomic<uint32_t>& flag = CpuOf(s, static_cast<unsigned>(owner - 1))->remote_pending;
+          if (flag.load(std::memory_order_relaxed) == 0) flag.store(1, std::memory_order_relaxed);
+        }
         return;
       }
+      continue;
     }
-    bool discard = false;
-    bool to_cpu_partial = false;
-    {
-      SpinLockGuard guard(n.lock);
-      if (Remote(pg).load(std::memory_order_relaxed) & kFrozen) continue;  // frozen meanwhile
-      const bool was_full = pg->inuse == pg->objects;
-      SetFreePointer(s, obj, pg->freelist);
-      pg->freelist = obj;
-      --pg->inuse;
-      if (was_full && pg->inuse > 0 && sc->cpu_partial_slabs > 0) {
-        // Linux's put_cpu_partial: a slab that was full goes to this cpu's
-        // partial list, frozen.
-        Remote(pg).store(kFrozen, std::memory_order_relaxed);
-        SetOwner(pg, cpu + 1);
-        to_cpu_partial = true;
-      } else {
-        discard = PlaceLocked(s, sc, n, pg, /*on_partial=*/!was_full);
+    // Unfrozen: (head, inuse) in the word (Linux's __slab_free).
+    void* prior = StateHead(pg, w);
+    const unsigned inuse = StateInuse(w);
+    if (__builtin_expect(inuse == 0 || inuse > pg->objects, 0)) {
+      if (locked) n.lock.Unlock();
+      slab_debug::ReportSlab(s, pg, "Object %p already free (double free): slab has no object in use",
+                             obj);
+      return;
+    }
+    uintptr_t next;
+    const bool freeze = prior == nullptr;
+    if (freeze) {
+      // Full (on no list): freeze it onto this cpu's partial list in the same
+      // CAS (Linux's put_cpu_partial); no list to change, so no lock.
+      next = kFrozen;
+    } else if (inuse == 1) {
+      // Becomes empty: it may leave the partial list. Lock first, then CAS.
+      if (!locked) {
+        n.lock.Lock();
+        locked = true;
+        w = Remote(pg).load(std::memory_order_relaxed);
+        continue;
       }
+      next = PackState(pg, obj, 0);
+    } else {
+      next = PackState(pg, obj, inuse - 1);
     }
-    if (discard) DiscardSlab(s, pg);
-    if (to_cpu_partial) {
+    SetFreePointer(s, obj, prior);
+    // acq_rel: a freeze takes over the page fields the unfreezer cleared.
+    if (!Remote(pg).compare_exchange_weak(w, next, std::memory_order_acq_rel,
+                                          std::memory_order_relaxed)) {
+      continue;
+    }
+    if (freeze) {
+      if (locked) n.lock.Unlock();
+      // Frozen by us: page freelist/inuse are ours (remote freers use the stack).
+      pg->freelist = obj;
+      pg->inuse = inuse - 1;
+      SetOwner(pg, cpu + 1);
       SlubCpu* c = CpuOf(s, cpu);
       if (c->nr_partial >= sc->cpu_partial_slabs) UnfreezePartials(s, c);
-      pg->lru.next = reinterpret_cast<ListNode*>(c->partial);
-      c->partial = pg;
-      ++c->nr_partial;
+      PushCpuPartial(c, pg);
+      return;
     }
+    if (!locked) return;  // stays on the partial list
+    // Empty now (lock held, so nobody froze it meanwhile): discard it if the node
+    // has enough partial slabs, as Linux's min_partial.
+    bool discard = false;
+    if (inuse == 1 && n.nr_partial >= sc->min_partial) {
+      List::Remove(&pg->lru);
+      --n.nr_partial;
+      pg->freelist = nullptr;
+      pg->inuse = 0;
+      discard = true;
+    }
+    n.lock.Unlock();
+    if (discard) DiscardSlab(s, pg);
     return;
   }
 }
@@ -492,6 +623,11 @@ void Slub<PS>::FlushCpu(kmem_cache* s, unsigned cpu) {
     Deactivate(s, pg, fl);
   }
   UnfreezePartials(s, c);
+  while (ListNode* n = c->parked.PopFront()) {
+    --c->nr_parked;
+    Deactivate(s, internal::LruEntry(n), nullptr);
+  }
+  c->remote_pending.store(0, std::memory_order_relaxed);
 }
 
 // kmem_cache_shrink: flushes this cpu's slabs (other live cpus keep theirs: we
@@ -511,7 +647,7 @@ int Slub<PS>::Shrink(kmem_cache* s) {
       while (p != nullptr && p != n.partial.end()) {
         ListNode* next = p->next;
         page* pg = internal::LruEntry(p);
-        if (pg->inuse == 0) {
+        if (SlabInuse(s, pg) == 0) {
           List::Remove(p);
           --n.nr_partial;
           empty.PushBack(p);
@@ -538,7 +674,9 @@ unsigned Slub<PS>::LiveObjects(kmem_cache* s, page* pg, bool report) {
       is_live = *slab_debug::TagOf(s, obj) == kTagAllocated;
     } else {
       is_live = true;
-      for (void* f = pg->freelist; f != nullptr && is_live; f = GetFreePointer(s, f)) is_live = f != obj;
+      for (void* f = SlabFreelist(s, pg); f != nullptr && is_live; f = GetFreePointer(s, f)) {
+        is_live = f != obj;
+      }
     }
     if (!is_live) continue;
     ++live;
@@ -563,7 +701,7 @@ int Slub<PS>::ShutdownCache(kmem_cache* s) {
     for (List* list : {&n.partial, &n.full}) {
       for (ListNode* p = list->first(); p != nullptr && p != list->end(); p = p->next) {
         page* pg = internal::LruEntry(p);
-        if (pg->inuse == 0 || LiveObjects(s, pg, false) == 0) continue;
+        if (SlabInuse(s, pg) == 0 || LiveObjects(s, pg, false) == 0) continue;
         live = true;
         slab_debug::ReportSlab(s, pg, "Objects remaining in %s on __kmem_cache_shutdown()",
                                s->name);
@@ -615,7 +753,7 @@ void Slub<PS>::GetSlabinfo(kmem_cache* s, SlabInfo* info) {
     SpinLockGuard guard(n.lock);  // count_partial
     for (ListNode* p = n.partial.first(); p != nullptr && p != n.partial.end(); p = p->next) {
       page* pg = internal::LruEntry(p);
-      free += pg->objects - pg->inuse;
+      free += pg->objects - SlabInuse(s, pg);
     }
   }
   info->active_objs = objects - free;
@@ -653,8 +791,8 @@ bool Slub<PS>::CheckCache(kmem_cache* s) {
   auto slab_ok = [&](page* pg) {  // (S1)
     if ((pg->flags & PG_slab) == 0 || pg->slab_cache != s) fail("slab page not PG_slab of this cache", pg);
     if (pg->objects != s->objects && pg->objects != s->min_objects) fail("bad objects count", pg);
-    unsigned len = chain(pg, pg->freelist, "page freelist entry not an object");
-    if (pg->inuse + len != pg->objects) fail("inuse + |freelist| != objects", pg);
+    unsigned len = chain(pg, SlabFreelist(s, pg), "page freelist entry not an object");
+    if (SlabInuse(s, pg) + len != pg->objects) fail("inuse + |freelist| != objects", pg);
   };
   unsigned long counted = 0;
   bool have_unlisted_full = !CacheDebug(s);
@@ -690,6 +828,38 @@ bool Slub<PS>::CheckCache(kmem_cache* s) {
       if (np > 100000) break;
     }
     if (np != c->nr_partial) fail("cpu nr_partial", c);
+    if (!c->parked.LinksConsistent()) fail("cpu parked list links", c);
+    unsigned nparked = 0;
+    for (ListNode* p = c->parked.first(); p != nullptr && p != c->parked.end(); p = p->next) {
+      page* pg = internal::LruEntry(p);
+      ++nparked;
+      ++counted;
+      slab_ok(pg);
+      uintptr_t r = Remote(pg).load(std::memory_order_acquire);
+      if ((r & kFrozen) == 0) fail("parked slab not frozen", pg);
+      if (Owner(pg) != cpu + 1) fail("parked slab not owned by its cpu", pg);
+      if (pg->freelist != nullptr || pg->inuse != pg->objects) fail("parked slab not full", pg);
+      chain(pg, reinterpret_cast<void*>(r & ~kFrozen), "remote free entry not an object");
+      if (nparked > 1000000) break;
+    }
+    if (nparked != c->nr_parked) fail("cpu nr_parked", c);
+    if (c->free_page != nullptr) {
+      bool listed = false;
+      unsigned k = 0;
+      for (page* pg = c->partial; pg != nullptr && k++ < c->nr_partial; pg = internal::NextPartial(pg)) {
+        listed |= pg == c->free_page;
+      }
+      if (!listed) fail("cpu free_page not on its partial list", c->free_page);
+      if (c->free_bytes != 0 && (c->free_start != SlabBase(c->free_page) ||
+                                 c->free_bytes != c->free_page->objects * s->size)) {
+        fail("cpu free_page bounds", c->free_page);
+      }
+    } else if (c->free_bytes != 0) {
+      fail("cpu free bounds without a slab", c);
+    }
+    page* last = nullptr;
+    for (page* pg = c->partial; pg != nullptr && np-- > 0; pg = internal::NextPartial(pg)) last = pg;
+    if (c->partial_tail != last) fail("cpu partial_tail is not the chain's last slab", c);
   }
   unsigned long nr_slabs = 0;
   for (unsigned k = 0; k < sc->nr_nodes; ++k) {
@@ -703,8 +873,12 @@ bool Slub<PS>::CheckCache(kmem_cache* s) {
       ++np;
       ++counted;
       slab_ok(pg);
-      if (Remote(pg).load(std::memory_order_relaxed) != 0 || Owner(pg) != 0) fail("partial slab frozen", pg);
-      if (pg->inuse >= pg->objects) fail("full slab on the partial list", pg);
+      const uintptr_t w = Remote(pg).load(std::memory_order_relaxed);
+      if ((w & kFrozen) != 0 || Owner(pg) != 0) fail("partial slab frozen", pg);
+      if (CacheDebug(s) ? w != 0 : (pg->freelist != nullptr || pg->inuse != 0)) {
+        fail("partial slab state outside its word", pg);
+      }
+      if (SlabInuse(s, pg) >= pg->objects) fail("full slab on the partial list", pg);
     }
     if (np != n.nr_partial) fail("node nr_partial", &n);
     for (ListNode* p = n.full.first(); p != nullptr && p != n.full.end(); p = p->next) {

@@ -1,6 +1,11 @@
 // A fixed loop of kmem_cache_alloc + kmem_cache_free pairs of a 64-byte object
 // through mm::SlabSystem, for instruction counts:
-//   valgrind --tool=callgrind bazel-bin/mm/slub/slub_pair_loop N [slub|kmalloc|batch|mimalloc|jemalloc]
+//   valgrind --tool=callgrind bazel-bin/mm/slub/slub_pair_loop N [slub|kmalloc|batch|slab|slab-kmalloc|mimalloc|jemalloc]
+// "random" and "random-mimalloc" replace N random slots of a table of 10^5 live
+// objects of power-law sizes (8 B..32 KiB, p(s) ~ s^-1.5, as //bench:allocators'
+// random-1e5) through kmalloc/kfree or mi_malloc/mi_free; run them under
+// `valgrind --tool=callgrind --cache-sim=yes` for instructions and cache misses
+// per replacement, a deterministic view of that row.
 // Run with two N and divide the difference of the totals by the difference of N.
 // "mimalloc" runs mi_malloc(64)/mi_free through dlopen, "jemalloc" the
 // statically linked je_malloc/je_free, for comparison.
@@ -20,9 +25,51 @@ void* je_malloc(size_t);
 void je_free(void*);
 }
 
+namespace {
+uint64_t g_rng = 0x9E3779B97F4A7C15ull;
+uint64_t Next() {
+  g_rng ^= g_rng >> 12;
+  g_rng ^= g_rng << 25;
+  g_rng ^= g_rng >> 27;
+  return g_rng * 0x2545F4914F6CDD1Dull;
+}
+// Power-law size in [8, 32768]: inverse CDF of p(s) ~ s^-1.5.
+size_t PowerLawSize() {
+  const double u = static_cast<double>(Next() >> 11) * 0x1.0p-53;
+  const double a = 1.0 / 2.8284271247461903, b = 1.0 / 181.01933598375618;  // 8^-0.5, 32768^-0.5
+  const double x = a - u * (a - b);
+  return static_cast<size_t>(1.0 / (x * x));
+}
+template <typename A, typename F>
+void RandomReplace(long n, A alloc, F free_fn) {
+  constexpr size_t kSlots = 100000;
+  static void* slot[kSlots];
+  for (size_t i = 0; i < kSlots; ++i) {
+    slot[i] = alloc(PowerLawSize());
+    *static_cast<uint32_t*>(slot[i]) = 1;
+  }
+  for (long k = 0; k < n; ++k) {
+    const size_t i = static_cast<size_t>((Next() >> 32) * kSlots >> 32);
+    free_fn(slot[i]);
+    slot[i] = alloc(PowerLawSize());
+    *static_cast<uint32_t*>(slot[i]) = 1;
+  }
+  for (size_t i = 0; i < kSlots; ++i) free_fn(slot[i]);
+}
+}  // namespace
+
 int main(int argc, char** argv) {
   const long n = argc > 1 ? atol(argv[1]) : 1000000;
   const char* mode = argc > 2 ? argv[2] : "slub";
+  if (strcmp(mode, "random-mimalloc") == 0) {
+    void* h = dlopen("libmimalloc.so.2", RTLD_NOW | RTLD_LOCAL);
+    if (h == nullptr) return 1;
+    auto mi_malloc = reinterpret_cast<void* (*)(size_t)>(dlsym(h, "mi_malloc"));
+    auto mi_free = reinterpret_cast<void (*)(void*)>(dlsym(h, "mi_free"));
+    RandomReplace(n, mi_malloc, mi_free);
+    printf("%ld mimalloc random replacements\n", n);
+    return 0;
+  }
   if (strcmp(mode, "mimalloc") == 0) {
     void* h = dlopen("libmimalloc.so.2", RTLD_NOW | RTLD_LOCAL);
     if (h == nullptr) return 1;
@@ -46,7 +93,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   mm::RamRange ram;
-  if (!mm::platform::AcquireRam(uint64_t{64} << 20, &ram)) return 1;
+  if (!mm::platform::AcquireRam(uint64_t{256} << 20, &ram)) return 1;
   mm::Memblock mb(ram);
   mm::BuddyAllocator* b = mb.New<mm::BuddyAllocator>();
   mm::SlabSystem* sys = mb.New<mm::SlabSystem>();
@@ -55,6 +102,12 @@ int main(int argc, char** argv) {
   if (b->Init(mb, config) != 0) return 1;
   mm::SlabConfig scfg;
   scfg.nr_cpus = 2;
+  // "slab" and "slab-kmalloc": the same pair loops on Bonwick's SLAB, for the
+  // SLUB-vs-SLAB comparison (issue 4).
+  if (strncmp(mode, "slab", 4) == 0) {
+    scfg.kind = mm::AllocatorKind::kSlab;
+    mode = strcmp(mode, "slab-kmalloc") == 0 ? "kmalloc" : "slub";
+  }
   if (sys->Init(*b, scfg) != 0) return 1;
   mm::kmem_cache* s = sys->CreateCache("loop64", 64, 0, 0, nullptr);
   if (strcmp(mode, "batch") == 0) {  // n/1000 rounds of 1000 allocations then 1000 frees
@@ -65,6 +118,13 @@ int main(int argc, char** argv) {
       for (int i = 0; i < 1000; ++i) sys->Free(s, v[i]);
     }
     printf("%ld batch pairs\n", n);
+    return 0;
+  }
+  if (strcmp(mode, "random") == 0) {
+    RandomReplace(
+        n, [&](size_t size) { return sys->Kmalloc(size, mm::GFP_KERNEL); },
+        [&](void* p) { sys->Kfree(p); });
+    printf("%ld kmalloc random replacements\n", n);
     return 0;
   }
   const bool kmalloc = strcmp(mode, "kmalloc") == 0;
