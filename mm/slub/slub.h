@@ -125,7 +125,8 @@ inline void SetOwner(page* pg, uintptr_t cpu_plus_one) {
 }
 inline constexpr unsigned kMaxOrder = 3;       // slub_max_order (PAGE_ALLOC_COSTLY_ORDER)
 // The per-cpu partial quota (libmm difference from Linux): this much slab
-// memory per cpu and cache (at least Linux's set_cpu_partial count). Refills
+// memory per cpu and cache, at most 1/256 of RAM (at least Linux's
+// set_cpu_partial count). Refills
 // from a node list still move Linux's count.
 inline constexpr uint64_t kCpuPartialBytes = 1024 * 1024;
 inline constexpr unsigned kParkedScan = 32;  // parked slabs CollectParked looks at
@@ -260,7 +261,14 @@ class Slub {
     // this cpu (a plain push) instead of unfrozen (a CAS; see README.md).
     unsigned nr_objects = s->size >= kPageSize ? 6 : s->size >= 1024 ? 24 : s->size >= 256 ? 52 : 120;
     const unsigned linux_slabs = (nr_objects * 2 + s->objects - 1) / s->objects;
-    const unsigned byte_slabs = static_cast<unsigned>(kCpuPartialBytes / (kPageSize << s->order));
+    // On a small machine the quota shrinks to 1/256 of RAM per cpu and cache,
+    // so that dozens of caches times the cpus cannot pin a large part of it.
+    uint64_t quota_bytes = kCpuPartialBytes;
+    if constexpr (LinearMemMap<PS>) {
+      const uint64_t ram_share = (static_cast<uint64_t>(pages_->nr_pages()) << kPageShift) / 256;
+      if (ram_share < quota_bytes) quota_bytes = ram_share;
+    }
+    const unsigned byte_slabs = static_cast<unsigned>(quota_bytes / (kPageSize << s->order));
     c->cpu_partial_slabs = byte_slabs > linux_slabs ? byte_slabs : linux_slabs;
     c->cpu_partial_refill = linux_slabs / 2;
     c->nr_nodes = pages_->nr_nodes();

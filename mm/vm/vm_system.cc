@@ -329,7 +329,27 @@ int VmSystem::DupMm(mm_struct* old_mm, mm_struct** out) {
   return 0;
 }
 
+// fork's allocations run under vm_lock, where the page allocator cannot
+// reclaim; a clone that failed for memory has released everything, so like a
+// fault (ReclaimForFault) it reclaims through the swap hooks with no lock held
+// and tries again, and after kNoProgressOom rounds without progress asks the
+// OOM killer, as Linux's fork would inside its GFP_KERNEL allocations.
 int VmSystem::KernelClone(const kernel_clone_args* args) {
+  int no_progress = 0;
+  for (;;) {
+    const int r = KernelCloneOnce(args);
+    const SwapHooks* h = swap_;
+    if (r != -kENOMEM || h == nullptr || h->reclaim == nullptr) return r;
+    if (h->reclaim(h->context) != 0) {
+      no_progress = 0;
+    } else if (++no_progress >= kNoProgressOom) {
+      no_progress = 0;
+      if (h->out_of_memory == nullptr || h->out_of_memory(h->context) == 0) return r;
+    }
+  }
+}
+
+int VmSystem::KernelCloneOnce(const kernel_clone_args* args) {
   SpinLockGuard g(lock_);
   task_struct* parent = CurrentLocked();
   if (parent == nullptr || parent->exit_state != 0) return -kESRCH;

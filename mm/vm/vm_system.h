@@ -87,7 +87,9 @@ class VmSystem {
   task_struct* FindTaskByPid(int pid);
   static int TaskPid(const task_struct* t) { return t->pid; }
   // kernel_clone: the child's pid or -errno (-EINVAL for a bad flag
-  // combination or fork without CLONE_VM under mmu=off, -ENOMEM).
+  // combination or fork without CLONE_VM under mmu=off, -ENOMEM). Out of
+  // memory it reclaims with vm_lock dropped and retries (the OOM killer after
+  // reclaim stops making progress) before giving -ENOMEM.
   int KernelClone(const kernel_clone_args* args);
   // do_exit for current (which then becomes its parent, or init, on this cpu).
   void DoExit(long code);
@@ -297,6 +299,8 @@ class VmSystem {
   // the reclaim hook (the OOM hook after kNoProgressOom rounds without
   // progress), takes vm_lock again. False when nothing more can be done.
   bool ReclaimForFault(int* no_progress) MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
+  // One attempt of KernelClone, under vm_lock (-ENOMEM leaves nothing behind).
+  int KernelCloneOnce(const kernel_clone_args* args) MM_LOCKS_EXCLUDED(lock_);
   static constexpr int kFaultNeedsMemory = -1;  // UserFault: allocation failed
   static constexpr int kTaskGone = -2;          // AccessOne: t died meanwhile
   static constexpr int kNoProgressOom = 4;
