@@ -2,16 +2,16 @@
 // registry, kmalloc size classes and large kmalloc, ksize/krealloc/kcalloc,
 // /proc/slabinfo, and the runtime dispatch to the allocator chosen once at boot.
 //
-// DISPATCH. Every entry point makes exactly one switch on kind_ (fixed at Init)
-// and then calls the selected allocator's member function directly; each
-// allocator satisfies the ObjectAllocator concept, so its fast path is inlined
-// into the switch arm: no virtual call, no function pointer. With only SLUB
-// built the switch has one arm and compiles away. Adding an allocator = adding a
-// member and a `case` in Dispatch(). Optional hooks an allocator may provide
-// (detected with `requires`, resolved at compile time inside the arm):
-// Kmalloc(size, gfp, caller) and Ksize(p, page) (SLOB: exact-size kmalloc with a
-// header instead of the size-class caches); FreeInSlab(s, obj, head_page,
-// caller) (SLUB: kfree hands over the slab page it already looked up).
+// DISPATCH. Every entry point makes one branch on kind_ (fixed at Init), SLUB
+// first, and then calls the selected allocator's member function directly;
+// each allocator satisfies the ObjectAllocator concept, so SLUB's and SLAB's
+// fast paths are inlined into the entry points and SLOB's is one call: no
+// virtual call, no function pointer. Adding
+// an allocator = adding a member, a branch in Dispatch() and one in each hot
+// entry point. Allocator-specific hooks: Kmalloc(size, gfp, caller) and
+// Ksize(p, page) (SLOB: exact-size kmalloc with a header instead of the
+// size-class caches); FreeInSlab(s, obj, head_page, caller) (SLUB: kfree hands
+// over the slab page it already looked up).
 //
 // LOCK ORDER
 //   registry_lock_  ->  the allocator's locks (SLUB: SlubNode::lock)  ->  page source
@@ -91,14 +91,21 @@ class BasicSlabSystem {
   int DestroyCache(kmem_cache* s);
 
   [[gnu::always_inline]] void* Alloc(kmem_cache* s, gfp_t gfp) {
-    return Dispatch([=](auto& a) { return a.Alloc(s, gfp, __builtin_return_address(0)); });
+    const void* caller = __builtin_return_address(0);
+    if (kind_ == AllocatorKind::kSlub) [[likely]] return slub_.Alloc(s, gfp, caller);
+    if (kind_ == AllocatorKind::kSlab) return slab_.Alloc(s, gfp, caller);
+    return SlobAlloc(s, gfp, caller);
   }
   [[gnu::always_inline]] void* Zalloc(kmem_cache* s, gfp_t gfp) {
-    return Dispatch([=](auto& a) { return a.Alloc(s, gfp | __GFP_ZERO, __builtin_return_address(0)); });
+    const void* caller = __builtin_return_address(0);
+    return Dispatch([=](auto& a) { return a.Alloc(s, gfp | __GFP_ZERO, caller); });
   }
   [[gnu::always_inline]] void Free(kmem_cache* s, void* obj) {
     if (obj == nullptr) return;
-    Dispatch([=](auto& a) { a.Free(s, obj, __builtin_return_address(0)); });
+    const void* caller = __builtin_return_address(0);
+    if (kind_ == AllocatorKind::kSlub) [[likely]] return slub_.Free(s, obj, caller);
+    if (kind_ == AllocatorKind::kSlab) return slab_.Free(s, obj, caller);
+    SlobFree(s, obj, caller);
   }
   // nr objects into p[0..nr), or 0 with nothing allocated.
   int AllocBulk(kmem_cache* s, gfp_t gfp, size_t nr, void** p) {
@@ -116,18 +123,15 @@ class BasicSlabSystem {
   // ---- kmalloc family ----
   [[gnu::always_inline]] void* Kmalloc(size_t size, gfp_t gfp) {
     if (__builtin_expect(size - 1 < kKmallocMaxCacheSize, 1)) {
-      // An allocator with its own kmalloc (SLOB: exact sizes, no classes) takes
-      // the request whole; the others allocate from the size class's cache.
-      // Captures by value (here and in the other hot entry points): a lambda
-      // capturing locals by reference makes them addressable, and the arms that
-      // are not inlined would then force them to the stack on every call.
-      return Dispatch([=, this](auto& a) -> void* {
-        if constexpr (requires { a.Kmalloc(size, gfp, nullptr); }) {
-          return a.Kmalloc(size, gfp, __builtin_return_address(0));
-        } else {
-          return a.Alloc(kmalloc_[KmallocIndex(size)], gfp, __builtin_return_address(0));
-        }
-      });
+      // SLUB allocates from the size class's cache; in KmallocOther an
+      // allocator with its own kmalloc (SLOB: exact sizes, no classes) takes
+      // the request whole.
+      const void* caller = __builtin_return_address(0);
+      if (kind_ == AllocatorKind::kSlub) [[likely]]
+        return slub_.Alloc(kmalloc_[KmallocIndex(size)], gfp, caller);
+      if (kind_ == AllocatorKind::kSlab)
+        return slab_.Alloc(kmalloc_[KmallocIndex(size)], gfp, caller);
+      return SlobKmalloc(size, gfp, caller);
     }
     if (size == 0) return ZERO_SIZE_PTR;
     return KmallocLarge(size, gfp);
@@ -150,15 +154,12 @@ class BasicSlabSystem {
     if (__builtin_expect(pg != nullptr && (pg->flags & PG_slab) != 0, 1)) {
       kmem_cache* s = pg->slab_cache;
       void* obj = const_cast<void*>(p);
-      // An allocator that can use the head page already looked up (SLUB's
-      // FreeInSlab) is given it; the others look it up again.
-      Dispatch([=](auto& a) {
-        if constexpr (requires { a.FreeInSlab(s, obj, pg, nullptr); }) {
-          a.FreeInSlab(s, obj, pg, __builtin_return_address(0));
-        } else {
-          a.Free(s, obj, __builtin_return_address(0));
-        }
-      });
+      // SLUB is given the head page already looked up (FreeInSlab); the
+      // others look it up again.
+      const void* caller = __builtin_return_address(0);
+      if (kind_ == AllocatorKind::kSlub) [[likely]] return slub_.FreeInSlab(s, obj, pg, caller);
+      if (kind_ == AllocatorKind::kSlab) return slab_.Free(s, obj, caller);
+      SlobFree(s, obj, caller);
       return;
     }
     KfreeLarge(p, pg);
@@ -203,17 +204,25 @@ class BasicSlabSystem {
 
  private:
   // The single runtime dispatch: a switch on the allocator chosen at boot.
+  // The runtime dispatch: SLUB, the default, first.
   template <typename F>
   [[gnu::always_inline]] decltype(auto) Dispatch(F&& f) {
-    switch (kind_) {
-      case AllocatorKind::kSlob:
-        return f(slob_);
-      case AllocatorKind::kSlab:
-        return f(slab_);
-      case AllocatorKind::kSlub:
-      default:
-        return f(slub_);
-    }
+    if (kind_ == AllocatorKind::kSlub) [[likely]] return f(slub_);
+    if (kind_ == AllocatorKind::kSlab) return f(slab_);
+    return f(slob_);
+  }
+  // The hot entry points (Alloc, Free, Kmalloc, Kfree) inline SLUB's and
+  // SLAB's fast paths behind plain branches and reach SLOB (whose paths take
+  // its one lock anyway) through one out-of-line call; a lambda through
+  // Dispatch made the compiler store its captures to the stack on every call.
+  [[gnu::noinline]] void* SlobAlloc(kmem_cache* s, gfp_t gfp, const void* caller) {
+    return slob_.Alloc(s, gfp, caller);
+  }
+  [[gnu::noinline]] void SlobFree(kmem_cache* s, void* obj, const void* caller) {
+    slob_.Free(s, obj, caller);
+  }
+  [[gnu::noinline]] void* SlobKmalloc(size_t size, gfp_t gfp, const void* caller) {
+    return slob_.Kmalloc(size, gfp, caller);
   }
 
   kmem_cache* CreateCacheInternal(const char* name, unsigned size, unsigned align,

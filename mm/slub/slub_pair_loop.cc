@@ -56,6 +56,22 @@ void RandomReplace(long n, A alloc, F free_fn) {
   }
   for (size_t i = 0; i < kSlots; ++i) free_fn(slot[i]);
 }
+// Each pair loop is a function of its own, as a caller of the API would be
+// (inlined into main, the loop competed for registers with every other mode).
+[[gnu::noinline]] void CachePairs(mm::SlabSystem* sys, mm::kmem_cache* s, long n) {
+  for (long i = 0; i < n; ++i) {
+    void* p = sys->Alloc(s, mm::GFP_KERNEL);
+    asm volatile("" : : "r"(p) : "memory");
+    sys->Free(s, p);
+  }
+}
+[[gnu::noinline]] void KmallocPairs(mm::SlabSystem* sys, long n) {
+  for (long i = 0; i < n; ++i) {
+    void* p = sys->Kmalloc(64, mm::GFP_KERNEL);
+    asm volatile("" : : "r"(p) : "memory");
+    sys->Kfree(p);
+  }
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -127,15 +143,10 @@ int main(int argc, char** argv) {
     printf("%ld kmalloc random replacements\n", n);
     return 0;
   }
-  const bool kmalloc = strcmp(mode, "kmalloc") == 0;
-  for (long i = 0; i < n; ++i) {
-    void* p = kmalloc ? sys->Kmalloc(64, mm::GFP_KERNEL) : sys->Alloc(s, mm::GFP_KERNEL);
-    asm volatile("" : : "r"(p) : "memory");
-    if (kmalloc) {
-      sys->Kfree(p);
-    } else {
-      sys->Free(s, p);
-    }
+  if (strcmp(mode, "kmalloc") == 0) {
+    KmallocPairs(sys, n);
+  } else {
+    CachePairs(sys, s, n);
   }
   printf("%ld %s pairs\n", n, mode);
   return 0;
