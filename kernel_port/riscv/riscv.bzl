@@ -1,12 +1,24 @@
 """riscv64_binary: builds `binary` for //platforms:riscv64_virt regardless of --platforms."""
 
 def _to_riscv_impl(settings, attr):
-    return {"//command_line_option:platforms": "//platforms:riscv64_virt"}
+    # The host's sanitizer flags (--config=asan|tsan|ubsan add -fsanitize=... to
+    # --copt/--linkopt) have no runtime in the freestanding kernel: keep only
+    # the warnings, so `bazel test //... --config=asan` builds the RISC-V side
+    # as it is built without a sanitizer.
+    return {
+        "//command_line_option:platforms": "//platforms:riscv64_virt",
+        "//command_line_option:copt": [c for c in settings["//command_line_option:copt"] if c.startswith("-W")],
+        "//command_line_option:linkopt": [],
+    }
 
 _to_riscv = transition(
     implementation = _to_riscv_impl,
-    inputs = [],
-    outputs = ["//command_line_option:platforms"],
+    inputs = ["//command_line_option:copt"],
+    outputs = [
+        "//command_line_option:platforms",
+        "//command_line_option:copt",
+        "//command_line_option:linkopt",
+    ],
 )
 
 def _riscv64_binary_impl(ctx):
