@@ -4,8 +4,9 @@
 //   registry lock -> SlubNode::lock -> page source.  Functions named *Locked
 //   assert the node lock; Deactivate, GetPartial, FreeSlow's locked part and the
 //   Debug* paths take it; NewSlab/DiscardSlab run with no lock (the page source
-//   has its own). Lockless here: the remote-stack CAS/exchange and the own-cpu
-//   partial free.
+//   has its own). Lockless here: the remote-stack CAS/exchange, the own-cpu
+//   partial free, and the remote-free buffer (owner cpu only; FlushRemote's
+//   splices are the CAS frees of FreeChain).
 #ifndef MM_SLUB_SLUB_IMPL_H_
 #define MM_SLUB_SLUB_IMPL_H_
 
