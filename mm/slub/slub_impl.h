@@ -433,6 +433,13 @@ void Slub<PS>::FlushRemote(kmem_cache* s, unsigned cpu) {
   }
   for (unsigned i = 0; i < n;) {
     page* pg = HeadPageOf(*pages_, objs[i]);
+    if (__builtin_expect(pg == nullptr || (pg->flags & PG_slab) == 0 || pg->slab_cache != s, 0)) {
+      // Its slab went away while the object sat here: it was freed again
+      // through another path (a double free). Drop it.
+      ReportDoubleFree(s, objs[i]);
+      ++i;
+      continue;
+    }
     const uintptr_t base = SlabBase(pg);
     const uintptr_t bytes = uintptr_t{pg->objects} * s->size;
     unsigned j = i + 1;
