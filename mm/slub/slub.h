@@ -30,6 +30,15 @@
 //     slab's list: inuse 1 -> 0 (the slab may be discarded). A free into a FULL
 //     unfrozen slab (on no list) freezes it in the same CAS and puts it on the
 //     freeing cpu's partial list, with no lock.
+//   - REMOTE-FREE BUFFER: in a non-debug cache, a free that would take one of
+//     the two CAS paths above (a slab this cpu does not own) is first pushed,
+//     with plain stores, onto the freeing cpu's SlubCpu::remote_buf (owner
+//     only). Every kRemoteBatch frees, and in FlushCpu (so in shrink, cpu dead
+//     and shutdown), FlushRemote splices each run of consecutive objects of one
+//     slab onto it with ONE CAS of the paths above (FreeChain), with the same
+//     list transitions as a single free. Until then a buffered object counts
+//     as in use in its slab (slabinfo's active_objs, leak checks after a flush
+//     see it free), as an object in SLAB's array cache does.
 //   - Node counters nr_slabs/total_objects are relaxed atomics (read by slabinfo).
 //
 // THE STATE WORD page->remote_free (accessed only through Remote()):
@@ -67,6 +76,9 @@
 //   (S6) sum over nodes of nr_slabs == slabs on partial lists + active slabs +
 //        cpu-partial slabs + full slabs (full slabs are on no list, except debug
 //        caches, which keep them on node.full so that they can be validated).
+//   (S7) a cpu's remote buffer: nr_remote <= kRemoteBatch, the chain has exactly
+//        nr_remote entries, each an object of a slab of this cache, counted in
+//        that slab's inuse (CheckCache counts buffered objects as in use).
 //   Debug caches never use the cpu structures: every operation runs under the
 //   node lock, and every object carries a state tag (slab_debug.h); quarantined
 //   objects count as in use.
@@ -130,6 +142,9 @@ inline constexpr unsigned kMaxOrder = 3;       // slub_max_order (PAGE_ALLOC_COS
 // from a node list still move Linux's count.
 inline constexpr uint64_t kCpuPartialBytes = 1024 * 1024;
 inline constexpr unsigned kParkedScan = 32;  // parked slabs CollectParked looks at
+// Remote frees a cpu buffers per cache before FlushRemote returns them (SLAB's
+// array cache does the same for every free).
+inline constexpr unsigned kRemoteBatch = 32;
 
 // A cpu's view of a cache. Owned by that cpu (see LOCK ORDER).
 // PARKED SLABS (a libmm difference from Linux, after mimalloc's full pages):
@@ -171,6 +186,13 @@ struct alignas(kCacheLineSize) SlubCpu {
   alignas(kCacheLineSize) page* partial_tail;  // newest partial slab (nullptr iff none)
   List parked;  // full slabs still frozen to this cpu, via page->lru
   unsigned nr_parked;
+  // REMOTE-FREE BUFFER (non-debug caches): objects this cpu freed into slabs it
+  // does not own, newest first, chained through their free pointers (the
+  // slabs' owners do not look at them: to them the objects are still in use).
+  // nr_remote == |remote_buf| <= kRemoteBatch; FlushRemote splices each run of
+  // one slab's objects onto that slab with one CAS.
+  void* remote_buf;
+  uint32_t nr_remote;
   // Set (a plain atomic store) by a cpu whose remote free made the remote stack
   // of one of this cpu's frozen slabs non-empty: the owner then looks for
   // parked slabs with remote frees before taking a node's or a new slab.
@@ -425,6 +447,18 @@ class Slub {
   }
   [[gnu::noinline]] void FreeSlower(kmem_cache* s, void* obj, const void* caller, unsigned cpu,
                                     page* pg);
+  // Frees the chain head..tail (count objects of slab pg of the non-debug cache
+  // s, linked through their free pointers) with one CAS of pg's state word:
+  // onto the remote stack if pg is frozen, else into the packed word, with the
+  // list transitions of a single free (full -> frozen onto `cpu`'s partial
+  // list; -> empty under the node lock, discarded beyond min_partial). A chain
+  // longer than pg's inuse is a double free: reported, dropped.
+  void FreeChain(kmem_cache* s, page* pg, void* head, void* tail, unsigned count, unsigned cpu);
+  // Empties `cpu`'s remote-free buffer of s (the owner cpu, or a caller that
+  // guarantees it is quiescent: FlushCpu's callers). An object pushed twice
+  // (found twice on the walk) is reported as a double free and dropped; the
+  // objects its second push unlinked stay in use (leaked, never corrupt).
+  void FlushRemote(kmem_cache* s, unsigned cpu);
 
   int Shrink(kmem_cache* s);
   int ShutdownCache(kmem_cache* s);

@@ -4,8 +4,9 @@
 //   registry lock -> SlubNode::lock -> page source.  Functions named *Locked
 //   assert the node lock; Deactivate, GetPartial, FreeSlow's locked part and the
 //   Debug* paths take it; NewSlab/DiscardSlab run with no lock (the page source
-//   has its own). Lockless here: the remote-stack CAS/exchange and the own-cpu
-//   partial free.
+//   has its own). Lockless here: the remote-stack CAS/exchange, the own-cpu
+//   partial free, and the remote-free buffer (owner cpu only; FlushRemote's
+//   splices are the CAS frees of FreeChain).
 #ifndef MM_SLUB_SLUB_IMPL_H_
 #define MM_SLUB_SLUB_IMPL_H_
 
@@ -388,6 +389,69 @@ void Slub<PS>::FreeSlower(kmem_cache* s, void* obj, const void* caller, unsigned
     DebugFree(s, pg, obj, caller);
     return;
   }
+  // Not a slab of this cpu: buffer it (see REMOTE-FREE BUFFER in slub.h). The
+  // naive double free (the same object twice in a row) is caught here; any
+  // other repeat shows as a cycle when FlushRemote walks the buffer.
+  SlubCpu* c = CpuOf(s, cpu);
+  if (__builtin_expect(obj == c->remote_buf, 0)) {
+    ReportDoubleFree(s, obj);
+    return;
+  }
+  // An unfrozen slab with nothing in use: obj is on its freelist, and
+  // buffering it would overwrite its link there. Reported, as the CAS path did.
+  if (const uintptr_t w = Remote(pg).load(std::memory_order_relaxed);
+      __builtin_expect((w & kFrozen) == 0 && StateInuse(w) == 0, 0)) {
+    slab_debug::ReportSlab(s, pg, "Object %p already free (double free): slab has no object in use",
+                           obj);
+    return;
+  }
+  SetFreePointer(s, obj, c->remote_buf);
+  c->remote_buf = obj;
+  if (++c->nr_remote >= kRemoteBatch) FlushRemote(s, cpu);
+}
+
+template <PageSource PS>
+void Slub<PS>::FlushRemote(kmem_cache* s, unsigned cpu) {
+  SlubCpu* c = CpuOf(s, cpu);
+  void* objs[kRemoteBatch];
+  unsigned n = 0;
+  void* p = c->remote_buf;
+  const unsigned count = c->nr_remote;
+  c->remote_buf = nullptr;
+  c->nr_remote = 0;
+  // The chain links objs[k] -> objs[k+1] by construction; an object pushed
+  // twice links back to the head of its second push, so it shows up again.
+  for (unsigned i = 0; i < count && i < kRemoteBatch && p != nullptr; ++i) {
+    bool dup = false;
+    for (unsigned j = 0; j < n; ++j) dup |= objs[j] == p;
+    if (__builtin_expect(dup, 0)) {
+      ReportDoubleFree(s, p);
+      break;  // what follows repeats the walk
+    }
+    objs[n++] = p;
+    p = GetFreePointer(s, p);
+  }
+  for (unsigned i = 0; i < n;) {
+    page* pg = HeadPageOf(*pages_, objs[i]);
+    if (__builtin_expect(pg == nullptr || (pg->flags & PG_slab) == 0 || pg->slab_cache != s, 0)) {
+      // Its slab went away while the object sat here: it was freed again
+      // through another path (a double free). Drop it.
+      ReportDoubleFree(s, objs[i]);
+      ++i;
+      continue;
+    }
+    const uintptr_t base = SlabBase(pg);
+    const uintptr_t bytes = uintptr_t{pg->objects} * s->size;
+    unsigned j = i + 1;
+    while (j < n && reinterpret_cast<uintptr_t>(objs[j]) - base < bytes) ++j;
+    FreeChain(s, pg, objs[i], objs[j - 1], j - i, cpu);
+    i = j;
+  }
+}
+
+template <PageSource PS>
+void Slub<PS>::FreeChain(kmem_cache* s, page* pg, void* obj, void* tail, unsigned count,
+                         unsigned cpu) {
   SlubCache* sc = CacheOf(s);
   SlubNode& n = NodeOfSlab(sc, pg);
   bool locked = false;
@@ -395,7 +459,7 @@ void Slub<PS>::FreeSlower(kmem_cache* s, void* obj, const void* caller, unsigned
   for (;;) {
     if (w & kFrozen) {
       // Lock-free push onto a frozen slab's remote stack.
-      SetFreePointer(s, obj, reinterpret_cast<void*>(w & ~kFrozen));
+      SetFreePointer(s, tail, reinterpret_cast<void*>(w & ~kFrozen));
       if (Remote(pg).compare_exchange_weak(w, reinterpret_cast<uintptr_t>(obj) | kFrozen,
                                            std::memory_order_release,
                                            std::memory_order_relaxed)) {
@@ -414,10 +478,12 @@ void Slub<PS>::FreeSlower(kmem_cache* s, void* obj, const void* caller, unsigned
     // Unfrozen: (head, inuse) in the word (Linux's __slab_free).
     void* prior = StateHead(pg, w);
     const unsigned inuse = StateInuse(w);
-    if (__builtin_expect(inuse == 0 || inuse > pg->objects, 0)) {
+    if (__builtin_expect(inuse < count || inuse > pg->objects, 0)) {
       if (locked) n.lock.Unlock();
-      slab_debug::ReportSlab(s, pg, "Object %p already free (double free): slab has no object in use",
-                             obj);
+      slab_debug::ReportSlab(s, pg,
+                             "Object %p already free (double free): slab has %u object(s) in use, "
+                             "%u freed",
+                             obj, inuse, count);
       return;
     }
     uintptr_t next;
@@ -426,7 +492,7 @@ void Slub<PS>::FreeSlower(kmem_cache* s, void* obj, const void* caller, unsigned
       // Full (on no list): freeze it onto this cpu's partial list in the same
       // CAS (Linux's put_cpu_partial); no list to change, so no lock.
       next = kFrozen;
-    } else if (inuse == 1) {
+    } else if (inuse == count) {
       // Becomes empty: it may leave the partial list. Lock first, then CAS.
       if (!locked) {
         n.lock.Lock();
@@ -436,9 +502,9 @@ void Slub<PS>::FreeSlower(kmem_cache* s, void* obj, const void* caller, unsigned
       }
       next = PackState(pg, obj, 0);
     } else {
-      next = PackState(pg, obj, inuse - 1);
+      next = PackState(pg, obj, inuse - count);
     }
-    SetFreePointer(s, obj, prior);
+    SetFreePointer(s, tail, prior);
     // acq_rel: a freeze takes over the page fields the unfreezer cleared.
     if (!Remote(pg).compare_exchange_weak(w, next, std::memory_order_acq_rel,
                                           std::memory_order_relaxed)) {
@@ -448,7 +514,7 @@ void Slub<PS>::FreeSlower(kmem_cache* s, void* obj, const void* caller, unsigned
       if (locked) n.lock.Unlock();
       // Frozen by us: page freelist/inuse are ours (remote freers use the stack).
       pg->freelist = obj;
-      pg->inuse = inuse - 1;
+      pg->inuse = inuse - count;
       SetOwner(pg, cpu + 1);
       SlubCpu* c = CpuOf(s, cpu);
       if (c->nr_partial >= sc->cpu_partial_slabs) UnfreezePartials(s, c);
@@ -459,7 +525,7 @@ void Slub<PS>::FreeSlower(kmem_cache* s, void* obj, const void* caller, unsigned
     // Empty now (lock held, so nobody froze it meanwhile): discard it if the node
     // has enough partial slabs, as Linux's min_partial.
     bool discard = false;
-    if (inuse == 1 && n.nr_partial >= sc->min_partial) {
+    if (inuse == count && n.nr_partial >= sc->min_partial) {
       List::Remove(&pg->lru);
       --n.nr_partial;
       pg->freelist = nullptr;
@@ -613,6 +679,9 @@ void Slub<PS>::DebugFree(kmem_cache* s, page* pg, void* obj, const void* caller)
 template <PageSource PS>
 void Slub<PS>::FlushCpu(kmem_cache* s, unsigned cpu) {
   SlubCpu* c = CpuOf(s, cpu);
+  // The buffer first: its splices may freeze full slabs onto this cpu, which
+  // the rest of the flush then unfreezes.
+  if (c->nr_remote != 0 || c->remote_buf != nullptr) FlushRemote(s, cpu);
   if (c->slab != nullptr) {
     page* pg = c->slab;
     void* fl = c->freelist;
@@ -857,6 +926,21 @@ bool Slub<PS>::CheckCache(kmem_cache* s) {
     } else if (c->free_bytes != 0) {
       fail("cpu free bounds without a slab", c);
     }
+    // (S7) the remote-free buffer; its objects count as in use in their slabs.
+    if (c->nr_remote > kRemoteBatch) fail("cpu remote buffer over capacity", c);
+    if (CacheDebug(s) && (c->nr_remote != 0 || c->remote_buf != nullptr)) {
+      fail("debug cache with a remote buffer", c);
+    }
+    unsigned nbuf = 0;
+    for (void* p = c->remote_buf; p != nullptr && nbuf <= kRemoteBatch; p = GetFreePointer(s, p)) {
+      ++nbuf;
+      page* pg = HeadPageOf(*pages_, p);
+      if (pg == nullptr || (pg->flags & PG_slab) == 0 || pg->slab_cache != s || !IsObjectOf(s, pg, p)) {
+        fail("remote buffer entry not an object of this cache", p);
+        break;
+      }
+    }
+    if (nbuf != c->nr_remote) fail("cpu nr_remote != length of the remote buffer", c);
     page* last = nullptr;
     for (page* pg = c->partial; pg != nullptr && np-- > 0; pg = internal::NextPartial(pg)) last = pg;
     if (c->partial_tail != last) fail("cpu partial_tail is not the chain's last slab", c);
