@@ -635,28 +635,15 @@ int VmSystem::RmapWalk(page* p, RmapFn fn, void* ctx) {
   SpinLockGuard g(lock_);
   if (!cfg_.mmu || p == nullptr || p->mapping == nullptr) return 0;
   const Pfn pfn = buddy_->PageToPfn(p);
-  List* vmas;
-  size_t node_offset;
+  auto call = [&](vm_area_struct* vma, unsigned long addr, pte_t* pte) {
+    return fn(vma, addr, pte, ctx);
+  };
   if (PageHasFlag(p, PG_anon)) {
-    vmas = &static_cast<anon_vma*>(p->mapping)->vmas;
-    node_offset = 0;
-  } else {
-    vmas = &static_cast<address_space*>(p->mapping)->i_mmap;
-    node_offset = 1;
+    return ForEachMappingPte<&vm_area_struct::anon_vma_node>(
+        static_cast<anon_vma*>(p->mapping)->vmas, p->index, pfn, call);
   }
-  int visited = 0;
-  for (ListNode* n = vmas->first(); n != nullptr && n != vmas->end(); n = n->next) {
-    vm_area_struct* vma = node_offset == 0 ? ContainerOf(n, &vm_area_struct::anon_vma_node)
-                                           : ContainerOf(n, &vm_area_struct::shared);
-    if (p->index < vma->vm_pgoff) continue;
-    const unsigned long addr = vma->vm_start + ((p->index - vma->vm_pgoff) << kPageShift);
-    if (addr < vma->vm_start || addr >= vma->vm_end) continue;
-    pte_t* pte = vma->vm_mm->pgt.Lookup(addr);
-    if (pte == nullptr || !PtePresent(*pte) || PtePfn(*pte) != pfn) continue;
-    ++visited;
-    if (!fn(vma, addr, pte, ctx)) break;
-  }
-  return visited;
+  return ForEachMappingPte<&vm_area_struct::shared>(
+      static_cast<address_space*>(p->mapping)->i_mmap, p->index, pfn, call);
 }
 
 }  // namespace mm
@@ -667,25 +654,16 @@ int VmSystem::UnmapAnonPage(page* p, pte_t swap_pte, bool* dirty) {
   SpinLockGuard g(lock_);
   if (p == nullptr || !PageHasFlag(p, PG_anon) || p->mapping == nullptr || !PteSwap(swap_pte))
     return -kEINVAL;
-  anon_vma* av = static_cast<anon_vma*>(p->mapping);
-  const uint64_t index = p->index;
-  const Pfn pfn = buddy_->PageToPfn(p);
-  int n = 0;
-  for (ListNode* l = av->vmas.first(); l != nullptr && l != av->vmas.end(); l = l->next) {
-    vm_area_struct* vma = ContainerOf(l, &vm_area_struct::anon_vma_node);
-    if (index < vma->vm_pgoff) continue;
-    const unsigned long addr = vma->vm_start + ((index - vma->vm_pgoff) << kPageShift);
-    if (addr < vma->vm_start || addr >= vma->vm_end) continue;
-    pte_t* pte = vma->vm_mm->pgt.Lookup(addr);
-    if (pte == nullptr || !PtePresent(*pte) || PtePfn(*pte) != pfn) continue;
-    if ((*pte & kPteD) && dirty != nullptr) *dirty = true;
-    *pte = swap_pte;
-    TlbFlushRange(vma->vm_mm, addr, addr + kPageSize);
-    ++vma->vm_mm->rss_stat[MM_SWAPENTS];
-    PageRemoveRmap(vma->vm_mm, p);
-    ++n;
-  }
-  return n;
+  return ForEachMappingPte<&vm_area_struct::anon_vma_node>(
+      static_cast<anon_vma*>(p->mapping)->vmas, p->index, buddy_->PageToPfn(p),
+      [&](vm_area_struct* vma, unsigned long addr, pte_t* pte) {
+        if ((*pte & kPteD) && dirty != nullptr) *dirty = true;
+        *pte = swap_pte;
+        TlbFlushRange(vma->vm_mm, addr, addr + kPageSize);
+        ++vma->vm_mm->rss_stat[MM_SWAPENTS];
+        PageRemoveRmap(vma->vm_mm, p);
+        return true;
+      });
 }
 
 void VmSystem::SetSwapHooks(const SwapHooks* hooks) {

@@ -194,49 +194,33 @@ bool VmSystem::EvictableFilePageLocked(const page* p) const {
          p->mapping != nullptr;
 }
 
-namespace {
-// Calls fn(vma, addr, pte) for every PTE of f's mappings that maps pfn at
-// file page `index` (shared and private mappings alike).
-template <typename Fn>
-int ForEachFilePte(address_space* as, uint64_t index, Pfn pfn, Fn&& fn) {
-  int n = 0;
-  for (ListNode* l = as->i_mmap.first(); l != nullptr && l != as->i_mmap.end(); l = l->next) {
-    vm_area_struct* vma = ContainerOf(l, &vm_area_struct::shared);
-    if (index < vma->vm_pgoff) continue;
-    const unsigned long addr = vma->vm_start + ((index - vma->vm_pgoff) << kPageShift);
-    if (addr < vma->vm_start || addr >= vma->vm_end) continue;
-    pte_t* pte = vma->vm_mm->pgt.Lookup(addr);
-    if (pte == nullptr || !PtePresent(*pte) || PtePfn(*pte) != pfn) continue;
-    fn(vma, addr, pte);
-    ++n;
-  }
-  return n;
-}
-}  // namespace
-
 // page_mkclean for one page: D bits move into PG_dirty, the PTEs lose W (the
 // next store faults and dirties the page again).
 int VmSystem::MkcleanFilePage(page* p) {
-  return ForEachFilePte(static_cast<address_space*>(p->mapping), p->index, buddy_->PageToPfn(p),
-                        [&](vm_area_struct* vma, unsigned long addr, pte_t* pte) {
-                          if (*pte & kPteD) SetPageDirtyFile(p);
-                          if (*pte & (kPteD | kPteW)) {
-                            *pte &= ~(kPteD | kPteW);
-                            TlbFlushRange(vma->vm_mm, addr, addr + kPageSize);
-                          }
-                        });
+  return ForEachMappingPte<&vm_area_struct::shared>(
+      static_cast<address_space*>(p->mapping)->i_mmap, p->index, buddy_->PageToPfn(p),
+      [&](vm_area_struct* vma, unsigned long addr, pte_t* pte) {
+        if (*pte & kPteD) SetPageDirtyFile(p);
+        if (*pte & (kPteD | kPteW)) {
+          *pte &= ~(kPteD | kPteW);
+          TlbFlushRange(vma->vm_mm, addr, addr + kPageSize);
+        }
+        return true;
+      });
 }
 
 // try_to_unmap for a page-cache page: every PTE becomes none (a later access
 // faults the page in again from the cache or the file).
 int VmSystem::UnmapFilePage(page* p) {
-  ForEachFilePte(static_cast<address_space*>(p->mapping), p->index, buddy_->PageToPfn(p),
-                 [&](vm_area_struct* vma, unsigned long addr, pte_t* pte) {
-                   if (*pte & kPteD) SetPageDirtyFile(p);
-                   *pte = 0;
-                   TlbFlushRange(vma->vm_mm, addr, addr + kPageSize);
-                   PageRemoveRmap(vma->vm_mm, p);
-                 });
+  ForEachMappingPte<&vm_area_struct::shared>(
+      static_cast<address_space*>(p->mapping)->i_mmap, p->index, buddy_->PageToPfn(p),
+      [&](vm_area_struct* vma, unsigned long addr, pte_t* pte) {
+        if (*pte & kPteD) SetPageDirtyFile(p);
+        *pte = 0;
+        TlbFlushRange(vma->vm_mm, addr, addr + kPageSize);
+        PageRemoveRmap(vma->vm_mm, p);
+        return true;
+      });
   return p->_mapcount.load(std::memory_order_relaxed);
 }
 

@@ -48,6 +48,27 @@ inline unsigned long ProtToVmFlags(unsigned long prot) {
 
 inline page* LruPage(ListNode* n) { return ContainerOf(n, &page::lru); }
 
+// rmap_walk for one page: fn(vma, addr, pte) for every present PTE that maps
+// pfn as page `index` of the VMAs on `vmas` (an anon_vma's vmas, linked by
+// anon_vma_node, or a file's i_mmap, linked by shared: `Link`). fn returns
+// false to stop the walk. Returns the number of PTEs fn was called for.
+// Caller holds vm_lock.
+template <ListNode vm_area_struct::*Link, typename Fn>
+int ForEachMappingPte(List& vmas, uint64_t index, Pfn pfn, Fn&& fn) {
+  int visited = 0;
+  for (ListNode* n = vmas.first(); n != nullptr && n != vmas.end(); n = n->next) {
+    vm_area_struct* vma = ContainerOf(n, Link);
+    if (index < vma->vm_pgoff) continue;
+    const unsigned long addr = vma->vm_start + ((index - vma->vm_pgoff) << kPageShift);
+    if (addr < vma->vm_start || addr >= vma->vm_end) continue;
+    pte_t* pte = vma->vm_mm->pgt.Lookup(addr);
+    if (pte == nullptr || !PtePresent(*pte) || PtePfn(*pte) != pfn) continue;
+    ++visited;
+    if (!fn(vma, addr, pte)) break;
+  }
+  return visited;
+}
+
 }  // namespace mm::vm_internal
 
 #endif  // MM_VM_VM_INTERNAL_H_
