@@ -510,6 +510,37 @@ bool Slob<PS>::CheckCache(kmem_cache* s) {
     if (ok) Printk("SLOB %s: invariant violated: %s (%p)\n", s->name, what, where);
     ok = false;
   };
+  // Walks the blocks of pg from its base to `end`: each free block (met in
+  // address order on pg's free list) is checked and its units added to
+  // *free_units; each allocated block goes to used(address), which returns its
+  // units (0: a bad block, stop). Returns where the walk stopped; *rest is the
+  // free-list entry not met (nullptr when the list was walked whole).
+  auto walk_blocks = [&](page* pg, uintptr_t end, unsigned* free_units, void** rest,
+                         auto&& used) -> uintptr_t {
+    void* f = pg->freelist;
+    uintptr_t b = Base(pg);
+    uintptr_t last_free_end = 0;
+    while (b < end) {
+      if (reinterpret_cast<void*>(b) == f) {
+        const unsigned u = FreeUnits(f);
+        if (u == 0) {
+          fail("(B1) empty free block", f);
+          break;
+        }
+        if (b == last_free_end) fail("(B2) adjacent free blocks not merged", f);
+        *free_units += u;
+        b += uintptr_t{u} * kUnit;
+        last_free_end = b;
+        f = NextFree(pg, f);
+        continue;
+      }
+      const unsigned u = used(b);
+      if (u == 0) break;
+      b += uintptr_t{u} * kUnit;
+    }
+    *rest = f;
+    return b;
+  };
   SpinLockGuard guard(lock_);
   if (caches_[c->id] != s) fail("cache not in the id table", s);
   unsigned long mine = 0;
@@ -523,35 +554,20 @@ bool Slob<PS>::CheckCache(kmem_cache* s) {
       }
       if (pg->inuse == 0 || pg->inuse > pg->objects) fail("(B2) page inuse", pg);
       if ((list == &full_) != (pg->inuse == pg->objects)) fail("(B3) page on the wrong list", pg);
-      const uintptr_t base = Base(pg);
-      void* f = pg->freelist;
       unsigned free_units = 0;
-      uintptr_t b = base;
-      uintptr_t last_free_end = 0;
-      while (b < base + kPageSize) {
-        if (reinterpret_cast<void*>(b) == f) {
-          const unsigned u = FreeUnits(f);
-          if (u == 0) {
-            fail("(B1) empty free block", f);
-            break;
-          }
-          if (b == last_free_end) fail("(B2) adjacent free blocks not merged", f);
-          free_units += u;
-          b += uintptr_t{u} * kUnit;
-          last_free_end = b;
-          f = NextFree(pg, f);
-          continue;
-        }
-        const uint64_t h = *reinterpret_cast<uint64_t*>(b);
+      void* f = nullptr;
+      const uintptr_t end = Base(pg) + kPageSize;
+      const uintptr_t b = walk_blocks(pg, end, &free_units, &f, [&](uintptr_t blk) -> unsigned {
+        const uint64_t h = *reinterpret_cast<uint64_t*>(blk);
         const unsigned u = h & kUnitsMask;
         if ((h & kHdrMagicMask) != kHdrMagic || u == 0) {
-          fail("(B1) allocated block without a valid header", reinterpret_cast<void*>(b));
-          break;
+          fail("(B1) allocated block without a valid header", reinterpret_cast<void*>(blk));
+          return 0;
         }
         if ((h >> 32) == c->id + 1) ++mine;
-        b += uintptr_t{u} * kUnit;
-      }
-      if (b != base + kPageSize) fail("(B1) blocks do not tile the page", pg);
+        return u;
+      });
+      if (b != end) fail("(B1) blocks do not tile the page", pg);
       if (f != nullptr) fail("(B2) free list out of address order or outside the page", pg);
       if (pg->inuse + free_units != pg->objects) fail("(B2) inuse + free units != objects", pg);
     }
@@ -571,30 +587,15 @@ bool Slob<PS>::CheckCache(kmem_cache* s) {
       if (pg->inuse == 0 || pg->inuse > pg->objects) fail("(B2) own page inuse", pg);
       if ((list == &c->own_full) != (pg->inuse == pg->objects)) fail("(B3) own page on the wrong list", pg);
       const uintptr_t base = Base(pg);
-      void* f = pg->freelist;
       unsigned free_units = 0, used_units = 0;
-      uintptr_t b = base;
-      uintptr_t last_free_end = 0;
+      void* f = nullptr;
       const uintptr_t end = base + BlockBytes(pg);
-      while (b < end) {
-        if (reinterpret_cast<void*>(b) == f) {
-          const unsigned u = FreeUnits(f);
-          if (u == 0) {
-            fail("(B1) empty free block", f);
-            break;
-          }
-          if (b == last_free_end) fail("(B2) adjacent free blocks not merged", f);
-          free_units += u;
-          b += uintptr_t{u} * kUnit;
-          last_free_end = b;
-          f = NextFree(pg, f);
-          continue;
-        }
-        if ((b - base) % c->own_align != 0) fail("(B1) own object misaligned", reinterpret_cast<void*>(b));
+      const uintptr_t b = walk_blocks(pg, end, &free_units, &f, [&](uintptr_t blk) -> unsigned {
+        if ((blk - base) % c->own_align != 0) fail("(B1) own object misaligned", reinterpret_cast<void*>(blk));
         ++own_objs;
         used_units += c->own_units;
-        b += uintptr_t{c->own_units} * kUnit;
-      }
+        return c->own_units;
+      });
       if (b != end) fail("(B1) blocks do not tile the own page", pg);
       if (f != nullptr) fail("(B2) free list out of address order or outside the own page", pg);
       if (pg->inuse != used_units || pg->inuse + free_units != pg->objects) fail("(B2) own page units", pg);
