@@ -13,6 +13,7 @@
 
 #include "gtest/gtest.h"
 #include "mm/buddy/buddy_test_util.h"
+#include "mm/slab_common/slab_debug.h"
 
 namespace mm {
 namespace {
@@ -177,6 +178,108 @@ TEST_F(ObjectApiTest, KmemCacheAndKmallocThroughTheFacade) {
   ASSERT_NE(big, nullptr);
   memset(big, 1, 3 * PAGE_SIZE);
   kfree(big);
+}
+
+// The hot entry points take three cases out of line (HOT ENTRY POINTS in
+// linux_api.cc): a thread's first call, __GFP_ZERO, and no machine. Each must
+// behave exactly as the inline path, on every allocator.
+// kmem_cache_destroy refuses (and keeps listing) a cache with live objects.
+bool DestroyedCleanly(struct kmem_cache* c, const char* name) {
+  kmem_cache_destroy(c);
+  static char buf[16384];
+  if (proc_read("/proc/slabinfo", buf, sizeof buf) <= 0) return false;
+  return strstr(buf, (std::string("\n") + name + " ").c_str()) == nullptr;
+}
+
+class HotEntryTest : public ::testing::TestWithParam<const char*> {
+ protected:
+  void Boot(const char* extra) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "mem=32M cpus=4 slab_allocator=%s %s", GetParam(), extra);
+    ASSERT_EQ(mm_boot(cmd), 0);
+  }
+  void TearDown() override { mm_shutdown(); }
+};
+
+TEST_P(HotEntryTest, FirstCallOnAThreadIsEachEntryPoint) {
+  Boot("");
+  struct kmem_cache* c = kmem_cache_create("hot_entry", 48, 0, 0, nullptr);
+  ASSERT_NE(c, nullptr);
+  void* from_cache = nullptr;
+  void* from_kmalloc = nullptr;
+  // Each thread's first call into the slab layer is a different entry point.
+  std::thread([&] { from_cache = kmem_cache_alloc(c, GFP_KERNEL); }).join();
+  std::thread([&] { from_kmalloc = kmalloc(200, GFP_KERNEL); }).join();
+  ASSERT_NE(from_cache, nullptr);
+  ASSERT_NE(from_kmalloc, nullptr);
+  memset(from_cache, 0x5a, 48);
+  memset(from_kmalloc, 0x5a, 200);
+  std::thread([&] { kmem_cache_free(c, from_cache); }).join();
+  std::thread([&] { kfree(from_kmalloc); }).join();
+  std::thread([] { kfree(nullptr); }).join();
+  EXPECT_TRUE(DestroyedCleanly(c, "hot_entry"));  // nothing left: every free landed
+}
+
+TEST_P(HotEntryTest, GfpZeroThroughKmallocAndKmemCacheAlloc) {
+  Boot("");
+  struct kmem_cache* c = kmem_cache_create("hot_zero", 96, 0, 0, nullptr);
+  ASSERT_NE(c, nullptr);
+  for (int round = 0; round < 4; ++round) {
+    unsigned char* a = static_cast<unsigned char*>(kmalloc(100, GFP_KERNEL));
+    unsigned char* b = static_cast<unsigned char*>(kmem_cache_alloc(c, GFP_KERNEL));
+    ASSERT_NE(a, nullptr);
+    ASSERT_NE(b, nullptr);
+    memset(a, 0xff, 100);
+    memset(b, 0xff, 96);
+    kfree(a);
+    kmem_cache_free(c, b);
+    a = static_cast<unsigned char*>(kmalloc(100, GFP_KERNEL | __GFP_ZERO));
+    b = static_cast<unsigned char*>(kmem_cache_alloc(c, GFP_KERNEL | __GFP_ZERO));
+    for (int i = 0; i < 100; ++i) ASSERT_EQ(a[i], 0) << i;
+    for (int i = 0; i < 96; ++i) ASSERT_EQ(b[i], 0) << i;
+    kfree(a);
+    kmem_cache_free(c, b);
+  }
+  EXPECT_TRUE(DestroyedCleanly(c, "hot_zero"));
+}
+
+INSTANTIATE_TEST_SUITE_P(AllAllocators, HotEntryTest, ::testing::Values("slub", "slab", "slob"),
+                         [](const auto& info) { return std::string(info.param); });
+
+// SLAB_STORE_USER records the facade's caller on every route: the inline
+// path, a thread's first call and __GFP_ZERO (both out of line).
+[[gnu::noinline]] void* KmallocHere(gfp_t gfp) {
+  void* p = kmalloc(64, gfp);
+  asm volatile("" : : "r"(p) : "memory");
+  return p;
+}
+[[gnu::noinline]] void KmallocHereEnd() { asm volatile(""); }
+
+TEST(HotEntryCallerTest, StoreUserRecordsTheFacadesCaller) {
+  ASSERT_EQ(mm_boot("mem=32M cpus=2 slab_allocator=slub slub_debug=U"), 0);
+  const uintptr_t lo = reinterpret_cast<uintptr_t>(&KmallocHere);
+  auto recorded = [](void* p) {
+    struct page* pg = virt_to_page(p);
+    if (pg->flags & PG_tail) pg = pg->compound_head;
+    return reinterpret_cast<uintptr_t>(slab_debug::TracksOf(pg->slab_cache, p)[0].addr);
+  };
+  void* inline_path = KmallocHere(GFP_KERNEL);
+  void* zeroed = KmallocHere(GFP_KERNEL | __GFP_ZERO);
+  void* first_on_thread = nullptr;
+  std::thread([&] { first_on_thread = KmallocHere(GFP_KERNEL); }).join();
+  for (void* p : {inline_path, zeroed, first_on_thread}) {
+    ASSERT_NE(p, nullptr);
+    const uintptr_t a = recorded(p);
+    EXPECT_GT(a, lo);
+    EXPECT_LT(a, lo + 128) << "caller recorded outside KmallocHere";
+    kfree(p);
+  }
+  mm_shutdown();
+}
+
+TEST(HotEntryDeathTest, NoMachineNamesTheCall) {
+  EXPECT_DEATH(kmalloc(8, GFP_KERNEL), "kmalloc.*no machine");
+  EXPECT_DEATH(kfree(reinterpret_cast<void*>(0x1000)), "kfree.*no machine");
 }
 
 TEST(ConstantsTest, LinuxValuesCoexistWithLibc) {

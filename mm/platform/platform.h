@@ -83,8 +83,14 @@ inline unsigned FastCpuId() {
   const unsigned slot = host_cpu_slot;
   return __builtin_expect(slot != ~0u, 1) ? slot : CpuId();
 }
+// True once the calling thread has its slot, so that FastCpuId() is a plain
+// load: a caller that tests this first and takes its first call on a thread
+// out of line leaves no call in its inlined fast path (and so no
+// callee-saved registers to spill around it).
+inline bool FastCpuIdReady() { return host_cpu_slot != ~0u; }
 #else
 inline unsigned FastCpuId() { return CpuId(); }
+inline bool FastCpuIdReady() { return true; }
 #endif
 }  // namespace platform
 

@@ -149,9 +149,11 @@ class Slab {
   int InitCache(kmem_cache* s);
 
   // ---- Fast paths (lockless, on this cpu's array) ----
-  [[gnu::always_inline]] void* Alloc(kmem_cache* s, gfp_t gfp, const void* caller) {
+  // `cpu` is the calling cpu; a caller that read it already passes it.
+  [[gnu::always_inline]] void* Alloc(kmem_cache* s, gfp_t gfp, const void* caller,
+                                     unsigned cpu = platform::FastCpuId()) {
     SlabCache* sc = CacheOf(s);
-    ArrayCache* ac = sc->cpu[platform::FastCpuId()];
+    ArrayCache* ac = sc->cpu[cpu];
     if (__builtin_expect(ac != nullptr && ac->avail != 0 && !CacheDebug(s), 1)) {
       ac->touched = 1;
       void* obj = ac->entry()[--ac->avail];
@@ -160,9 +162,10 @@ class Slab {
     }
     return AllocSlow(s, gfp, caller);
   }
-  [[gnu::always_inline]] void Free(kmem_cache* s, void* obj, const void* caller) {
+  [[gnu::always_inline]] void Free(kmem_cache* s, void* obj, const void* caller,
+                                   unsigned cpu = platform::FastCpuId()) {
     SlabCache* sc = CacheOf(s);
-    ArrayCache* ac = sc->cpu[platform::FastCpuId()];
+    ArrayCache* ac = sc->cpu[cpu];
     if (__builtin_expect(ac != nullptr && ac->avail < ac->limit && sc->nr_nodes == 1 &&
                              !CacheDebug(s), 1)) {
       ac->entry()[ac->avail++] = obj;

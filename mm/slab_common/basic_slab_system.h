@@ -90,21 +90,23 @@ class BasicSlabSystem {
   // boot cache cannot be destroyed (-EINVAL).
   int DestroyCache(kmem_cache* s);
 
-  [[gnu::always_inline]] void* Alloc(kmem_cache* s, gfp_t gfp) {
-    const void* caller = __builtin_return_address(0);
-    if (kind_ == AllocatorKind::kSlub) [[likely]] return slub_.Alloc(s, gfp, caller);
-    if (kind_ == AllocatorKind::kSlab) return slab_.Alloc(s, gfp, caller);
+  // `caller` (recorded by SLAB_STORE_USER) defaults to the return address of
+  // the function the call is written in: the facade's caller.
+  [[gnu::always_inline]] void* Alloc(kmem_cache* s, gfp_t gfp,
+                                     const void* caller = __builtin_return_address(0)) {
+    if (kind_ == AllocatorKind::kSlub) [[likely]] return slub_.Alloc(s, gfp, caller, platform::FastCpuId());
+    if (kind_ == AllocatorKind::kSlab) return slab_.Alloc(s, gfp, caller, platform::FastCpuId());
     return SlobAlloc(s, gfp, caller);
   }
   [[gnu::always_inline]] void* Zalloc(kmem_cache* s, gfp_t gfp) {
     const void* caller = __builtin_return_address(0);
     return Dispatch([=](auto& a) { return a.Alloc(s, gfp | __GFP_ZERO, caller); });
   }
-  [[gnu::always_inline]] void Free(kmem_cache* s, void* obj) {
+  [[gnu::always_inline]] void Free(kmem_cache* s, void* obj,
+                                   const void* caller = __builtin_return_address(0)) {
     if (obj == nullptr) return;
-    const void* caller = __builtin_return_address(0);
-    if (kind_ == AllocatorKind::kSlub) [[likely]] return slub_.Free(s, obj, caller);
-    if (kind_ == AllocatorKind::kSlab) return slab_.Free(s, obj, caller);
+    if (kind_ == AllocatorKind::kSlub) [[likely]] return slub_.Free(s, obj, caller, platform::FastCpuId());
+    if (kind_ == AllocatorKind::kSlab) return slab_.Free(s, obj, caller, platform::FastCpuId());
     SlobFree(s, obj, caller);
   }
   // nr objects into p[0..nr), or 0 with nothing allocated.
@@ -121,44 +123,51 @@ class BasicSlabSystem {
   unsigned CacheSize(const kmem_cache* s) const { return s->object_size; }
 
   // ---- kmalloc family ----
-  [[gnu::always_inline]] void* Kmalloc(size_t size, gfp_t gfp) {
+  [[gnu::always_inline]] void* Kmalloc(size_t size, gfp_t gfp,
+                                       const void* caller = __builtin_return_address(0)) {
     if (__builtin_expect(size - 1 < kKmallocMaxCacheSize, 1)) {
-      // SLUB allocates from the size class's cache; in KmallocOther an
-      // allocator with its own kmalloc (SLOB: exact sizes, no classes) takes
-      // the request whole.
-      const void* caller = __builtin_return_address(0);
+      // SLUB and SLAB allocate from the size class's cache; SLOB (exact
+      // sizes, no classes) takes the request whole.
       if (kind_ == AllocatorKind::kSlub) [[likely]]
-        return slub_.Alloc(kmalloc_[KmallocIndex(size)], gfp, caller);
+        return slub_.Alloc(kmalloc_[KmallocIndex(size)], gfp, caller, platform::FastCpuId());
       if (kind_ == AllocatorKind::kSlab)
-        return slab_.Alloc(kmalloc_[KmallocIndex(size)], gfp, caller);
+        return slab_.Alloc(kmalloc_[KmallocIndex(size)], gfp, caller, platform::FastCpuId());
       return SlobKmalloc(size, gfp, caller);
     }
     if (size == 0) return ZERO_SIZE_PTR;
     return KmallocLarge(size, gfp);
   }
-  void* Kzalloc(size_t size, gfp_t gfp) { return Kmalloc(size, gfp | __GFP_ZERO); }
+  void* Kzalloc(size_t size, gfp_t gfp, const void* caller = __builtin_return_address(0)) {
+    return Kmalloc(size, gfp | __GFP_ZERO, caller);
+  }
   // nullptr when n * size overflows.
-  void* KmallocArray(size_t n, size_t size, gfp_t gfp) {
+  void* KmallocArray(size_t n, size_t size, gfp_t gfp,
+                     const void* caller = __builtin_return_address(0)) {
     uint64_t bytes;
     if (!CheckedMul(n, size, &bytes)) return nullptr;
-    return Kmalloc(bytes, gfp);
+    return Kmalloc(bytes, gfp, caller);
   }
-  void* Kcalloc(size_t n, size_t size, gfp_t gfp) { return KmallocArray(n, size, gfp | __GFP_ZERO); }
+  void* Kcalloc(size_t n, size_t size, gfp_t gfp, const void* caller = __builtin_return_address(0)) {
+    return KmallocArray(n, size, gfp | __GFP_ZERO, caller);
+  }
   // Keeps the first min(old, new) bytes. new_size 0 frees and returns
   // ZERO_SIZE_PTR; on failure returns nullptr and leaves p alone.
   void* Krealloc(const void* p, size_t new_size, gfp_t gfp);
   // Accepts nullptr and ZERO_SIZE_PTR.
-  [[gnu::always_inline]] void Kfree(const void* p) {
+  [[gnu::always_inline]] void Kfree(const void* p, const void* caller = __builtin_return_address(0)) {
     if (ZERO_OR_NULL_PTR(p)) return;
-    page* pg = HeadPageOf(*pages_, p);
-    if (__builtin_expect(pg != nullptr && (pg->flags & PG_slab) != 0, 1)) {
+    // The cpu is read before the page: the relaxed atomic load of page->flags
+    // would keep the compiler from reusing a caller's read of it.
+    const unsigned cpu = platform::FastCpuId();
+    uint32_t flags = 0;
+    page* pg = HeadPageOf(*pages_, p, &flags);
+    if (__builtin_expect((flags & PG_slab) != 0, 1)) {
       kmem_cache* s = pg->slab_cache;
       void* obj = const_cast<void*>(p);
       // SLUB is given the head page already looked up (FreeInSlab); the
       // others look it up again.
-      const void* caller = __builtin_return_address(0);
-      if (kind_ == AllocatorKind::kSlub) [[likely]] return slub_.FreeInSlab(s, obj, pg, caller);
-      if (kind_ == AllocatorKind::kSlab) return slab_.Free(s, obj, caller);
+      if (kind_ == AllocatorKind::kSlub) [[likely]] return slub_.FreeInSlab(s, obj, pg, caller, cpu);
+      if (kind_ == AllocatorKind::kSlab) return slab_.Free(s, obj, caller, cpu);
       SlobFree(s, obj, caller);
       return;
     }

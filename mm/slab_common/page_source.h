@@ -34,9 +34,11 @@ concept LinearMemMap = requires(const P& ps) {
   { ps.nr_pages() } -> std::convertible_to<uint64_t>;
 };
 
-// The head page of the block that holds `addr`, or nullptr outside RAM.
+// The head page of the block that holds `addr`, or nullptr outside RAM; with
+// `head_flags`, also that page's flags (one load of the word for an address
+// in a head or order-0 page: kfree's path).
 template <PageSource P>
-inline page* HeadPageOf(const P& ps, const void* addr) {
+inline page* HeadPageOf(const P& ps, const void* addr, uint32_t* head_flags = nullptr) {
   page* pg;
   if constexpr (LinearMemMap<P>) {
     page* map = ps.mem_map();
@@ -47,7 +49,13 @@ inline page* HeadPageOf(const P& ps, const void* addr) {
   } else {
     pg = ps.VirtToPage(addr);
   }
-  if (pg != nullptr && (pg->flags & PG_tail) != 0) pg = pg->compound_head;
+  if (pg == nullptr) return nullptr;
+  uint32_t f = pg->flags;
+  if ((f & PG_tail) != 0) {
+    pg = pg->compound_head;
+    if (head_flags != nullptr) f = pg->flags;
+  }
+  if (head_flags != nullptr) *head_flags = f;
   return pg;
 }
 

@@ -300,19 +300,22 @@ class Slub {
   }
 
   // ---- Fast paths (lockless) ----
-  [[gnu::always_inline]] void* Alloc(kmem_cache* s, gfp_t gfp, const void* caller) {
-    return AllocOnCpu(s, gfp, caller, CpuOf(s, platform::FastCpuId()));
+  // `cpu` is the calling cpu (platform::FastCpuId()); a caller that read it
+  // already passes it, so that no call to assign it is left on its path.
+  [[gnu::always_inline]] void* Alloc(kmem_cache* s, gfp_t gfp, const void* caller,
+                                     unsigned cpu = platform::FastCpuId()) {
+    return AllocOnCpu(s, gfp, caller, CpuOf(s, cpu));
   }
 
-  [[gnu::always_inline]] void Free(kmem_cache* s, void* obj, const void* caller) {
-    const unsigned cpu = platform::FastCpuId();
+  [[gnu::always_inline]] void Free(kmem_cache* s, void* obj, const void* caller,
+                                   unsigned cpu = platform::FastCpuId()) {
     FreeOnCpu(s, obj, caller, cpu, CpuOf(s, cpu));
   }
 
   // kfree's entry: pg is obj's head page, a PG_slab page of cache s (the caller
   // read s from it), so the slow path need not look it up again.
-  [[gnu::always_inline]] void FreeInSlab(kmem_cache* s, void* obj, page* pg, const void* caller) {
-    const unsigned cpu = platform::FastCpuId();
+  [[gnu::always_inline]] void FreeInSlab(kmem_cache* s, void* obj, page* pg, const void* caller,
+                                         unsigned cpu = platform::FastCpuId()) {
     SlubCpu* c = CpuOf(s, cpu);
     if (__builtin_expect(reinterpret_cast<uintptr_t>(obj) - c->slab_start < c->slab_bytes, 1)) {
       FreeOnCpu(s, obj, caller, cpu, c);
