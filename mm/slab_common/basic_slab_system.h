@@ -160,7 +160,7 @@ class BasicSlabSystem {
     // would keep the compiler from reusing a caller's read of it.
     const unsigned cpu = platform::FastCpuId();
     uint32_t flags = 0;
-    page* pg = HeadPageOf(*pages_, p, &flags);
+    page* pg = KfreeHeadPage(p, &flags);
     if (__builtin_expect((flags & PG_slab) != 0, 1)) {
       kmem_cache* s = pg->slab_cache;
       void* obj = const_cast<void*>(p);
@@ -284,10 +284,31 @@ class BasicSlabSystem {
     }
   }
   void KfreeLarge(const void* p, page* pg);
+  // HeadPageOf(*pages_, p, flags), from this object's copy of a linear memory
+  // map's bounds (set in Init; they never change) rather than through pages_.
+  [[gnu::always_inline]] page* KfreeHeadPage(const void* p, uint32_t* flags) const {
+    if constexpr (LinearMemMap<PS>) {
+      const uintptr_t off = reinterpret_cast<uintptr_t>(p) - ram_start_;
+      if (__builtin_expect(off >= ram_bytes_, 0)) return nullptr;
+      page* pg = mem_map_ + (off >> kPageShift);
+      uint32_t f = pg->flags;
+      if ((f & PG_tail) != 0) {
+        pg = pg->compound_head;
+        f = pg->flags;
+      }
+      *flags = f;
+      return pg;
+    } else {
+      return HeadPageOf(*pages_, p, flags);
+    }
+  }
   void SetupCache(kmem_cache* s, const char* name);
 
   AllocatorKind kind_ = AllocatorKind::kSlub;
   PS* pages_ = nullptr;
+  page* mem_map_ = nullptr;  // LinearMemMap page sources: KfreeHeadPage's bounds
+  uintptr_t ram_start_ = 0;
+  uint64_t ram_bytes_ = 0;
   SlabConfig cfg_;
   slub::Slub<PS> slub_;
   slob::Slob<PS> slob_;

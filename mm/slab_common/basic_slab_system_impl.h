@@ -17,6 +17,11 @@ void BasicSlabSystem<PS>::SetupCache(kmem_cache* s, const char* name) {
 template <PageSource PS>
 int BasicSlabSystem<PS>::Init(PS& pages, const SlabConfig& cfg) {
   pages_ = &pages;
+  if constexpr (LinearMemMap<PS>) {
+    mem_map_ = pages.mem_map();
+    ram_start_ = reinterpret_cast<uintptr_t>(pages.PageAddress(mem_map_));
+    ram_bytes_ = static_cast<uint64_t>(pages.nr_pages()) << kPageShift;
+  }
   cfg_ = cfg;
   kind_ = cfg.kind;
   caches_.Init();
