@@ -1,11 +1,13 @@
 #include <cstdio>
 #include <string>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "mm/base/bits.h"
 #include "mm/base/format.h"
 #include "mm/base/list.h"
 #include "mm/base/log.h"
+#include "mm/base/spinlock.h"
 #include "mm/base/string_util.h"
 
 namespace mm {
@@ -16,6 +18,36 @@ std::string Fmt(const char* fmt, auto... args) {
   size_t n = Format(buf, sizeof buf, fmt, args...);
   EXPECT_EQ(n, std::string(buf).size());
   return buf;
+}
+
+TEST(SpinLockTest, TryLockAndTryLockOnceExcludeEachOtherAndLock) {
+  SpinLock l;
+  EXPECT_TRUE(l.TryLockOnce());
+  EXPECT_TRUE(l.IsLocked());
+  EXPECT_FALSE(l.TryLockOnce());  // held: a second attempt fails
+  EXPECT_FALSE(l.TryLock());
+  l.Unlock();
+  EXPECT_TRUE(l.TryLock());
+  EXPECT_FALSE(l.TryLockOnce());
+  l.Unlock();
+  EXPECT_FALSE(l.IsLocked());
+  // Mutual exclusion with both kinds of acquire mixed on two threads.
+  long counter = 0;
+  auto work = [&](bool once) {
+    for (int i = 0; i < 100000; ++i) {
+      if (once) {
+        while (!l.TryLockOnce()) CpuRelax();
+      } else {
+        l.Lock();
+      }
+      ++counter;
+      l.Unlock();
+    }
+  };
+  std::thread a(work, true), b(work, false);
+  a.join();
+  b.join();
+  EXPECT_EQ(counter, 200000);
 }
 
 TEST(FormatTest, MatchesSnprintfOnProcStyleConversions) {

@@ -347,7 +347,7 @@ page* BuddyAllocator::AllocPcpFast(gfp_t gfp, size_t mt) {
   const unsigned cpu = PeekCpuId();
   if (__builtin_expect(cpu >= kMaxCpus, 0)) return AllocPagesGeneral(gfp, 0, kNumaNoNode);
   PerCpuPages* pcp = alloc_gate_[cpu][gfp & __GFP_DMA].load(std::memory_order_relaxed);
-  if (__builtin_expect(pcp == nullptr || !pcp->lock.TryLock(), 0)) {
+  if (__builtin_expect(pcp == nullptr || !pcp->lock.TryLockOnce(), 0)) {
     return AllocPagesGeneral(gfp, 0, kNumaNoNode);
   }
   // list_del of the first entry; the head is the list's end().
@@ -713,7 +713,7 @@ void BuddyAllocator::FreePcpFast(page* p) {
   const unsigned cpu = PeekCpuId();
   if (__builtin_expect(cpu >= kMaxCpus, 0)) return FreePagesGeneral(p, 0);
   PerCpuPages* pcp = pcp_of_cpu_[cpu][p->node * kMaxNrZones + p->zone];
-  if (__builtin_expect(!pcp->lock.TryLock(), 0)) return FreePagesGeneral(p, 0);
+  if (__builtin_expect(!pcp->lock.TryLockOnce(), 0)) return FreePagesGeneral(p, 0);
   // put_page_testzero: a count of 1 is ours alone, so the last put is a store.
   PageSetRefWord(p, 0);  // _refcount 0, _mapcount 0 (checked)
   p->flags = PG_pcp;

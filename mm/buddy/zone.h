@@ -7,7 +7,7 @@
 //   - PerCpuPages::lock protects that cpu slot's lists, headroom, high, batch and
 //     statistics. On the host a "cpu" is a thread slot (several threads may share
 //     one), so the lock is needed even though it is almost never contended. The
-//     order-0 fast paths only try it once (PcpLock::TryLock, one `lock bts` on
+//     order-0 fast paths only try it once (SpinLock::TryLockOnce, one `lock bts` on
 //     x86) and take the general path if it is busy, as Linux's pcp_spin_trylock.
 //   - watermarks, managed_pages, lowmem_reserve are written at boot (or by
 //     SetMinFreeKbytes under every zone lock) and read lock-free.
@@ -52,40 +52,10 @@ struct FreeArea {
   RelaxedCounter nr_free_mt[kNrMigrateTypes];
 };
 
-// The per-cpu list lock: a test-and-set word. TryLock is one atomic bit-test-and-
-// set (`lock bts` on x86); Lock spins (general paths, drains, views).
-// Not recursive; holders must not block.
-class MM_CAPABILITY("mutex") PcpLock {
- public:
-  constexpr PcpLock() = default;
-  PcpLock(const PcpLock&) = delete;
-  PcpLock& operator=(const PcpLock&) = delete;
-
-  bool TryLock() MM_TRY_ACQUIRE(true) {
-    return (word_.fetch_or(1, std::memory_order_acquire) & 1) == 0;
-  }
-  void Lock() MM_ACQUIRE() {
-    while (!TryLock()) {
-      while (word_.load(std::memory_order_relaxed) != 0) CpuRelax();
-    }
-  }
-  void Unlock() MM_RELEASE() { word_.store(0, std::memory_order_release); }
-  void AssertHeld() const MM_ASSERT_CAPABILITY(this) {}
-
- private:
-  std::atomic<uint32_t> word_{0};
-};
-
-class MM_SCOPED_CAPABILITY PcpLockGuard {
- public:
-  explicit PcpLockGuard(PcpLock& l) MM_ACQUIRE(l) : lock_(l) { lock_.Lock(); }
-  ~PcpLockGuard() MM_RELEASE() { lock_.Unlock(); }
-  PcpLockGuard(const PcpLockGuard&) = delete;
-  PcpLockGuard& operator=(const PcpLockGuard&) = delete;
-
- private:
-  PcpLock& lock_;
-};
+// The per-cpu list lock: a SpinLock whose order-0 fast paths try it once
+// (SpinLock::TryLockOnce); general paths, drains and views take it.
+using PcpLock = SpinLock;
+using PcpLockGuard = SpinLockGuard;
 
 struct Zone;
 
