@@ -3,6 +3,7 @@
 //
 // LOCK ORDER AND LOCKLESS PATHS
 //   registry lock (BasicSlabSystem)  ->  SlubNode::lock  ->  page source locks
+//   registry lock (BasicSlabSystem)  ->  SlubBarn::lock (a leaf)
 //   - SlubNode::lock protects the node's partial list (page->lru of the slabs on
 //     it), nr_partial, the full list of debug caches, page->freelist/inuse of
 //     debug slabs, and for unfrozen slabs of other caches the state-word changes
@@ -30,15 +31,20 @@
 //     slab's list: inuse 1 -> 0 (the slab may be discarded). A free into a FULL
 //     unfrozen slab (on no list) freezes it in the same CAS and puts it on the
 //     freeing cpu's partial list, with no lock.
-//   - REMOTE-FREE BUFFER: in a non-debug cache, a free that would take one of
-//     the two CAS paths above (a slab this cpu does not own) is first pushed,
-//     with plain stores, onto the freeing cpu's SlubCpu::remote_buf (owner
-//     only). Every kRemoteBatch frees, and in FlushCpu (so in shrink, cpu dead
-//     and shutdown), FlushRemote splices each run of consecutive objects of one
-//     slab onto it with ONE CAS of the paths above (FreeChain), with the same
-//     list transitions as a single free. Until then a buffered object counts
-//     as in use in its slab (slabinfo's active_objs, leak checks after a flush
-//     see it free), as an object in SLAB's array cache does.
+//   - SHEAVES (non-debug caches of objects up to 2 KiB): a free that misses
+//     the active slab goes, with plain stores and no write to the object, into
+//     one of the freeing cpu's two sheaves (SlubCpu::sheaf for its own and
+//     unfrozen slabs, SlubCpu::rsheaf for slabs frozen to another cpu; owner
+//     only). A full sheaf is exchanged for an empty one at the node's barn
+//     (SlubBarn::lock); at barn_max full sheaves the sheaf is flushed to its
+//     slabs instead (FlushSheaf: runs of one slab, a plain splice for the
+//     cpu's own slabs, one CAS of the paths above otherwise). AllocSlow pops
+//     the local sheaf, else swaps it for a full one from the barn, before any
+//     slab transition. Until flushed a sheaf's objects count as in use in
+//     their slabs (slabinfo's active_objs), as SLAB's array caches do.
+//   - SlubBarn::lock is a leaf: held only around list operations on the barn
+//     (never with a node lock held, never across a flush or a page-source
+//     call); the registry lock may be held outside it (OnCpuDead, shutdown).
 //   - Node counters nr_slabs/total_objects are relaxed atomics (read by slabinfo).
 //
 // THE STATE WORD page->remote_free (accessed only through Remote()):
@@ -76,9 +82,14 @@
 //   (S6) sum over nodes of nr_slabs == slabs on partial lists + active slabs +
 //        cpu-partial slabs + full slabs (full slabs are on no list, except debug
 //        caches, which keep them on node.full so that they can be validated).
-//   (S7) a cpu's remote buffer: nr_remote <= kRemoteBatch, the chain has exactly
-//        nr_remote entries, each an object of a slab of this cache, counted in
-//        that slab's inuse (CheckCache counts buffered objects as in use).
+//   (S7) (the former remote-free buffer; replaced by the sheaves of S8.)
+//   (S8) sheaves: every entry of a cpu's sheaf/rsheaf and of a barn's full
+//        sheaves is an allocated object boundary of a slab of this cache
+//        (not on its slab's free chains) and no entry appears twice in a
+//        sheaf; size <= cap == sheaf_cap; a barn's nr_full == |full| <=
+//        barn_max with every full sheaf at cap, nr_empty == |empty| of size 0,
+//        and nr_sheaves == nr_full + nr_empty + the sheaves its cpus hold.
+//        Debug caches and caches with sheaf_cap 0 have none.
 //   Debug caches never use the cpu structures: every operation runs under the
 //   node lock, and every object carries a state tag (slab_debug.h); quarantined
 //   objects count as in use.
@@ -142,9 +153,26 @@ inline constexpr unsigned kMaxOrder = 3;       // slub_max_order (PAGE_ALLOC_COS
 // from a node list still move Linux's count.
 inline constexpr uint64_t kCpuPartialBytes = 1024 * 1024;
 inline constexpr unsigned kParkedScan = 32;  // parked slabs CollectParked looks at
-// Remote frees a cpu buffers per cache before FlushRemote returns them (SLAB's
-// array cache does the same for every free).
-inline constexpr unsigned kRemoteBatch = 32;
+
+// SHEAVES (libmm's version of Linux 6.18's per-cpu sheaves; see README.md): an
+// array of object pointers in front of the slabs. A free that misses the
+// active slab goes into a sheaf without writing the object; an allocation that
+// finds the private freelist empty pops the local sheaf. Full and empty sheaves
+// are exchanged with the node's barn; only a sheaf the barn has no room for is
+// flushed back to its slabs. A sheaf is a 256-byte container carved out of
+// pages the cache takes from the page source (16 per page).
+inline constexpr unsigned kSheafMax = 30;       // entries a container holds
+inline constexpr unsigned kSheafBytes = 8192;   // object bytes per sheaf: capacity = min(30, 8 KiB / size)
+inline constexpr unsigned kSheafMinCap = 4;     // below this (objects over 2 KiB): no sheaves
+inline constexpr unsigned kBarnBytes = 32768;   // object bytes the barn holds in full sheaves
+inline constexpr unsigned kBarnMaxFull = 16;    // and at most this many full sheaves
+struct Sheaf {
+  Sheaf* next;   // barn list link (unused while a cpu holds it)
+  uint32_t size; // entries objs[0..size): allocated objects of this cache (counted in use)
+  uint32_t cap;  // capacity, <= kSheafMax (the cache's sheaf_cap)
+  void* objs[kSheafMax];
+};
+static_assert(sizeof(Sheaf) == 256);
 
 // A cpu's view of a cache. Owned by that cpu (see LOCK ORDER).
 // PARKED SLABS (a libmm difference from Linux, after mimalloc's full pages):
@@ -186,19 +214,24 @@ struct alignas(kCacheLineSize) SlubCpu {
   alignas(kCacheLineSize) page* partial_tail;  // newest partial slab (nullptr iff none)
   List parked;  // full slabs still frozen to this cpu, via page->lru
   unsigned nr_parked;
-  // REMOTE-FREE BUFFER (non-debug caches): objects this cpu freed into slabs it
-  // does not own, newest first, chained through their free pointers (the
-  // slabs' owners do not look at them: to them the objects are still in use).
-  // nr_remote == |remote_buf| <= kRemoteBatch; FlushRemote splices each run of
-  // one slab's objects onto that slab with one CAS.
-  void* remote_buf;
-  uint32_t nr_remote;
+  // SHEAVES (non-debug caches with sheaf_cap != 0; nullptr until first used).
+  // `sheaf`: frees into slabs this cpu may reuse (its own partial and parked
+  // slabs, unfrozen slabs); allocations pop it. `rsheaf`: frees into slabs
+  // frozen to ANOTHER cpu; never allocated from by this cpu (so an object of
+  // another cpu's slab is not handed out next to that cpu's objects: no
+  // passive false sharing); when full it goes to the barn, where the next cpu
+  // whose sheaf runs dry takes it (a producer gets its consumer's frees back
+  // without the objects being touched). Entries are allocated objects to their
+  // slabs; |sheaf|, |rsheaf| <= cap.
+  Sheaf* sheaf;
+  Sheaf* rsheaf;
   // Set (a plain atomic store) by a cpu whose remote free made the remote stack
   // of one of this cpu's frozen slabs non-empty: the owner then looks for
   // parked slabs with remote frees before taking a node's or a new slab.
   std::atomic<uint32_t> remote_pending;
 };
 static_assert(sizeof(SlubCpu) == 2 * kCacheLineSize);
+
 
 // A counter written under a lock and peeked at without it (relaxed atomics that
 // compile to plain loads and stores).
@@ -214,6 +247,21 @@ class LockedCounter {
 
  private:
   std::atomic<unsigned long> v_{0};
+};
+
+// A node's barn of sheaves (its lock is a leaf: no other lock is taken while it
+// is held, and the page source is called with it released). Invariant (S8): nr_full == |full| <= barn_max, every full sheaf has
+// size == cap; nr_empty == |empty|, every empty sheaf size 0; nr_sheaves ==
+// nr_empty + nr_full + the sheaves cpus of this node hold; pool_pages chains
+// (via lru.next) the pages the containers were carved from.
+struct alignas(kCacheLineSize) SlubBarn {
+  SpinLock lock;
+  LockedCounter nr_full;  // written under lock; peeked at without it
+  Sheaf* full MM_GUARDED_BY(lock) = nullptr;
+  Sheaf* empty MM_GUARDED_BY(lock) = nullptr;
+  unsigned nr_empty MM_GUARDED_BY(lock) = 0;
+  unsigned nr_sheaves MM_GUARDED_BY(lock) = 0;
+  page* pool_pages MM_GUARDED_BY(lock) = nullptr;
 };
 
 // A node's slabs. Invariant (S2/S6): nr_partial == |partial|; every slab on
@@ -234,6 +282,9 @@ struct alignas(kCacheLineSize) SlubNode {
 struct SlubCache {
   SlubCpu cpu[kMaxCpus];
   SlubNode node[kMaxNodes];
+  SlubBarn barn[kMaxNodes];
+  unsigned sheaf_cap = 0;  // 0: no sheaves (debug caches, objects over 2 KiB)
+  unsigned barn_max = 0;   // full sheaves a barn keeps
   unsigned min_partial = 5;
   unsigned cpu_partial_slabs = 0;   // quota of a cpu's partial list
   unsigned cpu_partial_refill = 0;  // slabs GetPartial moves to a cpu (Linux's quota / 2)
@@ -296,6 +347,13 @@ class Slub {
     c->nr_nodes = pages_->nr_nodes();
     if (c->nr_nodes == 0 || c->nr_nodes > kMaxNodes) c->nr_nodes = 1;
     if (kFreelistHardened) s->random = MixRandom(reinterpret_cast<uintptr_t>(s));
+    // Sheaves: debug caches keep their checked, unbuffered path.
+    const unsigned cap = s->size == 0 ? 0 : kSheafBytes / s->size;
+    if (!CacheDebug(s) && cap >= kSheafMinCap) {
+      c->sheaf_cap = cap > kSheafMax ? kSheafMax : cap;
+      const unsigned full = kBarnBytes / (c->sheaf_cap * s->size);
+      c->barn_max = full < 2 ? 2 : (full > kBarnMaxFull ? kBarnMaxFull : full);
+    }
     return 0;
   }
 
@@ -361,6 +419,12 @@ class Slub {
     void* obj = c->freelist;
     if (__builtin_expect(obj != nullptr, 1)) {
       c->freelist = GetFreePointer(s, obj);
+      if (__builtin_expect((gfp & __GFP_ZERO) != 0, 0)) __builtin_memset(obj, 0, s->object_size);
+      return obj;
+    }
+    // The local sheaf (see SHEAVES), before the slow path.
+    if (Sheaf* sh = c->sheaf; sh != nullptr && sh->size != 0) {
+      obj = sh->objs[--sh->size];
       if (__builtin_expect((gfp & __GFP_ZERO) != 0, 0)) __builtin_memset(obj, 0, s->object_size);
       return obj;
     }
@@ -430,7 +494,8 @@ class Slub {
                                              unsigned cpu, page* pg) {
     if (__builtin_expect(pg != nullptr && Owner(pg) == cpu + 1 && pg->slab_cache == s, 1)) {
       // Not the active slab (the caller checked the bounds): a full one is
-      // parked, and the free makes it partial.
+      // parked, and the free makes it partial. (Own slabs take the free
+      // directly, not through the sheaf: see README.md, "Sheaves".)
       SlubCpu* c = CpuOf(s, cpu);
       if (__builtin_expect(pg->inuse == pg->objects, 0)) Unpark(c, pg);
       SetFreePointer(s, obj, pg->freelist);
@@ -450,6 +515,48 @@ class Slub {
   }
   [[gnu::noinline]] void FreeSlower(kmem_cache* s, void* obj, const void* caller, unsigned cpu,
                                     page* pg);
+  // Puts obj (an allocated object of s) into *slot (&c->sheaf or &c->rsheaf of
+  // `cpu`, sheaves enabled). The same object as one of the two newest entries
+  // is a double free: reported, not added.
+  [[gnu::always_inline]] void SheafPush(kmem_cache* s, unsigned cpu, Sheaf** slot, void* obj) {
+    Sheaf* sh = *slot;
+    if (__builtin_expect(sh != nullptr && sh->size < sh->cap, 1)) {
+      const uint32_t n = sh->size;
+      if (__builtin_expect(n != 0 && (sh->objs[n - 1] == obj || (n > 1 && sh->objs[n - 2] == obj)), 0)) {
+        ReportDoubleFree(s, obj);
+        return;
+      }
+      sh->objs[n] = obj;
+      sh->size = n + 1;
+      return;
+    }
+    SheafPushSlow(s, cpu, slot, obj);
+  }
+  // *slot is full or missing: the full sheaf goes to the barn (or, the barn
+  // being at barn_max, back to its slabs), an empty one takes its place.
+  [[gnu::noinline]] void SheafPushSlow(kmem_cache* s, unsigned cpu, Sheaf** slot, void* obj);
+  // Returns every object of sh to its slab (sh->size becomes 0), runs of one
+  // slab at a time (ReturnRun). A duplicate entry (a double free) is reported
+  // and returned once; an entry that is not an object of s is reported and
+  // dropped.
+  void FlushSheaf(kmem_cache* s, Sheaf* sh, unsigned cpu);
+  // Returns head..tail (count objects of slab pg, chained through their free
+  // pointers) as `cpu`'s free: onto the private list if pg is cpu's active
+  // slab, onto the page freelist if cpu owns it otherwise (a parked slab
+  // becomes partial), else FreeChain.
+  void ReturnRun(kmem_cache* s, page* pg, void* head, void* tail, unsigned count, unsigned cpu);
+  // An empty sheaf for node barn b (from its empty list or a new page), or nullptr.
+  Sheaf* GetEmptySheaf(kmem_cache* s, SlubBarn& b);
+  // cpu's local sheaf is empty: swaps it for a full one from the barn.
+  bool TakeFullSheaf(kmem_cache* s, SlubCpu* c, unsigned cpu);
+  // Flushes every full sheaf of every barn to the slabs (as `cpu`).
+  void DrainBarns(kmem_cache* s, unsigned cpu);
+  // Frees a barn's container pages when no cpu holds a sheaf of it.
+  void FreeIdleSheafPages(kmem_cache* s);
+  SlubBarn& BarnOf(kmem_cache* s, unsigned cpu) {
+    SlubCache* sc = CacheOf(s);
+    return sc->barn[LocalNode(sc, cpu)];
+  }
   // Frees the chain head..tail (count objects of slab pg of the non-debug cache
   // s, linked through their free pointers) with one CAS of pg's state word:
   // onto the remote stack if pg is frozen, else into the packed word, with the
@@ -457,11 +564,6 @@ class Slub {
   // list; -> empty under the node lock, discarded beyond min_partial). A chain
   // longer than pg's inuse is a double free: reported, dropped.
   void FreeChain(kmem_cache* s, page* pg, void* head, void* tail, unsigned count, unsigned cpu);
-  // Empties `cpu`'s remote-free buffer of s (the owner cpu, or a caller that
-  // guarantees it is quiescent: FlushCpu's callers). An object pushed twice
-  // (found twice on the walk) is reported as a double free and dropped; the
-  // objects its second push unlinked stay in use (leaked, never corrupt).
-  void FlushRemote(kmem_cache* s, unsigned cpu);
 
   int Shrink(kmem_cache* s);
   int ShutdownCache(kmem_cache* s);
@@ -470,6 +572,17 @@ class Slub {
   bool CheckCache(kmem_cache* s);
 
   // ---- Helpers (public for tests) ----
+  // Returns the objects of cpu's two sheaves and of the barns to their slabs
+  // (the containers stay).
+  void FlushSheaves(kmem_cache* s, unsigned cpu) {
+    SlubCpu* c = CpuOf(s, cpu);
+    if (c->sheaf != nullptr) FlushSheaf(s, c->sheaf, cpu);
+    if (c->rsheaf != nullptr) FlushSheaf(s, c->rsheaf, cpu);
+    DrainBarns(s, cpu);
+  }
+  static unsigned SheafObjects(const SlubCpu* c) {
+    return (c->sheaf != nullptr ? c->sheaf->size : 0) + (c->rsheaf != nullptr ? c->rsheaf->size : 0);
+  }
   static SlubCache* CacheOf(kmem_cache* s) {
     return std::launder(reinterpret_cast<SlubCache*>(s->allocator_private));
   }

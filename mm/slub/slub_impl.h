@@ -5,8 +5,10 @@
 //   assert the node lock; Deactivate, GetPartial, FreeSlow's locked part and the
 //   Debug* paths take it; NewSlab/DiscardSlab run with no lock (the page source
 //   has its own). Lockless here: the remote-stack CAS/exchange, the own-cpu
-//   partial free, and the remote-free buffer (owner cpu only; FlushRemote's
-//   splices are the CAS frees of FreeChain).
+//   partial free, and the sheaves (owner cpu only; a flush to the slabs is the
+//   plain or CAS frees of ReturnRun/FreeChain). The barn lock nests inside
+//   nothing but is taken with no node lock held, and the page source is
+//   called with it released.
 #ifndef MM_SLUB_SLUB_IMPL_H_
 #define MM_SLUB_SLUB_IMPL_H_
 
@@ -315,6 +317,13 @@ void* Slub<PS>::AllocSlow(kmem_cache* s, gfp_t gfp, const void* caller) {
   const unsigned cpu = platform::FastCpuId();
   SlubCpu* c = CpuOf(s, cpu);
   void* obj = nullptr;
+  // The local sheaf, else a full sheaf from the barn (see SHEAVES in slub.h).
+  if (Sheaf* sh = c->sheaf; (sh != nullptr && sh->size != 0) || TakeFullSheaf(s, c, cpu)) {
+    sh = c->sheaf;
+    obj = sh->objs[--sh->size];
+    if (gfp & __GFP_ZERO) __builtin_memset(obj, 0, s->object_size);
+    return obj;
+  }
   for (;;) {
     if (c->slab != nullptr) {
       // Reclaim the objects other cpus freed into our active slab (a plain load
@@ -389,53 +398,186 @@ void Slub<PS>::FreeSlower(kmem_cache* s, void* obj, const void* caller, unsigned
     DebugFree(s, pg, obj, caller);
     return;
   }
-  // Not a slab of this cpu: buffer it (see REMOTE-FREE BUFFER in slub.h). The
-  // naive double free (the same object twice in a row) is caught here; any
-  // other repeat shows as a cycle when FlushRemote walks the buffer.
-  SlubCpu* c = CpuOf(s, cpu);
-  if (__builtin_expect(obj == c->remote_buf, 0)) {
-    ReportDoubleFree(s, obj);
-    return;
-  }
-  // An unfrozen slab with nothing in use: obj is on its freelist, and
-  // buffering it would overwrite its link there. Reported, as the CAS path did.
-  if (const uintptr_t w = Remote(pg).load(std::memory_order_relaxed);
-      __builtin_expect((w & kFrozen) == 0 && StateInuse(w) == 0, 0)) {
+  // Not a slab of this cpu. An unfrozen slab with nothing in use: obj is on
+  // its freelist already (a double free); reported, nothing changes.
+  const uintptr_t w = Remote(pg).load(std::memory_order_relaxed);
+  if (__builtin_expect((w & kFrozen) == 0 && StateInuse(w) == 0, 0)) {
     slab_debug::ReportSlab(s, pg, "Object %p already free (double free): slab has no object in use",
                            obj);
     return;
   }
-  SetFreePointer(s, obj, c->remote_buf);
-  c->remote_buf = obj;
-  if (++c->nr_remote >= kRemoteBatch) FlushRemote(s, cpu);
+  if (CacheOf(s)->sheaf_cap == 0) {  // no sheaves: one CAS (FreeChain of one)
+    FreeChain(s, pg, obj, obj, 1, cpu);
+    return;
+  }
+  // Frozen to another cpu (see SHEAVES): the remote sheaf, which this cpu never
+  // allocates from. Unfrozen (on a node list or full): the local sheaf.
+  SlubCpu* c = CpuOf(s, cpu);
+  SheafPush(s, cpu, (w & kFrozen) != 0 ? &c->rsheaf : &c->sheaf, obj);
+}
+
+// ---------------------------------------------------------------------------
+// Sheaves and barns
+// ---------------------------------------------------------------------------
+
+template <PageSource PS>
+Sheaf* Slub<PS>::GetEmptySheaf(kmem_cache* s, SlubBarn& b) {
+  SlubCache* sc = CacheOf(s);
+  {
+    SpinLockGuard guard(b.lock);
+    if (Sheaf* sh = b.empty) {
+      b.empty = sh->next;
+      --b.nr_empty;
+      sh->next = nullptr;
+      return sh;
+    }
+  }
+  // A new page of containers (the page source is called with no lock held).
+  page* pg = pages_->AllocPages(GFP_NOWAIT | __GFP_NOWARN, 0, -1);
+  if (pg == nullptr) return nullptr;
+  Sheaf* first = static_cast<Sheaf*>(pages_->PageAddress(pg));
+  constexpr unsigned kPerPage = kPageSize / sizeof(Sheaf);
+  static_assert(kPerPage >= 2);
+  for (unsigned i = 0; i < kPerPage; ++i) {
+    first[i].next = i + 1 < kPerPage ? &first[i + 1] : nullptr;
+    first[i].size = 0;
+    first[i].cap = sc->sheaf_cap;
+  }
+  first[0].next = nullptr;  // returned; first[1..] join the empty list
+  SpinLockGuard guard(b.lock);
+  pg->lru.next = reinterpret_cast<ListNode*>(b.pool_pages);
+  b.pool_pages = pg;
+  b.nr_sheaves += kPerPage;
+  first[kPerPage - 1].next = b.empty;
+  b.empty = &first[1];
+  b.nr_empty += kPerPage - 1;
+  return &first[0];
 }
 
 template <PageSource PS>
-void Slub<PS>::FlushRemote(kmem_cache* s, unsigned cpu) {
+void Slub<PS>::SheafPushSlow(kmem_cache* s, unsigned cpu, Sheaf** slot, void* obj) {
+  SlubCache* sc = CacheOf(s);
+  SlubBarn& b = BarnOf(s, cpu);
+  Sheaf* sh = *slot;
+  if (sh != nullptr) {  // full
+    for (uint32_t i = sh->size; i-- > 0 && i + 2 >= sh->size;) {
+      if (__builtin_expect(sh->objs[i] == obj, 0)) {
+        ReportDoubleFree(s, obj);
+        return;
+      }
+    }
+    bool stored = false;
+    Sheaf* empty = nullptr;
+    {
+      SpinLockGuard guard(b.lock);
+      if (b.nr_full < sc->barn_max) {
+        sh->next = b.full;
+        b.full = sh;
+        ++b.nr_full;
+        stored = true;
+        if ((empty = b.empty) != nullptr) {  // the exchange, in the same lock hold
+          b.empty = empty->next;
+          --b.nr_empty;
+          empty->next = nullptr;
+        }
+      }
+    }
+    if (!stored) {
+      FlushSheaf(s, sh, cpu);  // the barn is at its limit: back to the slabs
+    } else {
+      sh = empty != nullptr ? empty : GetEmptySheaf(s, b);
+    }
+  } else {
+    sh = GetEmptySheaf(s, b);
+  }
+  *slot = sh;
+  if (sh == nullptr) {  // no page for a container: free it directly
+    ReturnRun(s, HeadPageOf(*pages_, obj), obj, obj, 1, cpu);
+    return;
+  }
+  sh->objs[sh->size++] = obj;
+}
+
+template <PageSource PS>
+bool Slub<PS>::TakeFullSheaf(kmem_cache* s, SlubCpu* c, unsigned cpu) {
+  SlubBarn& b = BarnOf(s, cpu);
+  if (b.nr_full == 0) return false;  // racy peek; rechecked under the lock
+  SpinLockGuard guard(b.lock);
+  Sheaf* full = b.full;
+  if (full == nullptr) return false;
+  b.full = full->next;
+  --b.nr_full;
+  full->next = nullptr;
+  if (Sheaf* empty = c->sheaf) {
+    empty->next = b.empty;
+    b.empty = empty;
+    ++b.nr_empty;
+  }
+  c->sheaf = full;
+  return true;
+}
+
+template <PageSource PS>
+void Slub<PS>::ReturnRun(kmem_cache* s, page* pg, void* head, void* tail, unsigned count,
+                         unsigned cpu) {
+  if (Owner(pg) != cpu + 1) {
+    FreeChain(s, pg, head, tail, count, cpu);
+    return;
+  }
   SlubCpu* c = CpuOf(s, cpu);
-  void* objs[kRemoteBatch];
+  if (pg == c->slab) {  // activated since the objects were put in the sheaf
+    SetFreePointer(s, tail, c->freelist);
+    c->freelist = head;
+    return;
+  }
+  if (__builtin_expect(pg->inuse < count, 0)) {
+    slab_debug::ReportSlab(s, pg,
+                           "Object %p already free (double free): slab has %u object(s) in use, "
+                           "%u freed",
+                           head, pg->inuse, count);
+    return;
+  }
+  if (pg->inuse == pg->objects) Unpark(c, pg);
+  SetFreePointer(s, tail, pg->freelist);
+  pg->freelist = head;
+  pg->inuse -= count;
+}
+
+template <PageSource PS>
+void Slub<PS>::FlushSheaf(kmem_cache* s, Sheaf* sh, unsigned cpu) {
+  // Duplicates (a double free that the push did not see): a small open-
+  // addressing set of the entries seen.
+  constexpr unsigned kSlots = 64;
+  static_assert(kSlots >= 2 * kSheafMax);
+  void* seen[kSlots] = {};
+  void* objs[kSheafMax];
   unsigned n = 0;
-  void* p = c->remote_buf;
-  const unsigned count = c->nr_remote;
-  c->remote_buf = nullptr;
-  c->nr_remote = 0;
-  // The chain links objs[k] -> objs[k+1] by construction; an object pushed
-  // twice links back to the head of its second push, so it shows up again.
-  for (unsigned i = 0; i < count && i < kRemoteBatch && p != nullptr; ++i) {
+  const unsigned size = sh->size < kSheafMax ? sh->size : kSheafMax;
+  sh->size = 0;
+  for (unsigned i = 0; i < size; ++i) {
+    void* p = sh->objs[i];
+    unsigned h = static_cast<unsigned>((reinterpret_cast<uintptr_t>(p) >> 3) * 0x9E3779B1u) >> 26;
     bool dup = false;
-    for (unsigned j = 0; j < n; ++j) dup |= objs[j] == p;
+    while (seen[h] != nullptr) {
+      if (seen[h] == p) {
+        dup = true;
+        break;
+      }
+      h = (h + 1) % kSlots;
+    }
     if (__builtin_expect(dup, 0)) {
       ReportDoubleFree(s, p);
-      break;  // what follows repeats the walk
+      continue;
     }
+    seen[h] = p;
     objs[n++] = p;
-    p = GetFreePointer(s, p);
   }
   for (unsigned i = 0; i < n;) {
     page* pg = HeadPageOf(*pages_, objs[i]);
-    if (__builtin_expect(pg == nullptr || (pg->flags & PG_slab) == 0 || pg->slab_cache != s, 0)) {
+    if (__builtin_expect(pg == nullptr || (pg->flags & PG_slab) == 0 || pg->slab_cache != s ||
+                             !IsObjectOf(s, pg, objs[i]), 0)) {
       // Its slab went away while the object sat here: it was freed again
-      // through another path (a double free). Drop it.
+      // through another path (a double free). Dropped.
       ReportDoubleFree(s, objs[i]);
       ++i;
       continue;
@@ -443,9 +585,61 @@ void Slub<PS>::FlushRemote(kmem_cache* s, unsigned cpu) {
     const uintptr_t base = SlabBase(pg);
     const uintptr_t bytes = uintptr_t{pg->objects} * s->size;
     unsigned j = i + 1;
-    while (j < n && reinterpret_cast<uintptr_t>(objs[j]) - base < bytes) ++j;
-    FreeChain(s, pg, objs[i], objs[j - 1], j - i, cpu);
+    while (j < n && reinterpret_cast<uintptr_t>(objs[j]) - base < bytes) {
+      SetFreePointer(s, objs[j - 1], objs[j]);
+      ++j;
+    }
+    ReturnRun(s, pg, objs[i], objs[j - 1], j - i, cpu);
     i = j;
+  }
+}
+
+template <PageSource PS>
+void Slub<PS>::DrainBarns(kmem_cache* s, unsigned cpu) {
+  SlubCache* sc = CacheOf(s);
+  for (unsigned k = 0; k < sc->nr_nodes; ++k) {
+    SlubBarn& b = sc->barn[k];
+    if (b.nr_full == 0) continue;
+    Sheaf* list;
+    {
+      SpinLockGuard guard(b.lock);
+      list = b.full;
+      b.full = nullptr;
+      b.nr_full = 0;
+    }
+    while (list != nullptr) {
+      Sheaf* next = list->next;
+      FlushSheaf(s, list, cpu);
+      SpinLockGuard guard(b.lock);
+      list->next = b.empty;
+      b.empty = list;
+      ++b.nr_empty;
+      list = next;
+    }
+  }
+}
+
+template <PageSource PS>
+void Slub<PS>::FreeIdleSheafPages(kmem_cache* s) {
+  SlubCache* sc = CacheOf(s);
+  for (unsigned k = 0; k < sc->nr_nodes; ++k) {
+    SlubBarn& b = sc->barn[k];
+    page* pages;
+    {
+      SpinLockGuard guard(b.lock);
+      if (b.pool_pages == nullptr || b.nr_empty != b.nr_sheaves) continue;
+      pages = b.pool_pages;
+      b.pool_pages = nullptr;
+      b.empty = nullptr;
+      b.nr_empty = 0;
+      b.nr_sheaves = 0;
+    }
+    while (pages != nullptr) {
+      page* next = reinterpret_cast<page*>(pages->lru.next);
+      pages->lru.next = nullptr;
+      pages_->FreePages(pages, 0);
+      pages = next;
+    }
   }
 }
 
@@ -679,9 +873,21 @@ void Slub<PS>::DebugFree(kmem_cache* s, page* pg, void* obj, const void* caller)
 template <PageSource PS>
 void Slub<PS>::FlushCpu(kmem_cache* s, unsigned cpu) {
   SlubCpu* c = CpuOf(s, cpu);
-  // The buffer first: its splices may freeze full slabs onto this cpu, which
-  // the rest of the flush then unfreezes.
-  if (c->nr_remote != 0 || c->remote_buf != nullptr) FlushRemote(s, cpu);
+  // The sheaves and the barns first: their frees may freeze full slabs onto
+  // this cpu, which the rest of the flush then unfreezes. The containers go
+  // back to the barn's empty list.
+  for (Sheaf** slot : {&c->sheaf, &c->rsheaf}) {
+    Sheaf* sh = *slot;
+    if (sh == nullptr) continue;
+    *slot = nullptr;
+    FlushSheaf(s, sh, cpu);
+    SlubBarn& b = BarnOf(s, cpu);
+    SpinLockGuard guard(b.lock);
+    sh->next = b.empty;
+    b.empty = sh;
+    ++b.nr_empty;
+  }
+  DrainBarns(s, cpu);
   if (c->slab != nullptr) {
     page* pg = c->slab;
     void* fl = c->freelist;
@@ -727,6 +933,7 @@ int Slub<PS>::Shrink(kmem_cache* s) {
     while (ListNode* p = empty.PopFront()) DiscardSlab(s, internal::LruEntry(p));
     if (n.nr_slabs.load(std::memory_order_relaxed) != 0) remaining = 1;
   }
+  FreeIdleSheafPages(s);
   return remaining;
 }
 
@@ -788,6 +995,7 @@ int Slub<PS>::ShutdownCache(kmem_cache* s) {
     }
   }
   if (live) return -kEBUSY;
+  FreeIdleSheafPages(s);  // every cpu was flushed: all containers are idle
   // Free every slab (empty, or holding only quarantined objects).
   for (unsigned k = 0; k < sc->nr_nodes; ++k) {
     SlubNode& n = sc->node[k];
@@ -863,6 +1071,33 @@ bool Slub<PS>::CheckCache(kmem_cache* s) {
     unsigned len = chain(pg, SlabFreelist(s, pg), "page freelist entry not an object");
     if (SlabInuse(s, pg) + len != pg->objects) fail("inuse + |freelist| != objects", pg);
   };
+  unsigned attached[kMaxNodes] = {};
+  auto sheaf_entries_ok = [&](Sheaf* sh) {
+    const unsigned n = sh->size < kSheafMax ? sh->size : kSheafMax;
+    for (unsigned i = 0; i < n; ++i) {
+      void* p = sh->objs[i];
+      page* pg = HeadPageOf(*pages_, p);
+      if (pg == nullptr || (pg->flags & PG_slab) == 0 || pg->slab_cache != s || !IsObjectOf(s, pg, p)) {
+        fail("sheaf entry not an object of this cache", p);
+        return;
+      }
+      for (unsigned j = 0; j < i; ++j) {
+        if (sh->objs[j] == p) fail("sheaf entry twice (double free)", p);
+      }
+      unsigned k = 0;
+      for (void* f = SlabFreelist(s, pg); f != nullptr && k++ <= pg->objects; f = GetFreePointer(s, f)) {
+        if (f == p) fail("sheaf entry is free in its slab", p);
+      }
+      const uintptr_t owner = Owner(pg);
+      if (owner != 0 && owner <= kMaxCpus && CpuOf(s, static_cast<unsigned>(owner - 1))->slab == pg) {
+        k = 0;
+        for (void* f = CpuOf(s, static_cast<unsigned>(owner - 1))->freelist; f != nullptr && k++ <= pg->objects;
+             f = GetFreePointer(s, f)) {
+          if (f == p) fail("sheaf entry is on its active slab's freelist", p);
+        }
+      }
+    }
+  };
   unsigned long counted = 0;
   bool have_unlisted_full = !CacheDebug(s);
   for (unsigned cpu = 0; cpu < kMaxCpus; ++cpu) {
@@ -912,6 +1147,15 @@ bool Slub<PS>::CheckCache(kmem_cache* s) {
       if (nparked > 1000000) break;
     }
     if (nparked != c->nr_parked) fail("cpu nr_parked", c);
+    // (S8) the sheaves: each entry an allocated object of this cache (not on
+    // its slab's free chains), no entry twice, |sheaf| <= cap.
+    for (Sheaf* sh : {c->sheaf, c->rsheaf}) {
+      if (sh == nullptr) continue;
+      ++attached[LocalNode(sc, cpu)];
+      if (sc->sheaf_cap == 0) fail("sheaf on a cache without sheaves", c);
+      if (sh->cap != sc->sheaf_cap || sh->size > sh->cap) fail("sheaf size over its capacity", sh);
+      sheaf_entries_ok(sh);
+    }
     if (c->free_page != nullptr) {
       bool listed = false;
       unsigned k = 0;
@@ -926,21 +1170,6 @@ bool Slub<PS>::CheckCache(kmem_cache* s) {
     } else if (c->free_bytes != 0) {
       fail("cpu free bounds without a slab", c);
     }
-    // (S7) the remote-free buffer; its objects count as in use in their slabs.
-    if (c->nr_remote > kRemoteBatch) fail("cpu remote buffer over capacity", c);
-    if (CacheDebug(s) && (c->nr_remote != 0 || c->remote_buf != nullptr)) {
-      fail("debug cache with a remote buffer", c);
-    }
-    unsigned nbuf = 0;
-    for (void* p = c->remote_buf; p != nullptr && nbuf <= kRemoteBatch; p = GetFreePointer(s, p)) {
-      ++nbuf;
-      page* pg = HeadPageOf(*pages_, p);
-      if (pg == nullptr || (pg->flags & PG_slab) == 0 || pg->slab_cache != s || !IsObjectOf(s, pg, p)) {
-        fail("remote buffer entry not an object of this cache", p);
-        break;
-      }
-    }
-    if (nbuf != c->nr_remote) fail("cpu nr_remote != length of the remote buffer", c);
     page* last = nullptr;
     for (page* pg = c->partial; pg != nullptr && np-- > 0; pg = internal::NextPartial(pg)) last = pg;
     if (c->partial_tail != last) fail("cpu partial_tail is not the chain's last slab", c);
@@ -971,6 +1200,22 @@ bool Slub<PS>::CheckCache(kmem_cache* s) {
       slab_ok(pg);
       if (pg->inuse != pg->objects) fail("non-full slab on the full list", pg);
     }
+  }
+  for (unsigned k = 0; k < sc->nr_nodes; ++k) {  // (S8) the barns
+    SlubBarn& b = sc->barn[k];
+    SpinLockGuard guard(b.lock);
+    unsigned nf = 0, ne = 0;
+    for (Sheaf* sh = b.full; sh != nullptr && nf <= 100000; sh = sh->next, ++nf) {
+      if (sh->size != sh->cap || sh->cap != sc->sheaf_cap) fail("barn full sheaf not full", sh);
+      sheaf_entries_ok(sh);
+    }
+    for (Sheaf* sh = b.empty; sh != nullptr && ne <= 100000; sh = sh->next, ++ne) {
+      if (sh->size != 0) fail("barn empty sheaf not empty", sh);
+    }
+    if (nf != b.nr_full || nf > sc->barn_max) fail("barn nr_full", &b);
+    if (ne != b.nr_empty) fail("barn nr_empty", &b);
+    if (b.nr_sheaves != nf + ne + attached[k]) fail("barn nr_sheaves != empty + full + held by cpus", &b);
+    if (CacheDebug(s) && b.nr_sheaves != 0) fail("debug cache with sheaves", &b);
   }
   // (S6)
   if (have_unlisted_full ? counted > nr_slabs : counted != nr_slabs) fail("nr_slabs does not match the lists", s);

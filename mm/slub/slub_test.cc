@@ -212,15 +212,14 @@ TEST(SlubLockFree, FullSlabFreezesOntoTheFreeingCpu) {
   SlubCpu* c = S::CpuOf(s, cpu);
   const unsigned before = c->nr_partial;
   for (unsigned k = 0; k < 3; ++k) sys.Free(s, v[k * per_slab]);
-  // Remote frees wait in this cpu's buffer (the slabs see no change yet)...
-  EXPECT_EQ(c->nr_remote, 3u);
+  // Frees into unfrozen slabs wait in this cpu's sheaf (the slabs see no change yet)...
+  EXPECT_EQ(S::SheafObjects(c), 3u);
   EXPECT_EQ(c->nr_partial, before);
   EXPECT_EQ(S::StateInuse(Remote(pg0).load()), per_slab);
   EXPECT_TRUE(sys.CheckInvariants());
   // ... until the flush: one CAS per slab.
-  sys.slub().FlushRemote(s, cpu);
-  EXPECT_EQ(c->nr_remote, 0u);
-  EXPECT_EQ(c->remote_buf, nullptr);
+  sys.slub().FlushSheaves(s, cpu);
+  EXPECT_EQ(S::SheafObjects(c), 0u);
   EXPECT_EQ(c->nr_partial, before + 3);
   for (unsigned k = 0; k < 3; ++k) {
     page* pg = HeadPageOf(sys.pages(), v[k * per_slab]);
@@ -267,7 +266,7 @@ TEST(SlubLockFree, PartialSlabFreeUpdatesThePackedWordAndDiscardsEmpties) {
   const unsigned cpu = platform::FastCpuId();
   sys.Free(s, v[1]);
   EXPECT_EQ(sys.slub().SlabInuse(s, pg), per_slab - 1);  // buffered
-  sys.slub().FlushRemote(s, cpu);
+  sys.slub().FlushSheaves(s, cpu);
   EXPECT_EQ(sys.slub().SlabInuse(s, pg), per_slab - 2);
   EXPECT_EQ(sys.slub().SlabFreelist(s, pg), v[1]);
   EXPECT_EQ(S::GetFreePointer(s, v[1]), v[0]);
@@ -281,7 +280,7 @@ TEST(SlubLockFree, PartialSlabFreeUpdatesThePackedWordAndDiscardsEmpties) {
   for (unsigned k = 0; k < nslabs; ++k) {
     for (unsigned i = (k == 0 ? 2 : 1); i < per_slab; ++i) sys.Free(s, v[k * per_slab + i]);
   }
-  sys.slub().FlushRemote(s, cpu);
+  sys.slub().FlushSheaves(s, cpu);
   EXPECT_EQ(n.nr_partial, sc->min_partial - 1);
   EXPECT_EQ(n.nr_slabs.load(), sc->min_partial - 1);
   EXPECT_LT(n.nr_slabs.load(), slabs_before);
@@ -297,7 +296,7 @@ TEST(SlubLockFree, PartialSlabFreeUpdatesThePackedWordAndDiscardsEmpties) {
   {
     LogCapture log;
     sys.Free(s, obj);
-    EXPECT_EQ(S::CpuOf(s, cpu)->nr_remote, 0u);  // caught before the buffer
+    EXPECT_EQ(S::SheafObjects(S::CpuOf(s, cpu)), 0u);  // caught before the sheaf
     EXPECT_TRUE(log.Contains("already free (double free)")) << log.text();
   }
   EXPECT_EQ(sys.slub().SlabInuse(s, kept), 0u);
@@ -611,9 +610,10 @@ TEST(SlubRemoteBuffer, RemoteFreesAreBufferedAndComeBackOnFlush) {
     const unsigned cpu = platform::FastCpuId();
     SlubCpu* c = S::CpuOf(s, cpu);
     for (void* p : v) sys.Free(s, p);
-    // Buffered here, the owner's slab untouched (no remote stack yet).
-    EXPECT_EQ(c->nr_remote, 10u);
-    EXPECT_EQ(c->remote_buf, v[9]);
+    // In this cpu's remote sheaf, the owner's slab untouched (no remote stack yet).
+    EXPECT_EQ(S::SheafObjects(c), 10u);
+    ASSERT_NE(c->rsheaf, nullptr);
+    EXPECT_EQ(c->rsheaf->objs[9], v[9]);
     EXPECT_EQ(Remote(pg).load(), kFrozen);
     SlabInfo info;
     sys.slub().GetSlabinfo(s, &info);
@@ -621,7 +621,7 @@ TEST(SlubRemoteBuffer, RemoteFreesAreBufferedAndComeBackOnFlush) {
     EXPECT_TRUE(sys.CheckInvariants());
     // Shrink flushes this cpu: one CAS puts all ten on the remote stack.
     sys.Shrink(s);
-    EXPECT_EQ(c->nr_remote, 0u);
+    EXPECT_EQ(S::SheafObjects(c), 0u);
     unsigned stacked = 0;
     for (void* p = reinterpret_cast<void*>(Remote(pg).load() & ~kFrozen); p != nullptr;
          p = S::GetFreePointer(s, p)) {
@@ -646,7 +646,7 @@ TEST(SlubRemoteBuffer, DestroySeesBufferedObjectsFreed) {
   unsigned buffered = 0;
   LiveThread freer([&] {
     for (void* p : v) sys.Free(s, p);
-    buffered = S::CpuOf(s, platform::FastCpuId())->nr_remote;
+    buffered = S::SheafObjects(S::CpuOf(s, platform::FastCpuId()));
   });
   EXPECT_EQ(buffered, 20u);
   LogCapture log;
@@ -672,29 +672,31 @@ TEST(SlubRemoteBuffer, DuplicateRemoteFreeIsReportedAndDropped) {
     sys.Free(s, v[0]);
     sys.Free(s, v[0]);
     EXPECT_TRUE(log.Contains("already free (double free)")) << log.text();
-    EXPECT_EQ(c->nr_remote, 1u);
+    EXPECT_EQ(S::SheafObjects(c), 1u);
   }
   {
-    // X, Y, X: the repeat shows when the flush walks the buffer.
+    // X, Y, Z, X: beyond the two newest entries the push compares with; the
+    // flush finds the repeat and returns the object once.
     LogCapture log;
     sys.Free(s, v[1]);
+    sys.Free(s, v[2]);
     sys.Free(s, v[0]);
-    EXPECT_EQ(c->nr_remote, 3u);
-    sys.slub().FlushRemote(s, cpu);
+    EXPECT_EQ(S::SheafObjects(c), 4u);
+    EXPECT_FALSE(sys.CheckInvariants());  // (S8): an entry twice
+    sys.slub().FlushSheaves(s, cpu);
     EXPECT_TRUE(log.Contains("already free (double free)")) << log.text();
   }
-  EXPECT_EQ(c->nr_remote, 0u);
-  // The slab's remote stack holds v[0] and v[1] once each.
+  EXPECT_EQ(S::SheafObjects(c), 0u);
+  // The slab's remote stack holds v[0], v[1] and v[2] once each (one CAS).
   std::set<void*> stacked;
   unsigned len = 0;
   for (void* p = reinterpret_cast<void*>(Remote(pg).load() & ~kFrozen); p != nullptr && len < 100;
        p = S::GetFreePointer(s, p), ++len) {
     stacked.insert(p);
   }
-  EXPECT_EQ(len, 2u);
-  EXPECT_EQ(stacked, (std::set<void*>{v[0], v[1]}));
+  EXPECT_EQ(len, 3u);
+  EXPECT_EQ(stacked, (std::set<void*>{v[0], v[1], v[2]}));
   EXPECT_TRUE(sys.CheckInvariants());
-  sys.Free(s, v[2]);
   sys.Free(s, v[3]);
   sys.Shrink(s);
   EXPECT_TRUE(sys.CheckInvariants());
@@ -743,6 +745,148 @@ TEST(SlubRemoteBuffer, ProducerConsumerStress) {
   EXPECT_EQ(sys.Shrink(s), 0);
   EXPECT_EQ(sys.DestroyCache(s), 0);
   EXPECT_EQ(env.FreePages(), free_before);
+}
+
+
+// ---- Sheaves and the barn ----
+
+// A consumer's frees of a producer's objects go into its remote sheaf with no
+// write to the objects; full sheaves reach the barn, and a cpu whose sheaf is
+// empty takes them from there. The freeing cpu itself never allocates them
+// (no passive false sharing).
+TEST(SlubSheaves, RemoteFreesReachAnotherCpuThroughTheBarnUntouched) {
+  testing::SlabEnv env(AllocatorKind::kSlub, 64 << 20);
+  SlabSystem& sys = env.sys();
+  kmem_cache* s = sys.CreateCache("sh_barn", 64, 0, 0, nullptr);
+  ASSERT_NE(s, nullptr);
+  SlubCache* sc = S::CacheOf(s);
+  ASSERT_EQ(sc->sheaf_cap, kSheafMax);
+  const unsigned cap = sc->sheaf_cap;
+  std::vector<void*> v;
+  LiveThread owner([&] {
+    for (unsigned i = 0; i < 4 * cap; ++i) {
+      void* p = sys.Alloc(s, GFP_KERNEL);
+      *static_cast<uint64_t*>(p) = 0x1111000000000000ull + i;
+      v.push_back(p);
+    }
+  });
+  SlubCpu* c = S::CpuOf(s, platform::FastCpuId());
+  for (unsigned i = 0; i < 10; ++i) sys.Free(s, v[i]);
+  EXPECT_EQ(S::SheafObjects(c), 10u);
+  // This cpu's own allocation is not one of them.
+  void* mine = sys.Alloc(s, GFP_KERNEL);
+  for (unsigned i = 0; i < 10; ++i) EXPECT_NE(mine, v[i]);
+  for (unsigned i = 10; i < v.size(); ++i) sys.Free(s, v[i]);
+  SlubBarn& b = sc->barn[0];
+  EXPECT_EQ(b.nr_full, 3u);  // the fourth is still this cpu's (full) remote sheaf
+  EXPECT_TRUE(sys.CheckInvariants());
+  SlabInfo info;
+  sys.slub().GetSlabinfo(s, &info);
+  EXPECT_GE(info.active_objs, v.size() + 1);  // sheaf objects count as active
+  // The objects were not written (the free pointer is at offset 0).
+  for (unsigned i = 0; i < v.size(); ++i) {
+    EXPECT_EQ(*static_cast<uint64_t*>(v[i]), 0x1111000000000000ull + i);
+  }
+  // A fresh cpu takes the full sheaves.
+  std::set<void*> freed(v.begin(), v.end());
+  std::thread([&] {
+    std::vector<void*> got;
+    for (unsigned i = 0; i < 3 * cap; ++i) {
+      void* p = sys.Alloc(s, GFP_KERNEL);
+      EXPECT_EQ(freed.count(p), 1u) << i;
+      EXPECT_EQ(*static_cast<uint64_t*>(p) >> 48, 0x1111u);  // as the owner wrote it
+      got.push_back(p);
+    }
+    EXPECT_EQ(b.nr_full, 0u);
+    // Objects of the owner's slabs: into this cpu's remote sheaf.
+    for (void* p : got) sys.Free(s, p);
+  }).join();  // cpu dead: its sheaves go back to the slabs
+  EXPECT_TRUE(sys.CheckInvariants());
+  sys.Free(s, mine);
+  EXPECT_EQ(sys.Shrink(s), 1);  // the owner still holds its active slab
+  EXPECT_EQ(b.nr_full, 0u);
+  EXPECT_EQ(S::SheafObjects(c), 0u);
+  EXPECT_TRUE(sys.CheckInvariants());
+}
+
+// kmem_cache_shrink returns the objects of this cpu's sheaves and of the barn,
+// and the container pages once no cpu holds a sheaf; destroy leaves nothing.
+TEST(SlubSheaves, ShrinkAndDestroyReturnSheavesAndTheirPages) {
+  testing::SlabEnv env(AllocatorKind::kSlub, 64 << 20);
+  SlabSystem& sys = env.sys();
+  kmem_cache* s = sys.CreateCache("sh_shrink", 256, 0, 0, nullptr);
+  ASSERT_NE(s, nullptr);
+  SlubCache* sc = S::CacheOf(s);
+  ASSERT_GT(sc->sheaf_cap, 0u);
+  const uint64_t free_before = env.FreePages();
+  // Full unfrozen slabs (their thread is gone): frees into them go into this
+  // cpu's local sheaf, and from there to the barn.
+  std::vector<void*> v = AllocOnOtherThread(sys, s, static_cast<int>(40 * s->objects));
+  for (size_t i = 0; i < v.size(); i += 2) sys.Free(s, v[i]);
+  EXPECT_GT(sc->barn[0].nr_full, 0u);
+  EXPECT_LE(sc->barn[0].nr_full, sc->barn_max);
+  EXPECT_TRUE(sys.CheckInvariants());
+  for (size_t i = 1; i < v.size(); i += 2) sys.Free(s, v[i]);
+  EXPECT_TRUE(sys.CheckInvariants());
+  EXPECT_EQ(sys.Shrink(s), 0);
+  EXPECT_EQ(sc->barn[0].nr_full, 0u);
+  EXPECT_EQ(sc->barn[0].nr_sheaves, 0u);  // container pages returned
+  EXPECT_EQ(env.FreePages(), free_before);
+  EXPECT_TRUE(sys.CheckInvariants());
+  EXPECT_EQ(sys.DestroyCache(s), 0);
+}
+
+// CheckCache (S8) catches a sheaf entry that is not an allocated object.
+TEST(SlubSheaves, CheckCacheCatchesABadSheafEntry) {
+  testing::SlabEnv env(AllocatorKind::kSlub, 64 << 20);
+  SlabSystem& sys = env.sys();
+  kmem_cache* s = sys.CreateCache("sh_check", 64, 0, 0, nullptr);
+  std::vector<void*> v = AllocOnOtherThread(sys, s, static_cast<int>(3 * s->objects));
+  sys.Free(s, v[0]);  // a full unfrozen slab: into the local sheaf
+  SlubCpu* c = S::CpuOf(s, platform::FastCpuId());
+  ASSERT_NE(c->sheaf, nullptr);
+  ASSERT_EQ(c->sheaf->size, 1u);
+  EXPECT_TRUE(sys.CheckInvariants());
+  c->sheaf->objs[0] = static_cast<char*>(v[0]) + 8;  // not an object boundary
+  {
+    LogCapture log;
+    EXPECT_FALSE(sys.CheckInvariants());
+    EXPECT_TRUE(log.Contains("sheaf entry not an object")) << log.text();
+  }
+  // An object that is free in its slab (flushed there, then put back by hand).
+  c->sheaf->objs[0] = v[0];
+  EXPECT_TRUE(sys.CheckInvariants());
+  sys.slub().FlushSheaves(s, platform::FastCpuId());
+  ASSERT_EQ(c->sheaf->size, 0u);
+  c->sheaf->objs[0] = v[0];
+  c->sheaf->size = 1;
+  {
+    LogCapture log;
+    EXPECT_FALSE(sys.CheckInvariants());
+    EXPECT_TRUE(log.Contains("sheaf entry is free in its slab")) << log.text();
+  }
+  c->sheaf->size = 0;
+  sys.Free(s, v[1]);  // (v[0] is free in its slab already)
+  EXPECT_TRUE(sys.CheckInvariants());
+  for (unsigned i = 2; i < v.size(); ++i) sys.Free(s, v[i]);
+  EXPECT_EQ(sys.Shrink(s), 0);
+  EXPECT_EQ(sys.DestroyCache(s), 0);
+}
+
+// Debug caches never use sheaves.
+TEST(SlubSheaves, DebugCachesHaveNoSheaves) {
+  testing::SlabEnv env(AllocatorKind::kSlub, 64 << 20);
+  SlabSystem& sys = env.sys();
+  kmem_cache* s = sys.CreateCache("sh_debug", 64, 0, SLAB_CONSISTENCY_CHECKS, nullptr);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(S::CacheOf(s)->sheaf_cap, 0u);
+  std::vector<void*> v;
+  for (unsigned i = 0; i < 3 * s->objects; ++i) v.push_back(sys.Alloc(s, GFP_KERNEL));
+  for (void* p : v) sys.Free(s, p);
+  EXPECT_EQ(S::SheafObjects(S::CpuOf(s, platform::FastCpuId())), 0u);
+  EXPECT_EQ(S::CacheOf(s)->barn[0].nr_sheaves, 0u);
+  EXPECT_TRUE(sys.CheckInvariants());
+  EXPECT_EQ(sys.DestroyCache(s), 0);
 }
 
 }  // namespace
