@@ -903,6 +903,9 @@ void Slub<PS>::FlushCpu(kmem_cache* s, unsigned cpu) {
     Deactivate(s, internal::LruEntry(n), nullptr);
   }
   c->remote_pending.store(0, std::memory_order_relaxed);
+  // The last cpu to give its sheaves back (a thread exit, typically) returns
+  // the containers' pages, so that an idle cache holds no sheaf memory.
+  FreeIdleSheafPages(s);
 }
 
 // kmem_cache_shrink: flushes this cpu's slabs (other live cpus keep theirs: we
