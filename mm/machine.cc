@@ -140,6 +140,7 @@ void Machine::ShowMeminfo(TextBuffer& out) {
   line("SwapFree:", sw.swap_free_kb);
   line("Dirty:", kb(vm_->nr_file_dirty()));
   line("Writeback:", 0);  // page-cache and swap writes complete before reclaim goes on
+  line("Shmem:", kb(vm_->nr_shmem_pages()));  // resident shared anonymous pages (in Cached too)
   line("Slab:", kb(sreclaimable + sunreclaim));
   line("SReclaimable:", kb(sreclaimable));
   line("SUnreclaim:", kb(sunreclaim));

@@ -465,8 +465,9 @@ void SwapSystem::Unpin(page* p) {
 bool SwapSystem::OfKind(const page* p, LruKind kind) {
   if (p == nullptr) return false;
   if (kind == kFileLru) return vm_->EvictableFilePageLocked(p);
-  return (p->flags & (PG_anon | PG_slab | PG_buddy | PG_pcp)) == PG_anon && p->mapping != nullptr &&
-         p->_mapcount.load(std::memory_order_relaxed) > 0;
+  return ((p->flags & (PG_anon | PG_slab | PG_buddy | PG_pcp)) == PG_anon && p->mapping != nullptr &&
+          p->_mapcount.load(std::memory_order_relaxed) > 0) ||
+         vm_->ShmemPageLocked(p);  // shmem: swap-backed, on the anon LRU as in Linux
 }
 
 // ---------------------------------------------------------------- hooks
@@ -676,6 +677,17 @@ pte_t SwapSystem::AllocSwapEntry() {
   return 0;
 }
 
+// A swap write failed (vm_lock and swap_lock held): the page stays in the
+// swap cache, intact (PG_dirty: its data is not on the device); faults map
+// it from there and ShrinkSwapCache retries the write. Unpins it.
+void SwapSystem::KeepAfterFailedWrite(page* p, SwapDevice& dev, uint64_t slot, int err) {
+  p->flags |= PG_dirty;
+  swap_fail_.fetch_add(1, std::memory_order_relaxed);
+  Printk("swap: write to %s slot %llu failed (%d): page kept in the swap cache\n", dev.name(),
+         static_cast<unsigned long long>(slot), err);
+  UnpinLocked(p);
+}
+
 // Swaps one anonymous page out. p is pinned (Pin) and unpinned here. A page
 // already in the swap cache (swapped in while shared and mapped again,
 // read-only) keeps its entry and is written only when its data is not on
@@ -684,6 +696,7 @@ int SwapSystem::SwapOutPage(page* p) {
   pte_t entry = 0;
   bool reuse = false;
   int reserved = 0;
+  bool shmem = false;
   {
     SpinLockGuard vg(vm_->lock());
     SpinLockGuard g(lock_);
@@ -691,13 +704,15 @@ int SwapSystem::SwapOutPage(page* p) {
       UnpinLocked(p);
       return 0;
     }
-    if (p->flags & PG_swapcache) {
+    shmem = vm_->ShmemPageLocked(p);
+    if (!shmem && (p->flags & PG_swapcache)) {
       entry = p->private_;
       reuse = true;
       p->flags |= PG_writeback;
       reserved = p->_mapcount.load(std::memory_order_relaxed) + 8;
     }
   }
+  if (shmem) return SwapOutShmemPage(p);
   if (!reuse) {
     entry = AllocSwapEntry();
     if (entry == 0) {
@@ -747,12 +762,7 @@ int SwapSystem::SwapOutPage(page* p) {
   SpinLockGuard g(lock_);
   p->flags &= ~PG_writeback;
   if (err != 0) {
-    // The page stays in the swap cache, intact; faults map it from there.
-    p->flags |= PG_dirty;
-    swap_fail_.fetch_add(1, std::memory_order_relaxed);
-    Printk("swap: write to %s slot %llu failed (%d): page kept in the swap cache\n", dev.name(),
-           static_cast<unsigned long long>(slot), err);
-    UnpinLocked(p);
+    KeepAfterFailedWrite(p, dev, slot, err);
     return 0;
   }
   p->flags &= ~PG_dirty;
@@ -767,6 +777,63 @@ int SwapSystem::SwapOutPage(page* p) {
     UnpinLocked(p);
     return 0;
   }
+  CacheErase(entry);
+  dev.Free(slot);
+  UnpinLocked(p);  // the last reference: the page is free
+  return 1;
+}
+
+// shmem_writepage: one shared anonymous page (pinned; unpinned here) goes
+// to a fresh slot. It enters the swap cache under PG_writeback with one more
+// slot reference for its index node, the VM unmaps it from every PTE and
+// leaves the entry in the node (ShmemSwapOut), then it is written and the
+// swap cache lets go of it. A fault meanwhile finds the entry in the node
+// and the page in the swap cache (copied while PG_writeback). 1 when freed.
+int SwapSystem::SwapOutShmemPage(page* p) {
+  const pte_t entry = AllocSwapEntry();
+  if (entry == 0) {
+    Unpin(p);
+    return -kENOSPC;
+  }
+  const unsigned type = SwapPteType(entry);
+  const uint64_t slot = SwapPteOffset(entry);
+  SwapDevice& dev = devices_[type];
+  {
+    SpinLockGuard vg(vm_->lock());
+    SpinLockGuard g(lock_);
+    if (!vm_->ShmemPageLocked(p) || (p->flags & PG_swapcache) || !CacheInsert(entry, p)) {
+      dev.Free(slot);
+      UnpinLocked(p);
+      return 0;
+    }
+    p->flags |= PG_writeback;
+    dev.Dup(slot);  // the index node's reference
+  }
+  const int moved = vm_->ShmemSwapOut(p, entry);
+  {
+    SpinLockGuard vg(vm_->lock());
+    SpinLockGuard g(lock_);
+    if (moved != 0) {  // still in the page cache (maybe unmapped): it stays
+      p->flags &= ~PG_writeback;
+      CacheErase(entry);
+      dev.Free(slot);
+      dev.Free(slot);
+      UnpinLocked(p);
+      return 0;
+    }
+    shadow_[type][slot] = static_cast<uint32_t>(nonresident_age_.fetch_add(1) + 1);
+  }
+  const int err = dev.WritePage(slot, buddy_->PageAddress(p));
+  SpinLockGuard vg(vm_->lock());
+  SpinLockGuard g(lock_);
+  p->flags &= ~PG_writeback;
+  if (err != 0) {
+    KeepAfterFailedWrite(p, dev, slot, err);
+    return 0;
+  }
+  pswpout_.fetch_add(1, std::memory_order_relaxed);
+  // The index node's reference stays on the slot (unless a fault took a
+  // copy back meanwhile and dropped it: then the slot goes too).
   CacheErase(entry);
   dev.Free(slot);
   UnpinLocked(p);  // the last reference: the page is free
@@ -1124,7 +1191,7 @@ long SwapSystem::OomBadness(task_struct* t, uint64_t totalpages) {
   }
   if (adj == -1000) return kUnkillable;
   long points = t->mm->rss_stat[MM_ANONPAGES] + t->mm->rss_stat[MM_FILEPAGES] +
-                t->mm->rss_stat[MM_SWAPENTS] + static_cast<long>(t->mm->pgt.nr_tables());
+                t->mm->rss_stat[MM_SHMEMPAGES] + t->mm->rss_stat[MM_SWAPENTS] + static_cast<long>(t->mm->pgt.nr_tables());
   points += static_cast<long>(adj) * static_cast<long>(totalpages / 1000);
   return points;
 }
@@ -1149,7 +1216,7 @@ int SwapSystem::OutOfMemory(const char* why) {
   const uint64_t totalpages = buddy_->TotalRamPages() + swap_pages;
   int victim = 0;
   char comm[16] = {};
-  unsigned long total_vm = 0, anon = 0, file = 0, pgtables = 0;
+  unsigned long total_vm = 0, anon = 0, file = 0, shmem = 0, pgtables = 0;
   int adj = 0;
   {
     SpinLockGuard vg(vm_->lock());
@@ -1164,6 +1231,7 @@ int SwapSystem::OutOfMemory(const char* why) {
       total_vm = t->mm->total_vm;
       anon = static_cast<unsigned long>(t->mm->rss_stat[MM_ANONPAGES]);
       file = static_cast<unsigned long>(t->mm->rss_stat[MM_FILEPAGES]);
+      shmem = static_cast<unsigned long>(t->mm->rss_stat[MM_SHMEMPAGES]);
       pgtables = t->mm->pgt.nr_tables();
       SpinLockGuard g(lock_);
       adj = OomAdjOf(t->pid);
@@ -1189,8 +1257,8 @@ int SwapSystem::OutOfMemory(const char* why) {
   }
   const unsigned long kb = kPageSize / 1024;
   Printk("Out of memory: Killed process %d (%s) total-vm:%lukB, anon-rss:%lukB, file-rss:%lukB, "
-         "shmem-rss:0kB, UID:0 pgtables:%lukB oom_score_adj:%d\n",
-         victim, comm, total_vm * kb, anon * kb, file * kb, pgtables * kb, adj);
+         "shmem-rss:%lukB, UID:0 pgtables:%lukB oom_score_adj:%d\n",
+         victim, comm, total_vm * kb, anon * kb, file * kb, shmem * kb, pgtables * kb, adj);
   task_struct* t = vm_->FindTaskByPid(victim);
   if (t != nullptr) vm_->DoExitTask(t, SIGKILL);
   oom_kill_.fetch_add(1, std::memory_order_relaxed);

@@ -179,6 +179,9 @@ class SwapSystem {
   // Swaps one anonymous page out (reclaim_lock held, p pinned; unpins).
   // 1 if freed, 0 if it stays, -ENOSPC.
   int SwapOutPage(page* p) MM_EXCLUSIVE_LOCKS_REQUIRED(reclaim_lock_);
+  int SwapOutShmemPage(page* p) MM_EXCLUSIVE_LOCKS_REQUIRED(reclaim_lock_);
+  void KeepAfterFailedWrite(page* p, swap::SwapDevice& dev, uint64_t slot, int err)
+      MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
   int EvictFilePage(page* p) MM_EXCLUSIVE_LOCKS_REQUIRED(reclaim_lock_);
   uint64_t ShrinkSwapCache(uint64_t nr) MM_EXCLUSIVE_LOCKS_REQUIRED(reclaim_lock_);
   bool CanSwap();

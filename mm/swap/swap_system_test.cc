@@ -129,8 +129,9 @@ TEST(SwapSystem, SwapOutAndBackInWithForkSharing) {
 }
 
 // The integrity test: tasks map and touch 3x RAM (private anonymous, a
-// MAP_SHARED file, CoW pages shared after fork); everything is read back in
-// random order and compared.
+// MAP_SHARED file, CoW pages shared after fork, MAP_SHARED|MAP_ANONYMOUS
+// memory shared with the child); everything is read back in random order
+// and compared.
 struct IntegrityCase {
   SwapKind kind;
   const char* comp;
@@ -138,6 +139,25 @@ struct IntegrityCase {
 };
 
 class IntegrityTest : public ::testing::TestWithParam<IntegrityCase> {};
+
+// Both tasks load FillPage(r, i) at addr (faulting it in), then it is
+// translated for both: the same physical page (a page reclaim took again in
+// between is skipped; *compared counts the pages compared).
+::testing::AssertionResult SamePageForBoth(Stack& s, task_struct* t1, task_struct* t2,
+                                           unsigned long addr, uint64_t r, uint64_t i,
+                                           unsigned long* compared) {
+  std::vector<uint64_t> page(kPageSize / 8), back(kPageSize / 8);
+  FillPage(r, i, page.data());
+  for (task_struct* t : {t1, t2}) {
+    if (s.Load(t, addr, back.data(), kPageSize) != 0 || page != back)
+      return ::testing::AssertionFailure() << "task " << t->pid << " region " << r << " page " << i;
+  }
+  const PhysAddr p1 = PaOf(s, t1, addr), p2 = PaOf(s, t2, addr);
+  if (p1 == 0 || p2 == 0) return ::testing::AssertionSuccess();
+  ++*compared;
+  if (p1 != p2) return ::testing::AssertionFailure() << "region " << r << " page " << i << " is two pages";
+  return ::testing::AssertionSuccess();
+}
 
 TEST_P(IntegrityTest, NothingLost) {
   const IntegrityCase ic = GetParam();
@@ -161,6 +181,13 @@ TEST_P(IntegrityTest, NothingLost) {
   ASSERT_FALSE(IsErrValue(reinterpret_cast<unsigned long>(f)));
   const unsigned long a3 = s.vm().VmMmap(f, 0, n3 * kPageSize, kRW, MAP_SHARED, 0);
   ASSERT_FALSE(IsErrValue(a3));
+  // Region 4: shared anonymous memory (shmem) of a sixth of the pages,
+  // shared with the child by fork: one page for both, swapped through the
+  // shmem index; the child overwrites every 3rd page, which the parent must
+  // then see too.
+  const unsigned long n4 = pages / 6;
+  const unsigned long a4 = s.MmapShared(n4 * kPageSize);
+  ASSERT_FALSE(IsErrValue(a4));
   std::vector<uint64_t> page(kPageSize / 8), back(kPageSize / 8);
   for (unsigned long i = 0; i < n1; ++i) {
     FillPage(1, i, page.data());
@@ -170,12 +197,16 @@ TEST_P(IntegrityTest, NothingLost) {
     FillPage(3, i, page.data());
     ASSERT_EQ(s.Store(init, a3 + i * kPageSize, page.data(), kPageSize), 0);
   }
+  for (unsigned long i = 0; i < n4; ++i) {
+    FillPage(6, i, page.data());
+    ASSERT_EQ(s.Store(init, a4 + i * kPageSize, page.data(), kPageSize), 0) << i;
+  }
   const int pid = s.Fork("worker");
   ASSERT_GT(pid, 0);
   task_struct* child = s.vm().FindTaskByPid(pid);
   // Region 2: the child's own anonymous memory; the child also overwrites
   // every 4th page of region 1 (CoW breaks), so both versions must survive.
-  const unsigned long n2 = pages - n1 - n3;
+  const unsigned long n2 = pages - n1 - n3 - n4;
   s.vm().SetCurrent(child);
   const unsigned long a2 = s.MmapAnon(n2 * kPageSize);
   s.vm().SetCurrent(init);
@@ -187,7 +218,12 @@ TEST_P(IntegrityTest, NothingLost) {
     FillPage(4, i, page.data());
     ASSERT_EQ(s.Store(child, a1 + i * kPageSize, page.data(), kPageSize), 0) << i;
   }
+  for (unsigned long i = 0; i < n4; i += 3) {
+    FillPage(7, i, page.data());
+    ASSERT_EQ(s.Store(child, a4 + i * kPageSize, page.data(), kPageSize), 0) << i;
+  }
   EXPECT_GT(s.swap().pswpout(), pages / 2);
+  EXPECT_GT(s.vm().shmem_swapouts(), n4 / 4);
   EXPECT_TRUE(s.Check());
   // Read back in random order.
   struct Ref {
@@ -205,6 +241,10 @@ TEST_P(IntegrityTest, NothingLost) {
     refs.push_back({init, a3 + i * kPageSize, 3, i});
     refs.push_back({child, a3 + i * kPageSize, 3, i});
   }
+  for (unsigned long i = 0; i < n4; ++i) {
+    refs.push_back({init, a4 + i * kPageSize, i % 3 == 0 ? 7u : 6u, i});
+    refs.push_back({child, a4 + i * kPageSize, i % 3 == 0 ? 7u : 6u, i});
+  }
   std::shuffle(refs.begin(), refs.end(), std::mt19937_64(7));
   for (const Ref& r : refs) {
     FillPage(r.r, r.i, page.data());
@@ -221,15 +261,15 @@ TEST_P(IntegrityTest, NothingLost) {
   for (unsigned long i = 1; i < n1; i += 3) {
     if (i % 4 == 0) continue;
     ++sampled;
-    FillPage(1, i, page.data());
-    for (task_struct* t : {child, init}) {
-      ASSERT_EQ(s.Load(t, a1 + i * kPageSize, back.data(), kPageSize), 0);
-      ASSERT_TRUE(page == back) << "task " << t->pid << " page " << i;
-    }
-    const PhysAddr pc = PaOf(s, child, a1 + i * kPageSize), pp = PaOf(s, init, a1 + i * kPageSize);
-    if (pc == 0 || pp == 0) continue;
-    ++compared;
-    ASSERT_EQ(pc, pp) << "shared page " << i << " came back as two pages";
+    ASSERT_TRUE(SamePageForBoth(s, child, init, a1 + i * kPageSize, 1, i, &compared));
+  }
+  EXPECT_GT(compared, sampled * 9 / 10);
+  EXPECT_GT(s.vm().shmem_swapins(), 0u);
+  // shmem pages too: one page for both tasks after swap-in.
+  compared = sampled = 0;
+  for (unsigned long i = 0; i < n4; i += 5) {
+    ++sampled;
+    ASSERT_TRUE(SamePageForBoth(s, init, child, a4 + i * kPageSize, i % 3 == 0 ? 7 : 6, i, &compared));
   }
   EXPECT_GT(compared, sampled * 9 / 10);
   EXPECT_TRUE(s.Check());
@@ -241,6 +281,8 @@ TEST_P(IntegrityTest, NothingLost) {
   int status;
   EXPECT_EQ(s.vm().KernelWait(pid, &status), pid);
   EXPECT_EQ(s.vm().VmMunmap(a3, n3 * kPageSize), 0);
+  EXPECT_EQ(s.vm().VmMunmap(a4, n4 * kPageSize), 0);
+  EXPECT_EQ(s.vm().nr_shmem_pages(), 0u);
   EXPECT_EQ(s.vm().FilpClose(f), 0);
   EXPECT_GT(s.swap().pgsteal_file(), 0u);
   // The file's pages all reached the host file.
@@ -384,9 +426,15 @@ TEST(SwapSystem, KswapdConcurrentWithFaultingTasks) {
   Stack s(kRam, c);
   ASSERT_TRUE(s.ok());
   task_struct* init = s.vm().InitTask();
+  // Shared anonymous memory, shared with the worker by fork: written by the
+  // worker, read back by init (one page for both, through the shmem index).
+  const unsigned long shm_pages = kRam / 2 / kPageSize;
+  const unsigned long shm = s.MmapShared(shm_pages * kPageSize);
+  ASSERT_FALSE(IsErrValue(shm));
   const int pid = s.Fork("worker");
   // Two tasks' anonymous memory and a MAP_SHARED file of init's, each
-  // written and read back by its own thread: 2 x RAM in all.
+  // written and read back by its own thread, and the shmem region: 2.5 x
+  // RAM in all.
   task_struct* tasks[3] = {init, s.vm().FindTaskByPid(pid), init};
   const unsigned long pages[3] = {kRam * 3 / 4 / kPageSize, kRam * 3 / 4 / kPageSize,
                                   kRam / 2 / kPageSize};
@@ -406,15 +454,20 @@ TEST(SwapSystem, KswapdConcurrentWithFaultingTasks) {
   ASSERT_FALSE(IsErrValue(reinterpret_cast<unsigned long>(f)));
   addr[2] = s.vm().VmMmap(f, 0, pages[2] * kPageSize, kRW, MAP_SHARED, 0);
   ASSERT_FALSE(IsErrValue(addr[2]));
-  bool ok[3] = {true, true, true};
+  bool ok[4] = {true, true, true, true};
   auto work = [&](int k) {
+    if (k == 3) {
+      ok[k] = s.FillRange(tasks[1], shm, shm_pages, 13) == 0 &&
+              s.VerifyRange(init, shm, shm_pages, 13) == -1;
+      return;
+    }
     ok[k] = s.FillRange(tasks[k], addr[k], pages[k], 10 + k) == 0 &&
             s.VerifyRange(tasks[k], addr[k], pages[k], 10 + k) == -1;
   };
   // A third thread checks every invariant while kswapd and the faults run:
   // kswapd's pins (a reference and PG_locked, under vm_lock) keep the VM's
   // refcount check exact.
-  std::atomic<int> running{3};
+  std::atomic<int> running{4};
   int checks = 0, bad = 0;
   std::thread checker([&] {
     while (running.load() > 0) {
@@ -424,16 +477,19 @@ TEST(SwapSystem, KswapdConcurrentWithFaultingTasks) {
     }
   });
   std::thread t0([&] { work(0); --running; }), t1([&] { work(1); --running; }),
-      t2([&] { work(2); --running; });
+      t2([&] { work(2); --running; }), t3([&] { work(3); --running; });
   t0.join();
   t1.join();
   t2.join();
+  t3.join();
   checker.join();
   EXPECT_GT(checks, 0);
   EXPECT_EQ(bad, 0);
   EXPECT_TRUE(ok[0]);
   EXPECT_TRUE(ok[1]);
   EXPECT_TRUE(ok[2]);
+  EXPECT_TRUE(ok[3]);
+  EXPECT_GT(s.vm().shmem_swapouts(), 0u);
   EXPECT_GT(s.swap().pswpout(), 0u);
   EXPECT_EQ(s.swap().oom_kills(), 0u);
   const std::string vs = s.Vmstat();
@@ -442,7 +498,48 @@ TEST(SwapSystem, KswapdConcurrentWithFaultingTasks) {
   s.swap().StopKswapd();
   EXPECT_TRUE(s.Check());
   EXPECT_EQ(s.vm().VmMunmap(addr[2], pages[2] * kPageSize), 0);
+  EXPECT_EQ(s.vm().VmMunmap(shm, shm_pages * kPageSize), 0);
   EXPECT_EQ(s.vm().FilpClose(f), 0);
+}
+
+// MAP_POPULATE of more than RAM (but within RAM + swap) faults every page
+// in: when an allocation fails, population drops vm_lock, reclaims (older
+// populated pages go to swap) and goes on from that page.
+TEST(SwapSystem, MapPopulateReclaimsUnderPressure) {
+  constexpr uint64_t kRam = 16u << 20;
+  Stack s(kRam, Config(SwapKind::kZram, 4 * kRam));
+  ASSERT_TRUE(s.ok());
+  task_struct* init = s.vm().InitTask();
+  // Half of RAM is in use already.
+  const unsigned long n0 = kRam / 2 / kPageSize;
+  const unsigned long a0 = s.MmapAnon(n0 * kPageSize);
+  ASSERT_EQ(s.FillRange(init, a0, n0, 41), 0);
+  const long anon0 = init->mm->rss_stat[MM_ANONPAGES] + init->mm->rss_stat[MM_SWAPENTS];
+  const unsigned long n = 3 * kRam / 2 / kPageSize;
+  const unsigned long a =
+      s.vm().VmMmap(nullptr, 0, n * kPageSize, kRW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, 0);
+  ASSERT_FALSE(IsErrValue(a));
+  EXPECT_GT(s.vm().populate_retries(), 0u);
+  // Every page of the new region is populated: resident or swapped.
+  EXPECT_EQ(init->mm->rss_stat[MM_ANONPAGES] + init->mm->rss_stat[MM_SWAPENTS] - anon0,
+            static_cast<long>(n));
+  EXPECT_EQ(s.swap().oom_kills(), 0u);
+  EXPECT_TRUE(s.Check());
+  // Shared anonymous memory of RAM's size: every page is in the shmem
+  // index, resident or swapped out from there.
+  const unsigned long ns = kRam / kPageSize;
+  const uint64_t out0 = s.vm().shmem_swapouts() - s.vm().shmem_swapins();
+  const unsigned long as =
+      s.vm().VmMmap(nullptr, 0, ns * kPageSize, kRW, MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE, 0);
+  ASSERT_FALSE(IsErrValue(as));
+  EXPECT_EQ(s.vm().nr_shmem_pages() + (s.vm().shmem_swapouts() - s.vm().shmem_swapins()) - out0, ns);
+  EXPECT_TRUE(s.Check());
+  // The data written before is intact.
+  EXPECT_EQ(s.VerifyRange(init, a0, n0, 41), -1);
+  EXPECT_EQ(s.vm().VmMunmap(as, ns * kPageSize), 0);
+  EXPECT_EQ(s.vm().VmMunmap(a, n * kPageSize), 0);
+  EXPECT_EQ(s.vm().VmMunmap(a0, n0 * kPageSize), 0);
+  EXPECT_TRUE(s.Check());
 }
 
 // A fault that cannot allocate drops vm_lock, reclaims and retries: nothing
@@ -536,6 +633,111 @@ TEST(SwapSystem, ForkSharedPageSwappedOnceComesBackShared) {
   EXPECT_EQ(s.swap().swap_cache_pages(), 0u);
   EXPECT_TRUE(s.Check());
   EXPECT_EQ(s.vm().VmMunmap(a, n * kPageSize), 0);
+}
+
+// Shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS) shared by fork: reclaim
+// unmaps each page from both tasks and moves it to a swap slot recorded in
+// the shmem index (the PTEs become none); a fault by either task brings the
+// one page back for both, and stores by the child after swap-out and
+// swap-in are seen by the parent.
+TEST(SwapSystem, ShmemSwappedOutAndBackInStaysShared) {
+  Stack s(16u << 20, Config(SwapKind::kZram, 32u << 20));
+  ASSERT_TRUE(s.ok());
+  task_struct* init = s.vm().InitTask();
+  const unsigned long n = 64;
+  const unsigned long a = s.MmapShared(n * kPageSize);
+  ASSERT_FALSE(IsErrValue(a));
+  ASSERT_EQ(s.FillRange(init, a, n, 31), 0);
+  EXPECT_EQ(s.vm().nr_shmem_pages(), n);
+  const int pid = s.Fork("child");
+  ASSERT_GT(pid, 0);
+  task_struct* child = s.vm().FindTaskByPid(pid);
+  for (unsigned long i = 0; i < n; ++i)
+    ASSERT_EQ(PaOf(s, init, a + i * kPageSize), PaOf(s, child, a + i * kPageSize));
+  auto rss_shmem = [&](int p) {
+    static char buf[4096];
+    TextBuffer out(buf, sizeof buf);
+    if (s.vm().ProcRead(("/proc/" + std::to_string(p) + "/status").c_str(), out) < 0) return std::string();
+    const std::string t(buf);
+    const size_t at = t.find("RssShmem:");
+    return at == std::string::npos ? std::string() : t.substr(at, t.find('\n', at) - at);
+  };
+  EXPECT_EQ(rss_shmem(pid), "RssShmem:\t     256 kB");
+  EXPECT_TRUE(s.Check());
+  uint64_t freed = 0;
+  for (int k = 0; k < 64 && freed < n; ++k) freed += s.swap().ReclaimPages(64, -1);
+  ASSERT_EQ(freed, n);
+  EXPECT_EQ(s.vm().shmem_swapouts(), n);
+  EXPECT_EQ(s.vm().nr_shmem_pages(), 0u);
+  SwapMeminfo mi;
+  s.swap().MeminfoCounters(&mi);
+  EXPECT_EQ(mi.swap_total_kb - mi.swap_free_kb, n * 4);  // one slot per page, held by the index
+  EXPECT_EQ(s.swap().swap_cache_pages(), 0u);
+  for (unsigned long i = 0; i < n; ++i) {
+    EXPECT_EQ(PaOf(s, child, a + i * kPageSize), 0u);
+    EXPECT_EQ(PaOf(s, init, a + i * kPageSize), 0u);
+  }
+  EXPECT_EQ(rss_shmem(pid), "RssShmem:\t       0 kB");
+  EXPECT_TRUE(s.Check());
+  // The child faults every page back; the parent's faults find the same pages.
+  EXPECT_EQ(s.VerifyRange(child, a, n, 31), -1);
+  EXPECT_EQ(s.vm().shmem_swapins(), n);
+  EXPECT_EQ(s.VerifyRange(init, a, n, 31), -1);
+  EXPECT_EQ(s.vm().shmem_swapins(), n);  // no second swap-in
+  for (unsigned long i = 0; i < n; ++i) {
+    const PhysAddr pp = PaOf(s, init, a + i * kPageSize), pc = PaOf(s, child, a + i * kPageSize);
+    ASSERT_NE(pp, 0u) << i;
+    ASSERT_EQ(pp, pc) << "page " << i << " came back as two pages";
+    page* p = s.buddy().PfnToPage(pp >> kPageShift);
+    EXPECT_EQ(p->_mapcount.load(), 2) << i;
+    EXPECT_EQ(p->_refcount.load(), 3) << i;  // the page cache and the two PTEs
+  }
+  s.swap().MeminfoCounters(&mi);
+  EXPECT_EQ(mi.swap_free_kb, mi.swap_total_kb);
+  EXPECT_EQ(s.swap().swap_cache_pages(), 0u);
+  EXPECT_EQ(s.vm().nr_shmem_pages(), n);
+  EXPECT_TRUE(s.Check());
+  // After swap-out and swap-in, a store by the child is the parent's data.
+  std::vector<uint64_t> w(kPageSize / 8, 0x5a5a5a5a5a5a5a5aull), back(kPageSize / 8);
+  ASSERT_EQ(s.Store(child, a, w.data(), kPageSize), 0);
+  ASSERT_EQ(s.Load(init, a, back.data(), kPageSize), 0);
+  EXPECT_TRUE(back == w);
+  EXPECT_EQ(PaOf(s, child, a), PaOf(s, init, a));
+  // Out again: the child's store faults page 1 in (a write fault on a
+  // swapped shmem page), the parent's load sees it, and page 0 kept the
+  // child's earlier store through its own second trip to the device.
+  freed = 0;
+  for (int k = 0; k < 64 && freed < n; ++k) freed += s.swap().ReclaimPages(64, -1);
+  ASSERT_EQ(freed, n);
+  EXPECT_EQ(s.vm().nr_shmem_pages(), 0u);
+  std::vector<uint64_t> w2(kPageSize / 8, 0x0123456789abcdefull);
+  ASSERT_EQ(s.Store(child, a + kPageSize, w2.data(), kPageSize), 0);
+  ASSERT_EQ(s.Load(init, a + kPageSize, back.data(), kPageSize), 0);
+  EXPECT_TRUE(back == w2);
+  ASSERT_EQ(s.Load(init, a, back.data(), kPageSize), 0);
+  EXPECT_TRUE(back == w);
+  EXPECT_TRUE(s.Check());
+  // The child exits; the parent still reads everything.
+  s.vm().DoExitTask(child, 0);
+  int status;
+  EXPECT_EQ(s.vm().KernelWait(pid, &status), pid);
+  std::vector<uint64_t> want(kPageSize / 8);
+  for (unsigned long i = 2; i < n; ++i) {
+    FillPage(31, i, want.data());
+    ASSERT_EQ(s.Load(init, a + i * kPageSize, back.data(), kPageSize), 0);
+    ASSERT_TRUE(back == want) << i;
+  }
+  EXPECT_TRUE(s.Check());
+  // Swapped out once more and unmapped: the index's slots go with it.
+  freed = 0;
+  for (int k = 0; k < 64 && freed < n; ++k) freed += s.swap().ReclaimPages(64, -1);
+  EXPECT_EQ(freed, n);
+  EXPECT_EQ(s.vm().VmMunmap(a, n * kPageSize), 0);
+  s.swap().MeminfoCounters(&mi);
+  EXPECT_EQ(mi.swap_free_kb + mi.swap_cached_kb, mi.swap_total_kb);
+  EXPECT_EQ(mi.swap_free_kb, mi.swap_total_kb);
+  EXPECT_EQ(s.vm().nr_shmem_pages(), 0u);
+  EXPECT_TRUE(s.Check());
 }
 
 // File pages: a MAP_SHARED mapping of twice RAM is written; reclaim writes

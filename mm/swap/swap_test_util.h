@@ -85,6 +85,10 @@ class Stack {
   unsigned long MmapAnon(unsigned long len) {
     return vm_.VmMmap(nullptr, 0, len, kRW, MAP_PRIVATE | MAP_ANONYMOUS, 0);
   }
+  // Shared anonymous memory (shmem).
+  unsigned long MmapShared(unsigned long len) {
+    return vm_.VmMmap(nullptr, 0, len, kRW, MAP_SHARED | MAP_ANONYMOUS, 0);
+  }
   int Fork(const char* name) {
     kernel_clone_args a;
     a.exit_signal = SIGCHLD;

@@ -238,8 +238,8 @@ page* VmSystem::NewAnonPage(bool zero) {
 
 namespace {
 void UpdateHiwaterRss(mm_struct* mm) {
-  const unsigned long rss =
-      static_cast<unsigned long>(mm->rss_stat[MM_ANONPAGES] + mm->rss_stat[MM_FILEPAGES]);
+  const unsigned long rss = static_cast<unsigned long>(
+      mm->rss_stat[MM_ANONPAGES] + mm->rss_stat[MM_FILEPAGES] + mm->rss_stat[MM_SHMEMPAGES]);
   if (rss > mm->hiwater_rss) mm->hiwater_rss = rss;
 }
 }  // namespace
@@ -273,7 +273,7 @@ void VmSystem::PageRemoveRmap(mm_struct* mm, page* p) {
       LruChange(p);  // off the anon LRU
     }
   } else {
-    --mm->rss_stat[MM_FILEPAGES];
+    --mm->rss_stat[RssCounter(p)];
   }
   buddy_->PutPage(p);
 }
@@ -320,7 +320,7 @@ unsigned VmSystem::DoFileFault(vm_area_struct* vma, unsigned long addr, pte_t* p
   }
   buddy_->GetPage(p);
   p->_mapcount.fetch_add(1, std::memory_order_relaxed);
-  ++vma->vm_mm->rss_stat[MM_FILEPAGES];
+  ++vma->vm_mm->rss_stat[RssCounter(p)];
   UpdateHiwaterRss(vma->vm_mm);
   const bool writable = (flags & FAULT_FLAG_WRITE) != 0;
   if (writable) SetPageDirtyFile(p);
@@ -438,18 +438,43 @@ unsigned VmSystem::HandleMmFault(vm_area_struct* vma, unsigned long addr, unsign
   return HandleMmFaultLocked(vma, addr, flags);
 }
 
-int VmSystem::Populate(mm_struct* mm, unsigned long start, unsigned long end) {
-  for (unsigned long a = start; a < end; a += kPageSize) {
+// populate_vma_page_range: faults [*start, end) in (a write fault for a
+// writable private mapping, breaking CoW as FOLL_WRITE does). Returns 0, or
+// -ENOMEM with *start at the page whose allocation failed (vm_lock held
+// throughout: no direct reclaim), or -EFAULT (SIGBUS-type failure: stop).
+int VmSystem::Populate(mm_struct* mm, unsigned long* start, unsigned long end) {
+  for (unsigned long a = *start; a < end; a += kPageSize) {
+    *start = a;
     vm_area_struct* vma = LookupVma(mm, a);
     if (vma == nullptr || vma->vm_start > a) continue;
     if (!(vma->vm_flags & VM_ACCESS_FLAGS)) continue;
     const bool write = (vma->vm_flags & VM_WRITE) && !(vma->vm_flags & VM_SHARED);
     pte_t* pte = mm->pgt.Lookup(a);
-    if (pte != nullptr && *pte != 0 && !(write && !(*pte & kPteW))) continue;
+    if (pte != nullptr && PtePresent(*pte) && !(write && !(*pte & kPteW))) continue;
     const unsigned r = HandleMmFaultLocked(vma, a, write ? FAULT_FLAG_WRITE : 0);
-    if (r & VM_FAULT_ERROR) return -kENOMEM;
+    if (r & VM_FAULT_OOM) return -kENOMEM;
+    if (r & VM_FAULT_ERROR) return -kEFAULT;
   }
+  *start = end;
   return 0;
+}
+
+// mm_populate for MAP_POPULATE: when a page cannot be allocated, vm_lock is
+// dropped for reclaim (and the OOM killer after rounds without progress)
+// and population goes on from that page, as a fault's VM_FAULT_RETRY does;
+// the VMAs are looked up afresh after every drop. It stops when reclaim
+// can do nothing more or t dies meanwhile; mmap ignores the result, as
+// Linux ignores mm_populate's.
+int VmSystem::MmPopulate(task_struct* t, unsigned long start, unsigned long end) {
+  mm_struct* mm = t->mm;
+  int no_progress = 0, retries = 0;
+  for (;;) {
+    const int err = Populate(mm, &start, end);
+    if (err != -kENOMEM) return err;
+    populate_retries_.fetch_add(1, std::memory_order_relaxed);
+    if (++retries > kMaxFaultRetries || !ReclaimForFault(&no_progress)) return -kENOMEM;
+    if (t->exit_state != 0 || t->mm != mm) return -kESRCH;
+  }
 }
 
 // ---------------------------------------------------------------- PTE ranges

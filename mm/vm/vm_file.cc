@@ -25,8 +25,11 @@ VmSystem::PcNode* VmSystem::PageCacheFind(address_space* as, uint64_t index) {
   return nullptr;
 }
 
+// shmem pages are not counted dirty (Linux's shmem has no write-back: its
+// dirty_folio is a no-op for the counters); their data always goes to a
+// fresh swap slot when reclaimed.
 void VmSystem::SetPageDirtyFile(page* p) {
-  if (PageHasFlag(p, PG_dirty)) return;
+  if (PageHasFlag(p, PG_dirty) || PageHasFlag(p, PG_swapbacked)) return;
   p->flags |= PG_dirty;
   nr_dirtied_.fetch_add(1, std::memory_order_relaxed);
   nr_dirty_.fetch_add(1, std::memory_order_relaxed);
@@ -48,6 +51,11 @@ page* VmSystem::FindOrReadPage(file* f, uint64_t index, bool* major, unsigned* f
     PcNode* n = ContainerOf(parent, &PcNode::node);
     if (n->index == index) {
       if (n->pg != nullptr) return n->pg;
+      if (n->swap != 0) {  // a shmem page on a swap device
+        page* p = ShmemSwapIn(as, n, fault);
+        if (p != nullptr) *major = true;
+        return p;
+      }
       shadow = n;
       break;
     }
@@ -82,11 +90,7 @@ page* VmSystem::FindOrReadPage(file* f, uint64_t index, bool* major, unsigned* f
     }
     *major = true;
   }
-  p->mapping = as;
   p->index = index;
-  // Pages with backing go on the file LRU (lru_cache_add); the unnamed
-  // file of a shared anonymous mapping has nowhere to write them.
-  p->flags |= PG_uptodate | (f->handle >= 0 ? PG_lru : 0u);
   if (shadow != nullptr) {
     const uint64_t value = shadow->shadow;
     shadow->shadow = 0;
@@ -99,10 +103,93 @@ page* VmSystem::FindOrReadPage(file* f, uint64_t index, bool* major, unsigned* f
     n->pg = p;
     as->pages.InsertAt(&n->node, parent, link);
   }
+  PageCacheAdded(as, p);
+  return p;
+}
+
+// A page enters the page cache of `as` (its node already points to it):
+// pages with backing go on the file LRU (PG_lru); shmem pages (the unnamed
+// file of a shared anonymous mapping) are swap-backed and go on the anon
+// LRU, as Linux's shmem folios do. lru_cache_add either way.
+void VmSystem::PageCacheAdded(address_space* as, page* p) {
+  p->mapping = as;
+  const bool shmem = IsShmem(as);
+  p->flags |= PG_uptodate | (shmem ? PG_swapbacked : PG_lru);
   ++as->nrpages;
   nr_file_pages_.fetch_add(1, std::memory_order_relaxed);
-  if (f->handle >= 0) LruChange(p);  // lru_cache_add
+  if (shmem) nr_shmem_.fetch_add(1, std::memory_order_relaxed);
+  LruChange(p);
+}
+
+// shmem_swapin_folio: the entry's page from the swap cache (or read from the
+// device into it) goes back into the index node, which gives up its slot
+// reference (with the last one the swap cache lets go of the page). A page
+// a reclaimer is still writing (PG_writeback) is copied instead: the writer
+// reads it without vm_lock, so nobody may store into it meanwhile.
+page* VmSystem::ShmemSwapIn(address_space* as, PcNode* n, unsigned* fault) {
+  if (swap_ == nullptr || swap_->swap_in == nullptr) {
+    *fault = VM_FAULT_SIGBUS;
+    return nullptr;
+  }
+  const pte_t entry = n->swap;
+  page* p = nullptr;
+  bool exclusive = false;
+  const int err = swap_->swap_in(swap_->context, entry, &p, &exclusive);
+  if (err != 0 || p == nullptr) {
+    *fault = err == -kENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
+    return nullptr;
+  }
+  if (PageHasFlag(p, PG_writeback) || p->mapping != nullptr ||
+      p->_mapcount.load(std::memory_order_relaxed) != 0) {
+    page* np = NewAnonPage(false);
+    if (np == nullptr) {
+      buddy_->PutPage(p);
+      *fault = VM_FAULT_OOM;
+      return nullptr;
+    }
+    __builtin_memcpy(buddy_->PageAddress(np), buddy_->PageAddress(p), kPageSize);
+    buddy_->PutPage(p);
+    p = np;
+  }
+  // Our reference becomes the page cache's.
+  n->swap = 0;
+  n->pg = p;
+  --as->nrswapped;
+  p->index = n->index;
+  PageCacheAdded(as, p);
+  if (swap_->swap_free != nullptr) swap_->swap_free(swap_->context, entry);
+  shmem_swapin_.fetch_add(1, std::memory_order_relaxed);
   return p;
+}
+
+bool VmSystem::ShmemPageLocked(const page* p) const {
+  return (p->flags & (PG_swapbacked | PG_anon | PG_lru | PG_slab | PG_buddy | PG_pcp)) ==
+             PG_swapbacked &&
+         p->mapping != nullptr && IsShmem(static_cast<const address_space*>(p->mapping));
+}
+
+int VmSystem::ShmemSwapOut(page* p, pte_t entry) {
+  SpinLockGuard g(lock_);
+  if (p == nullptr || !PteSwap(entry) || !ShmemPageLocked(p)) return -kEINVAL;
+  address_space* as = static_cast<address_space*>(p->mapping);
+  PcNode* n = PageCacheFind(as, p->index);
+  if (n == nullptr || n->pg != p) return -kEINVAL;
+  if (UnmapFilePage(p) != 0) return -kEBUSY;
+  // The page cache's, the swap cache's and the caller's references only.
+  if (p->_refcount.load(std::memory_order_relaxed) != 3) return -kEBUSY;
+  n->pg = nullptr;
+  n->swap = entry;
+  ++as->nrswapped;
+  --as->nrpages;
+  p->mapping = nullptr;
+  p->index = 0;
+  p->flags &= ~(PG_uptodate | PG_swapbacked);
+  nr_file_pages_.fetch_sub(1, std::memory_order_relaxed);
+  nr_shmem_.fetch_sub(1, std::memory_order_relaxed);
+  shmem_swapout_.fetch_add(1, std::memory_order_relaxed);
+  LruChange(p);        // off the anon LRU
+  buddy_->PutPage(p);  // the page cache's reference
+  return 0;
 }
 
 int VmSystem::WritePage(file* f, page* p) {
@@ -172,7 +259,12 @@ void VmSystem::PageCacheRemove(file* f, PcNode* n) {
   page* p = n->pg;
   f->f_mapping.pages.Erase(&n->node);
   if (p == nullptr) {
-    --f->f_mapping.nrshadows;
+    if (n->swap != 0) {  // a shmem page on a swap device: its slot goes
+      --f->f_mapping.nrswapped;
+      if (swap_ != nullptr && swap_->swap_free != nullptr) swap_->swap_free(swap_->context, n->swap);
+    } else {
+      --f->f_mapping.nrshadows;
+    }
     pc_pool_.Delete(n);
     return;
   }
@@ -181,10 +273,10 @@ void VmSystem::PageCacheRemove(file* f, PcNode* n) {
   ClearPageDirtyFile(p);
   p->mapping = nullptr;
   p->index = 0;
-  const bool on_lru = PageHasFlag(p, PG_lru);
-  p->flags &= ~(PG_uptodate | PG_lru);
+  if (PageHasFlag(p, PG_swapbacked)) nr_shmem_.fetch_sub(1, std::memory_order_relaxed);
+  p->flags &= ~(PG_uptodate | PG_lru | PG_swapbacked);
   nr_file_pages_.fetch_sub(1, std::memory_order_relaxed);
-  if (on_lru) LruChange(p);
+  LruChange(p);
   buddy_->PutPage(p);
   pc_pool_.Delete(n);
 }

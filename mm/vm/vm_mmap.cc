@@ -184,15 +184,15 @@ vm_area_struct* VmSystem::TryMerge(mm_struct* mm, vm_area_struct* vma) {
     vm_area_struct* lo = side == 0 ? VmaPrev(mm, vma) : vma;
     vm_area_struct* hi = side == 0 ? vma : VmaNext(mm, vma);
     if (!CanMerge(lo, hi)) continue;
-    // lo absorbs hi.
-    anon_vma* av = hi->anon_vma;
+    // lo absorbs hi (and hi's anon_vma, before hi lets go of it: hi's
+    // pages keep pointing there).
+    if (lo->anon_vma == nullptr && hi->anon_vma != nullptr) AnonVmaAttach(lo, hi->anon_vma);
     VmaUnlink(mm, hi);
     AnonVmaDetach(hi);
     FileVmaDetach(hi);
     if (hi->vm_ops != nullptr && hi->vm_ops->close != nullptr) hi->vm_ops->close(hi);
     const unsigned long end = hi->vm_end;
     VmaFree(hi);
-    if (lo->anon_vma == nullptr && av != nullptr) AnonVmaAttach(lo, av);
     VmaUnlink(mm, lo);
     lo->vm_end = end;
     VmaLink(mm, lo);
@@ -314,7 +314,6 @@ unsigned long VmSystem::DoMmap(mm_struct* mm, file* f, unsigned long addr, unsig
   if (f != nullptr) FileVmaAttach(vma, f);
   VmaLink(mm, vma);
   vma = TryMerge(mm, vma);
-  if (flags & MAP_POPULATE) Populate(mm, addr, addr + len);
   return addr;
 }
 
@@ -338,7 +337,9 @@ unsigned long VmSystem::VmMmap(file* f, unsigned long addr, unsigned long len, u
     return ErrVal(-kEINVAL);
   if (f != nullptr && IsErrValue(reinterpret_cast<unsigned long>(f))) return ErrVal(-kEBADF);
   if (!cfg_.mmu) return NommuMmap(mm, f, aligned, prot, flags, offset >> kPageShift);
-  return DoMmap(mm, f, addr, aligned, prot, flags, offset >> kPageShift);
+  const unsigned long r = DoMmap(mm, f, addr, aligned, prot, flags, offset >> kPageShift);
+  if (!IsErrValue(r) && (flags & MAP_POPULATE)) MmPopulate(t, r, r + aligned);
+  return r;
 }
 
 // Removes [start, start+len) from mm: splits the VMAs at the edges, zaps their

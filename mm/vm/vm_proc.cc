@@ -114,7 +114,8 @@ void VmSystem::ShowStatus(task_struct* t, TextBuffer& out) {
   if (mm != nullptr) {
     const unsigned long anon = static_cast<unsigned long>(mm->rss_stat[MM_ANONPAGES]);
     const unsigned long filep = static_cast<unsigned long>(mm->rss_stat[MM_FILEPAGES]);
-    const unsigned long rss = anon + filep;
+    const unsigned long shmem = static_cast<unsigned long>(mm->rss_stat[MM_SHMEMPAGES]);
+    const unsigned long rss = anon + filep + shmem;
     const unsigned long hiwater_rss = mm->hiwater_rss > rss ? mm->hiwater_rss : rss;
     const unsigned long hiwater_vm = mm->hiwater_vm > mm->total_vm ? mm->hiwater_vm : mm->total_vm;
     unsigned long text = 0;
@@ -130,7 +131,7 @@ void VmSystem::ShowStatus(task_struct* t, TextBuffer& out) {
     out.Append("VmRSS:\t%8llu kB\n", Kb(rss));
     out.Append("RssAnon:\t%8llu kB\n", Kb(anon));
     out.Append("RssFile:\t%8llu kB\n", Kb(filep));
-    out.Append("RssShmem:\t%8llu kB\n", Kb(0));
+    out.Append("RssShmem:\t%8llu kB\n", Kb(shmem));
     out.Append("VmData:\t%8llu kB\n", Kb(mm->data_vm));
     out.Append("VmStk:\t%8llu kB\n", Kb(mm->stack_vm));
     out.Append("VmExe:\t%8llu kB\n", Kb(text));
@@ -150,6 +151,7 @@ void VmSystem::ShowVmstat(TextBuffer& out) {
   };
   out.Append("nr_anon_pages %llu\n", v(nr_anon_pages_));
   out.Append("nr_file_pages %llu\n", v(nr_file_pages_));
+  out.Append("nr_shmem %llu\n", v(nr_shmem_));
   out.Append("nr_page_table_pages %llu\n", v(nr_pgtables_));
   out.Append("nr_dirty %llu\n", v(nr_dirty_));
   out.Append("nr_writeback 0\n");  // write-back is synchronous (FileOps under vm_lock)
@@ -157,6 +159,8 @@ void VmSystem::ShowVmstat(TextBuffer& out) {
   out.Append("nr_written %llu\n", v(nr_written_));
   out.Append("pgfault %llu\n", v(pgfault_));
   out.Append("pgmajfault %llu\n", v(pgmajfault_));
+  out.Append("shmem_swapout %llu\n", v(shmem_swapout_));
+  out.Append("shmem_swapin %llu\n", v(shmem_swapin_));
 }
 
 // ---------------------------------------------------------------- invariants
@@ -205,7 +209,7 @@ bool VmSystem::CheckMm(mm_struct* mm) {
   struct Check : PageWalkCallbacks {
     VmSystem* vm;
     vm_area_struct* vma;
-    long anon = 0, filep = 0, swap = 0, present = 0;
+    long anon = 0, filep = 0, shmem = 0, swap = 0, present = 0;
     const char* bad = nullptr;
     unsigned long bad_addr = 0;
     bool Fail(const char* why, uint64_t addr) {
@@ -243,7 +247,7 @@ bool VmSystem::CheckMm(mm_struct* mm) {
         if ((v & kPteW) && !(vma->vm_flags & VM_SHARED) && mc != 1)
           return Fail("writable shared CoW page", addr);
       } else {
-        ++filep;
+        ++(PageHasFlag(p, PG_swapbacked) ? shmem : filep);
         if (vma->vm_file == nullptr || p->mapping != &vma->vm_file->f_mapping)
           return Fail("file page->mapping", addr);
         if (mc < 1 || rc != mc + 1 + PageHasFlag(p, PG_locked))
@@ -268,9 +272,10 @@ bool VmSystem::CheckMm(mm_struct* mm) {
             all.present, c.present);
   VM_EXPECT(c.swap == mm->rss_stat[MM_SWAPENTS], "swap entries %ld, counted %ld\n", c.swap,
             mm->rss_stat[MM_SWAPENTS]);
-  VM_EXPECT(c.anon == mm->rss_stat[MM_ANONPAGES] && c.filep == mm->rss_stat[MM_FILEPAGES],
-            "rss anon %ld/%ld file %ld/%ld\n", c.anon, mm->rss_stat[MM_ANONPAGES], c.filep,
-            mm->rss_stat[MM_FILEPAGES]);
+  VM_EXPECT(c.anon == mm->rss_stat[MM_ANONPAGES] && c.filep == mm->rss_stat[MM_FILEPAGES] &&
+                c.shmem == mm->rss_stat[MM_SHMEMPAGES],
+            "rss anon %ld/%ld file %ld/%ld shmem %ld/%ld\n", c.anon, mm->rss_stat[MM_ANONPAGES],
+            c.filep, mm->rss_stat[MM_FILEPAGES], c.shmem, mm->rss_stat[MM_SHMEMPAGES]);
   return true;
 }
 
@@ -303,26 +308,35 @@ bool VmSystem::CheckInvariants() {
   for (ListNode* n = files_.first(); n != nullptr && n != files_.end(); n = n->next) {
     file* f = ContainerOf(n, &file::files);
     VM_EXPECT(f->f_count >= 1, "file %s with f_count %ld\n", f->path, f->f_count);
-    VM_EXPECT(f->f_mapping.pages.CheckInvariants() ==
-                  static_cast<long>(f->f_mapping.nrpages + f->f_mapping.nrshadows),
+    const address_space& as = f->f_mapping;
+    VM_EXPECT(as.pages.CheckInvariants() == static_cast<long>(as.nrpages + as.nrshadows + as.nrswapped),
               "page cache of %s\n", f->path);
-    unsigned long resident = 0;
-    for (AvlNode* a = f->f_mapping.pages.First(); a != nullptr; a = AvlTree::Next(a)) {
+    unsigned long resident = 0, swapped = 0;
+    const bool shmem = f->handle < 0;
+    for (AvlNode* a = as.pages.First(); a != nullptr; a = AvlTree::Next(a)) {
       const PcNode* n = ContainerOf(a, &PcNode::node);
       if (n->pg == nullptr) {
-        VM_EXPECT(n->shadow != 0, "%s: page %llu is neither cached nor a shadow\n", f->path,
+        // A file page's shadow, or a shmem page's swap entry (never both).
+        VM_EXPECT(shmem ? n->swap != 0 && PteSwap(n->swap) && n->shadow == 0
+                        : n->shadow != 0 && n->swap == 0,
+                  "%s: page %llu is neither cached, a shadow nor swapped\n", f->path,
                   static_cast<unsigned long long>(n->index));
+        swapped += n->swap != 0;
         continue;
       }
       ++resident;
-      VM_EXPECT(n->pg->mapping == &f->f_mapping && n->pg->index == n->index &&
-                    PageHasFlag(n->pg, PG_lru) == (f->handle >= 0) &&
-                    !PageHasFlag(n->pg, PG_anon),
-                "%s: cached page %llu: mapping, index or flags\n", f->path,
+      const page* p = n->pg;
+      const int mc = p->_mapcount.load(std::memory_order_relaxed);
+      VM_EXPECT(p->mapping == &as && p->index == n->index && n->swap == 0 &&
+                    PageHasFlag(p, PG_lru) == !shmem && PageHasFlag(p, PG_swapbacked) == shmem &&
+                    !PageHasFlag(p, PG_anon | PG_swapcache) &&
+                    p->_refcount.load(std::memory_order_relaxed) == 1 + mc + PageHasFlag(p, PG_locked),
+                "%s: cached page %llu: mapping, index, flags or refcount\n", f->path,
                 static_cast<unsigned long long>(n->index));
     }
-    VM_EXPECT(resident == f->f_mapping.nrpages, "%s: %lu resident pages, nrpages %lu\n", f->path,
-              resident, f->f_mapping.nrpages);
+    VM_EXPECT(resident == as.nrpages && swapped == as.nrswapped,
+              "%s: %lu resident pages, nrpages %lu; %lu swapped, nrswapped %lu\n", f->path, resident,
+              as.nrpages, swapped, as.nrswapped);
   }
   return true;
 }

@@ -291,7 +291,7 @@ int VmSystem::DupMm(mm_struct* old_mm, mm_struct** out) {
           }
           vm->buddy_->GetPage(p);
           p->_mapcount.fetch_add(1, std::memory_order_relaxed);
-          ++dst->rss_stat[PageHasFlag(p, PG_anon) ? MM_ANONPAGES : MM_FILEPAGES];
+          ++dst->rss_stat[RssCounter(p)];
         }
       } else {
         ++dst->rss_stat[MM_SWAPENTS];

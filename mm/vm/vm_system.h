@@ -193,6 +193,22 @@ class VmSystem {
   // PG_dirty and the PTEs lose W, then FileOps write); it stays cached.
   // 0 (also when it was clean) or -errno. The caller holds a reference.
   int WritebackPage(page* p);
+  // ---- Shared anonymous memory (shmem) reclaim ----
+  // True when p is a resident shmem page (PG_swapbacked, in the index of a
+  // shared anonymous mapping's unnamed file): it belongs on the anon LRU.
+  // vm_lock held (the caller holds it).
+  bool ShmemPageLocked(const page* p) const MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
+  // shmem_writepage's VM half. The caller holds p (a reference of its own,
+  // PG_locked), has put it in the swap cache under `entry` and taken one
+  // slot reference for the index node. Every PTE mapping p becomes none
+  // (through i_mmap), then p leaves the page cache: its index node keeps
+  // `entry` (nrswapped) and the cache's page reference goes. 0 on success;
+  // -EINVAL: not a shmem page (any more); -EBUSY: referenced by someone
+  // else (it stays cached, unmapped). On failure the index holds no entry.
+  int ShmemSwapOut(page* p, pte_t entry);
+  uint64_t nr_shmem_pages() const { return nr_shmem_.load(std::memory_order_relaxed); }
+  uint64_t shmem_swapouts() const { return shmem_swapout_.load(std::memory_order_relaxed); }
+  uint64_t shmem_swapins() const { return shmem_swapin_.load(std::memory_order_relaxed); }
   uint64_t nr_file_pages() const { return nr_file_pages_.load(std::memory_order_relaxed); }
   uint64_t nr_file_dirty() const { return nr_dirty_.load(std::memory_order_relaxed); }
 
@@ -210,6 +226,8 @@ class VmSystem {
   uint64_t cow_faults() const { return cow_faults_.load(std::memory_order_relaxed); }
   // Faults that dropped vm_lock to reclaim and retried (VM_FAULT_RETRY).
   uint64_t fault_retries() const { return fault_retries_.load(std::memory_order_relaxed); }
+  // MAP_POPULATE rounds that dropped vm_lock to reclaim and went on.
+  uint64_t populate_retries() const { return populate_retries_.load(std::memory_order_relaxed); }
   uint64_t pgfile_evicted() const { return pgfile_evicted_.load(std::memory_order_relaxed); }
   int nr_tasks() const { return nr_tasks_; }
   page* zero_page() const { return zero_page_; }
@@ -229,8 +247,9 @@ class VmSystem {
   struct PcNode {
     AvlNode node;
     uint64_t index = 0;
-    page* pg = nullptr;   // nullptr: a shadow entry
-    uint64_t shadow = 0;  // the evictor's value (pg == nullptr)
+    page* pg = nullptr;   // nullptr: a shadow entry or a swap entry
+    uint64_t shadow = 0;  // the evictor's value (pg == nullptr, file with backing)
+    pte_t swap = 0;       // a shmem page's swap entry (pg == nullptr); holds a slot reference
   };
   friend struct VmCopyWalk;
 
@@ -285,7 +304,9 @@ class VmSystem {
                         unsigned long end);
   int MoveVmaPages(mm_struct* mm, unsigned long old_addr, unsigned long new_addr,
                    unsigned long len);
-  int Populate(mm_struct* mm, unsigned long start, unsigned long end);
+  int Populate(mm_struct* mm, unsigned long* start, unsigned long end);
+  int MmPopulate(task_struct* t, unsigned long start, unsigned long end)
+      MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
 
   // faults
   unsigned HandleMmFaultLocked(vm_area_struct* vma, unsigned long addr, unsigned flags);
@@ -321,6 +342,16 @@ class VmSystem {
 
   // files
   page* FindOrReadPage(file* f, uint64_t index, bool* major, unsigned* fault);
+  // A shmem index node holding a swap entry: the page comes back from the
+  // swap cache or the device and is put back in the node (nullptr, *fault).
+  page* ShmemSwapIn(address_space* as, PcNode* n, unsigned* fault);
+  void PageCacheAdded(address_space* as, page* p);  // counters and LRU of a new cached page
+  static bool IsShmem(const address_space* as) { return as->host != nullptr && as->host->handle < 0; }
+  // Which rss_stat counter a PTE mapping p counts in (mm_counter).
+  static int RssCounter(const page* p) {
+    return PageHasFlag(p, PG_anon) ? MM_ANONPAGES
+                                   : PageHasFlag(p, PG_swapbacked) ? MM_SHMEMPAGES : MM_FILEPAGES;
+  }
   int WritePage(file* f, page* p);
   void PageCacheRemove(file* f, PcNode* n);
   PcNode* PageCacheFind(address_space* as, uint64_t index);
@@ -360,7 +391,8 @@ class VmSystem {
   ObjectPool task_pool_, mm_pool_, vma_pool_, anon_vma_pool_, file_pool_, pc_pool_, small_pool_;
   std::atomic<uint64_t> pgfault_{0}, pgmajfault_{0}, nr_pgtables_{0}, cow_faults_{0},
       zero_faults_{0}, nr_anon_pages_{0}, nr_file_pages_{0}, nr_dirtied_{0}, nr_written_{0},
-      nr_dirty_{0}, fault_retries_{0}, pgfile_evicted_{0};
+      nr_dirty_{0}, fault_retries_{0}, pgfile_evicted_{0}, nr_shmem_{0}, shmem_swapout_{0},
+      shmem_swapin_{0}, populate_retries_{0};
   bool initialized_ = false;
 };
 

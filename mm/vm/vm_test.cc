@@ -531,6 +531,32 @@ TEST_P(VmTest, ReverseMapFindsEveryMapping) {
   EXPECT_EQ(vm_->VmMunmap(a, kPageSize), 0);
 }
 
+// A new VMA right below one with anonymous pages merges with it (the upper
+// one is absorbed): its anon_vma must survive, since its pages point there.
+// (It was freed before being attached to the surviving VMA.)
+TEST_P(VmTest, MergeKeepsTheAbsorbedVmasAnonVma) {
+  const unsigned long hi = Mmap(kPageSize, kRW, kAnon, 0x60000000);
+  ASSERT_EQ(hi, 0x60000000u);
+  Put64(init_, hi, 7);
+  page* p = (*buddy_)->PfnToPage(PtePfn(*init_->mm->pgt.Lookup(hi)));
+  const unsigned long lo = Mmap(kPageSize, kRW, kAnon, hi - kPageSize);
+  ASSERT_EQ(lo, hi - kPageSize);
+  vm_area_struct* v = vm_->FindVma(init_->mm, lo);
+  ASSERT_EQ(v->vm_end, hi + kPageSize);  // one VMA
+  ASSERT_EQ(v->anon_vma, p->mapping);
+  int n = 0;
+  EXPECT_EQ(vm_->RmapWalk(p, &CountMapping, &n), 1);
+  // Another anon_vma allocated now must not be the old one's memory.
+  const unsigned long other = Mmap(kPageSize);
+  Put64(init_, other, 8);
+  EXPECT_NE(vm_->FindVma(init_->mm, other)->anon_vma, p->mapping);
+  EXPECT_TRUE(vm_->CheckInvariants());
+  EXPECT_EQ(Get64(init_, hi), 7u);
+  EXPECT_EQ(vm_->VmMunmap(other, kPageSize), 0);
+  EXPECT_EQ(vm_->VmMunmap(lo, 2 * kPageSize), 0);
+  EXPECT_EQ(FreeWithTables(), free_after_init_);
+}
+
 TEST_P(VmTest, InstructionFetchNeedsExec) {
   const unsigned long code = Mmap(kPageSize, PROT_READ | PROT_EXEC);
   const unsigned long data = Mmap(kPageSize);

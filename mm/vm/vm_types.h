@@ -222,7 +222,15 @@ inline constexpr unsigned VM_FAULT_ERROR = VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_F
 inline constexpr int EXIT_ZOMBIE = 0x20;
 inline constexpr int EXIT_DEAD = 0x10;
 
-enum mm_counter { MM_FILEPAGES = 0, MM_ANONPAGES = 1, MM_SWAPENTS = 2, NR_MM_COUNTERS = 3 };
+// Linux's order; MM_SHMEMPAGES counts PTEs mapping pages of shared anonymous
+// memory (the unnamed shmem file), MM_FILEPAGES the other page-cache pages.
+enum mm_counter {
+  MM_FILEPAGES = 0,
+  MM_ANONPAGES = 1,
+  MM_SWAPENTS = 2,
+  MM_SHMEMPAGES = 3,
+  NR_MM_COUNTERS = 4
+};
 
 struct mm_struct;
 struct vm_area_struct;
@@ -277,10 +285,18 @@ struct vm_area_struct {
 // reclaim holds it, PG_locked). Pages of a file with backing (FileOps handle)
 // carry PG_lru: reclaim may evict them (VmSystem::PageCacheEvict), leaving a
 // shadow entry (an index node without page) for refault detection.
+// Shared anonymous memory (shmem: the unnamed file behind MAP_SHARED|
+// MAP_ANONYMOUS, no backing) has PG_swapbacked pages instead, which sit on
+// the anon LRU; reclaim moves such a page to a swap slot and leaves the swap
+// entry in its index node (VmSystem::ShmemSwapOut; Linux keeps it in the
+// shmem mapping's xarray), and the next fault of any sharer swaps it back in
+// there (the PTEs of a shmem page are none while it is out).
 struct address_space {
-  AvlTree pages;             // resident pages and shadow entries (evicted pages)
+  AvlTree pages;             // resident pages, shadow entries, swap entries
   unsigned long nrpages = 0;     // resident pages
-  unsigned long nrshadows = 0;   // shadow entries: pages.size() == nrpages + nrshadows
+  unsigned long nrshadows = 0;   // shadow entries (evicted file pages)
+  unsigned long nrswapped = 0;   // swap entries (shmem pages on a swap device)
+  // pages.size() == nrpages + nrshadows + nrswapped
   List i_mmap;  // vm_area_struct::shared
   file* host = nullptr;
 };
@@ -298,8 +314,8 @@ struct file {
 // Per-address-space state. Invariants (VmSystem::CheckInvariants):
 //   map_count == |VMAs| == mm_rb.size(); VMAs are sorted and disjoint;
 //   total_vm == sum of VMA pages; data_vm/exec_vm/stack_vm likewise by flags;
-//   rss_stat[MM_ANONPAGES] / [MM_FILEPAGES] == present PTEs of anonymous /
-//   page-cache pages (the zero page counts in neither);
+//   rss_stat[MM_ANONPAGES] / [MM_FILEPAGES] / [MM_SHMEMPAGES] == present PTEs
+//   of anonymous / page-cache / shmem pages (the zero page counts in neither);
 //   the mm's page tables == pgt.nr_tables(); mm_users >= 0, mm_count >= 1
 //   while the struct lives (mm_users > 0 holds one mm_count).
 struct mm_struct {
@@ -385,7 +401,8 @@ struct FileOps {
 // MakeSwapPte); every such PTE holds one reference on its swap slot.
 struct SwapHooks {
   void* context = nullptr;
-  // do_swap_page, called with vm_lock held: the page of `entry` with one
+  // do_swap_page (and shmem_swapin_folio for an entry kept in a shmem index
+  // node), called with vm_lock held: the page of `entry` with one
   // reference for the caller. It is the swap cache's page (PG_swapcache,
   // private == entry): found there (maybe already mapped by other PTEs that
   // held the entry — then it is an anonymous page of their anon_vma), or
