@@ -38,6 +38,20 @@
 //                    the heap, chained on its cache's ctor list by that word.
 // An own page block (order own_order, kUnitsPerPage << order units) is tiled by
 // the same free blocks and by headerless objects of own_units units each.
+// page->remote_free (unused by SLOB otherwise): of a heap page, its *sole-owner
+// key* -- the id + 1 of the one own-capable cache (or kmalloc class) whose
+// blocks are the only ones allocated in it since it was taken, or kSoleMixed;
+// of an own page, the alignment its objects share (own_align, or less in a heap
+// page the cache adopted: its headered objects stay where they are).
+//
+// ADOPTION. A cache (or kmalloc class) that alone fills half of a heap page --
+// every block allocated in it its own -- takes that page as its first own page
+// and switches to own pages: the headers of its objects there become free
+// units (which 8-byte objects reuse at once), and the page's free half holds
+// headerless objects. A cache alone on a machine thus never holds a heap page
+// beyond its own pages; a cache whose first objects share heap pages with
+// others keeps them there (their pages are everyone's) and switches after a
+// heap page's worth.
 //
 // INVARIANTS (CheckCache walks every page):
 //   (B1) each heap page: PG_slab, slab_cache == &heap_, objects == kUnitsPerPage,
@@ -53,6 +67,9 @@
 //   (B4) per cache c: allocated heap blocks with owner c.id + 1
 //        == c.live_heap + c.nr_ctor_free; objects in its own blocks == c.live_own;
 //        big blocks of c == c.live - c.live_heap - c.live_own.
+//   (B5) a heap page keyed to cache k holds only blocks of k (and, if k is a
+//        kmalloc class, kmalloc blocks); an own page's objects are aligned to its
+//        page alignment, a power of two >= kUnit dividing own_align.
 //   Big blocks (a cache object that cannot share a page) are compound page blocks
 //   with PG_slab, slab_cache == the cache and objects == 0; they are on no list.
 #ifndef MM_SLOB_SLOB_H_
@@ -90,6 +107,7 @@ inline constexpr uint64_t kHdrMagicMask = 0xfffull << 20;
 inline constexpr unsigned kMaxCaches = 1024;             // live kmem_caches SLOB can serve
 inline constexpr unsigned kSmallBreak = 256;             // SLOB_BREAK1
 inline constexpr unsigned kMediumBreak = 1024;           // SLOB_BREAK2
+inline constexpr uintptr_t kSoleMixed = ~uintptr_t{0};   // heap page used by more than one owner
 
 // SLOB's part of a kmem_cache (s->allocator_private). All fields under lock_.
 // Invariant (B4): live counts handed-out objects; live_heap of them are
@@ -105,9 +123,11 @@ struct SlobCache {
   unsigned long nr_ctor_free = 0;
   // Own pages (header elision): a cache whose objects pack more densely without
   // a header (or, for objects too big for a heap page, several to a block), once
-  // it has made own_after headered (or big-block) allocations, puts its objects
-  // in page blocks of order own_order of its own, headerless (page->slab_cache
-  // names the cache).
+  // it has made own_after headered (or big-block) allocations -- or has adopted
+  // a heap page it alone half filled (hdr_allocs is then set to own_after) --
+  // puts its objects in page blocks of order own_order of its own, headerless
+  // (page->slab_cache names the cache). own_after 0: own pages from the first
+  // object (a heap page would hold only one).
   unsigned own_units = 0;     // units per object in an own page; 0: never
   unsigned own_align = 0;
   unsigned own_order = 0;
@@ -217,28 +237,41 @@ class Slob {
   static uintptr_t BlockBytes(const page* pg) {
     return uintptr_t{kPageSize} << ((pg->flags & PG_head) ? pg->order : 0);
   }
-  // Decides whether (and how) cache s takes own pages: the smallest order (up
-  // to kOwnMaxOrder) whose blocks waste at most 1/8, if that costs less per
+  // Decides whether (and how) cache s takes own pages, if that costs less per
   // object than a headered heap block (bytes of a page / objects per page) or a
-  // big block of its own.
+  // big block of its own. Objects that share heap pages: the smallest order (up
+  // to kOwnMaxOrder) whose blocks waste at most 1/8 (a cache with few objects
+  // holds one small block). Objects too big for a heap page: the order up to
+  // kOwnMaxOrder that costs least per object (the 9.3 KiB kmem_cache
+  // descriptor: three to an order-3 block, 2.67 pages each, not one to an
+  // order-2 block).
   static void OwnLayout(const kmem_cache* s, SlobCache* c) {
     const unsigned align = s->align < kUnit ? kUnit : s->align;
     if (align > kPageSize) return;
     const uint64_t bytes = AlignUp(uint64_t{s->object_size}, align);
     const unsigned hdr_per_page = c->big ? 0 : HeaderedPerPage(s->object_size, align);
-    const uint64_t shared_cost = c->big ? kPageSize << s->order : kPageSize / hdr_per_page;
+    uint64_t best = c->big ? kPageSize << s->order : kPageSize / hdr_per_page;  // the shared cost
     for (unsigned order = 0; order <= kOwnMaxOrder; ++order) {
       const uint64_t block = uint64_t{kPageSize} << order;
       const uint64_t per = block / bytes;
-      if (per == 0 || (block - per * bytes) * 8 > block) continue;
-      if (block / per >= shared_cost) return;
+      if (per == 0 || (!c->big && (block - per * bytes) * 8 > block)) continue;
+      if (block / per >= best) {
+        if (c->big) continue;
+        return;
+      }
+      best = block / per;
       c->own_units = static_cast<unsigned>(bytes / kUnit);
       c->own_align = align;
       c->own_order = order;
-      c->own_after = hdr_per_page > 1 ? hdr_per_page : 1;
-      return;
+      // A heap page that holds one such object shares only its tail: own
+      // blocks from the first object (3000 bytes: five to an order-2 block).
+      c->own_after = c->big ? 1 : hdr_per_page > 1 ? hdr_per_page : 0;
+      if (!c->big) return;
     }
   }
+  // The alignment an own page's objects share (B5): own_align, or less in an
+  // adopted heap page.
+  static uintptr_t PageAlign(const page* pg) { return pg->remote_free; }
   // Bytes of own page per object of a cache that owns pages.
   static uint64_t OwnCost(const SlobCache* c) {
     const uint64_t block = uint64_t{kPageSize} << c->own_order;
@@ -286,6 +319,11 @@ class Slob {
   // `checked`, a block that overlaps a free block or the page end (a double free
   // or a foreign pointer) sets *bad and changes nothing.
   page* HeapFreeLocked(void* b, unsigned units, bool* bad = nullptr) MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
+  // Adoption: makes heap page pg (on a heap list) an own page of cache s if
+  // every block allocated in it is one of s's (a kmalloc class: or a kmalloc
+  // block) of own_units + 1 units; the objects stay, their headers become free
+  // units. Returns false, changing nothing, otherwise.
+  bool AdoptLocked(kmem_cache* s, page* pg) MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
   void DiscardPage(page* pg);
   void* AllocBig(kmem_cache* s, gfp_t gfp);
   void ReportRemaining(kmem_cache* s, unsigned owner) MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);

@@ -100,7 +100,22 @@ void* Slob<PS>::HeapAlloc(size_t size, unsigned align, unsigned hdr, SlobCache* 
           ++c->live;
           ++c->live_heap;
         }
-        if (demand != nullptr) __atomic_fetch_add(&demand->hdr_allocs, 1, __ATOMIC_RELAXED);
+        // (B5) the page's sole-owner key: the first owner, kSoleMixed at a second.
+        const uintptr_t key = demand != nullptr ? demand->id + 1 : kSoleMixed;
+        if (pg->remote_free != key) pg->remote_free = pg->remote_free == 0 ? key : kSoleMixed;
+        if (demand != nullptr) {
+          __atomic_fetch_add(&demand->hdr_allocs, 1, __ATOMIC_RELAXED);
+          // Alone in half a heap page: adopt it and switch to own pages.
+          if (pg->remote_free == key && pg->inuse * 2 >= pg->objects) {
+            if (AdoptLocked(caches_[demand->id], pg)) {
+              if (__atomic_load_n(&demand->hdr_allocs, __ATOMIC_RELAXED) < demand->own_after) {
+                __atomic_store_n(&demand->hdr_allocs, demand->own_after, __ATOMIC_RELAXED);
+              }
+            } else {
+              pg->remote_free = kSoleMixed;  // not adoptable: do not walk it again
+            }
+          }
+        }
         return reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(b) + hdr);
       }
     }
@@ -113,7 +128,7 @@ void* Slob<PS>::HeapAlloc(size_t size, unsigned align, unsigned hdr, SlobCache* 
     np->slab_cache = own != nullptr ? own : &heap_;
     np->objects = kUnitsPerPage << order;
     np->inuse = 0;
-    np->remote_free = 0;
+    np->remote_free = oc != nullptr ? oc->own_align : 0;  // (B5) page alignment / no owner yet
     np->lru.next = np->lru.prev = nullptr;
     void* first = pages_->PageAddress(np);
     SetFree(np, first, np->objects, nullptr);
@@ -169,6 +184,76 @@ page* Slob<PS>::HeapFreeLocked(void* b, unsigned units, bool* bad) {
     SetFree(pg, prev, FreeUnits(prev), b);
   }
   return nullptr;
+}
+
+template <PageSource PS>
+bool Slob<PS>::AdoptLocked(kmem_cache* s, page* pg) {
+  lock_.AssertHeld();
+  SlobCache* c = CacheOf(s);
+  if (c->own_units == 0 || pg->slab_cache != &heap_) return false;
+  const bool kmalloc_class = (s->flags & SLAB_KMALLOC) != 0;
+  const uintptr_t base = Base(pg);
+  const uintptr_t end = base + kPageSize;
+  // Pass 1: every allocated block is s's, one object of own_units behind its header.
+  uintptr_t align = c->own_align;
+  unsigned long objs = 0, counted = 0;
+  void* f = pg->freelist;
+  for (uintptr_t b = base; b < end;) {
+    if (reinterpret_cast<void*>(b) == f) {
+      b += uintptr_t{FreeUnits(f)} * kUnit;
+      f = NextFree(pg, f);
+      continue;
+    }
+    const uint64_t h = *reinterpret_cast<const uint64_t*>(b);
+    const uint64_t owner = h >> 32;
+    if ((h & kHdrMagicMask) != kHdrMagic || (h & kHdrLink) || (h & kUnitsMask) != c->own_units + 1 ||
+        !(owner == c->id + 1 || (kmalloc_class && owner == 0))) {
+      return false;
+    }
+    while ((b + kUnit - base) % align != 0) align /= 2;  // the alignment all objects share
+    ++objs;
+    if (owner != 0) ++counted;
+    b += uintptr_t{c->own_units + 1} * kUnit;
+  }
+  // Pass 2: the free blocks and the headers, merged where adjacent, are the own
+  // page's free list (each run's word is written once the next run is known;
+  // every word read lies at or ahead of the walk, every word written behind it).
+  void* first = nullptr;
+  uintptr_t run = 0;
+  unsigned run_units = 0;
+  auto add_free = [&](uintptr_t at, unsigned units) {
+    if (run != 0 && run + uintptr_t{run_units} * kUnit == at) {
+      run_units += units;
+      return;
+    }
+    if (run != 0) SetFree(pg, reinterpret_cast<void*>(run), run_units, reinterpret_cast<void*>(at));
+    if (first == nullptr) first = reinterpret_cast<void*>(at);
+    run = at;
+    run_units = units;
+  };
+  f = pg->freelist;
+  for (uintptr_t b = base; b < end;) {
+    if (reinterpret_cast<void*>(b) == f) {
+      const unsigned u = FreeUnits(f);
+      f = NextFree(pg, f);
+      add_free(b, u);
+      b += uintptr_t{u} * kUnit;
+      continue;
+    }
+    add_free(b, 1);  // the header
+    b += uintptr_t{c->own_units + 1} * kUnit;
+  }
+  if (run != 0) SetFree(pg, reinterpret_cast<void*>(run), run_units, nullptr);
+  pg->freelist = first;
+  pg->inuse = static_cast<uint32_t>(objs * c->own_units);
+  pg->slab_cache = s;
+  pg->remote_free = align;
+  List::Remove(&pg->lru);
+  (pg->inuse == pg->objects ? c->own_full : c->own).PushBack(&pg->lru);
+  c->live_heap -= counted;
+  c->live += objs - counted;  // kmalloc blocks were not counted: now the class's
+  c->live_own += objs;
+  return true;
 }
 
 template <PageSource PS>
@@ -301,7 +386,7 @@ void Slob<PS>::Free(kmem_cache* s, void* obj, const void* /*caller*/) {
     }
     SlobCache* c = CacheOf(owner);
     const uintptr_t off = reinterpret_cast<uintptr_t>(obj) - Base(pg);
-    if (off % c->own_align != 0) {
+    if (off % PageAlign(pg) != 0) {
       slab_debug::ReportSlab(owner, pg, "Invalid object pointer %p", obj);
       return;
     }
@@ -554,6 +639,11 @@ bool Slob<PS>::CheckCache(kmem_cache* s) {
       }
       if (pg->inuse == 0 || pg->inuse > pg->objects) fail("(B2) page inuse", pg);
       if ((list == &full_) != (pg->inuse == pg->objects)) fail("(B3) page on the wrong list", pg);
+      // (B5) the blocks of a page keyed to one owner are that owner's.
+      const uintptr_t key = pg->remote_free;
+      const kmem_cache* kc = key == kSoleMixed || key == 0 || key > kMaxCaches ? nullptr : caches_[key - 1];
+      if (key != kSoleMixed && kc == nullptr) fail("(B5) heap page owner key", pg);
+      const bool key_kmalloc = kc != nullptr && (kc->flags & SLAB_KMALLOC) != 0;
       unsigned free_units = 0;
       void* f = nullptr;
       const uintptr_t end = Base(pg) + kPageSize;
@@ -565,6 +655,9 @@ bool Slob<PS>::CheckCache(kmem_cache* s) {
           return 0;
         }
         if ((h >> 32) == c->id + 1) ++mine;
+        if (kc != nullptr && (h >> 32) != key && !(key_kmalloc && (h >> 32) == 0)) {
+          fail("(B5) block of another owner in a keyed heap page", reinterpret_cast<void*>(blk));
+        }
         return u;
       });
       if (b != end) fail("(B1) blocks do not tile the page", pg);
@@ -585,13 +678,18 @@ bool Slob<PS>::CheckCache(kmem_cache* s) {
         continue;
       }
       if (pg->inuse == 0 || pg->inuse > pg->objects) fail("(B2) own page inuse", pg);
+      const uintptr_t palign = PageAlign(pg);
+      if (palign < kUnit || !IsPowerOfTwo(palign) || c->own_align % palign != 0) {
+        fail("(B5) own page alignment", pg);
+        continue;
+      }
       if ((list == &c->own_full) != (pg->inuse == pg->objects)) fail("(B3) own page on the wrong list", pg);
       const uintptr_t base = Base(pg);
       unsigned free_units = 0, used_units = 0;
       void* f = nullptr;
       const uintptr_t end = base + BlockBytes(pg);
       const uintptr_t b = walk_blocks(pg, end, &free_units, &f, [&](uintptr_t blk) -> unsigned {
-        if ((blk - base) % c->own_align != 0) fail("(B1) own object misaligned", reinterpret_cast<void*>(blk));
+        if ((blk - base) % palign != 0) fail("(B5) own object misaligned", reinterpret_cast<void*>(blk));
         ++own_objs;
         used_units += c->own_units;
         return c->own_units;

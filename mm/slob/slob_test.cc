@@ -42,41 +42,157 @@ class Env {
   std::unique_ptr<SlabSystem> sys_;
 };
 
-// 8-byte objects: a heap page holds 256 with headers, an own page 512. The first
-// 256 share the heap; after them the cache packs its own pages, 8 bytes apart.
-TEST(Slob, CacheTakesOwnPagesAfterAHeapPageOfObjects) {
+// 8-byte objects: a heap page holds 256 with headers, an own page 512. A cache
+// alone fills half its heap page (128 objects) and then adopts it: the page
+// becomes its first own page, the 128 headers free units that the next 8-byte
+// objects take. 1000 objects hold 2 pages, as packed (the old switch after a
+// heap page's worth held 3: the heap page beside two own pages).
+TEST(Slob, CacheAloneAdoptsItsHeapPage) {
   Env env;
   const uint64_t before = env.FreePages();
   kmem_cache* s = env.sys().CreateCache("tiny", 8, 0, 0, nullptr);
   ASSERT_NE(s, nullptr);
   const uint64_t held = env.sys().slob().PagesHeld();
   std::vector<void*> v;
-  for (int i = 0; i < 256; ++i) {
+  for (int i = 0; i < 127; ++i) {
     v.push_back(env.sys().Alloc(s, GFP_KERNEL));
     ASSERT_TRUE(env.InHeap(v.back())) << i;
   }
-  for (int i = 0; i < 2000; ++i) {
+  v.push_back(env.sys().Alloc(s, GFP_KERNEL));  // the 128th: half the page
+  ASSERT_EQ(env.PageOf(v[0])->slab_cache, s);   // adopted, objects in place
+  ASSERT_EQ(env.PageOf(v[127]), env.PageOf(v[0]));
+  EXPECT_TRUE(env.sys().CheckInvariants());
+  for (int i = 128; i < 1000; ++i) {
     v.push_back(env.sys().Alloc(s, GFP_KERNEL));
     ASSERT_FALSE(env.InHeap(v.back())) << i;
     ASSERT_EQ(env.PageOf(v.back())->slab_cache, s);
     ASSERT_EQ(reinterpret_cast<uintptr_t>(v.back()) % 8, 0u);
   }
-  // Headerless and packed: consecutive objects of a fresh own page are adjacent.
-  EXPECT_EQ(static_cast<char*>(v[300]) - static_cast<char*>(v[299]), 8);
-  EXPECT_EQ(env.sys().Ksize(v[300]), 8u);
+  // The first own object took the first free unit: the old header of v[0].
+  EXPECT_EQ(static_cast<char*>(v[0]) - static_cast<char*>(v[128]), 8);
+  EXPECT_EQ(env.sys().slob().PagesHeld() - held, 2u);
   EXPECT_EQ(env.sys().Ksize(v[0]), 8u);
-  EXPECT_EQ(env.sys().slob().ObjectCache(v[300]), s);
+  EXPECT_EQ(env.sys().Ksize(v[500]), 8u);
   EXPECT_EQ(env.sys().slob().ObjectCache(v[0]), s);
+  EXPECT_EQ(env.sys().slob().ObjectCache(v[500]), s);
+  SlabInfo info;
+  env.sys().slob().GetSlabinfo(s, &info);
+  EXPECT_EQ(info.active_objs, 1000u);
   EXPECT_TRUE(env.sys().CheckInvariants());
-  // 2000 own objects fill 4 pages (512 each), not 8 (256 with headers); the
-  // first 256 took at most one heap page.
-  EXPECT_LE(env.sys().slob().PagesHeld() - held, 5u);
   for (size_t i = 0; i < v.size(); i += 2) env.sys().Free(s, v[i]);
   EXPECT_TRUE(env.sys().CheckInvariants());
   for (size_t i = 1; i < v.size(); i += 2) env.sys().Kfree(v[i]);  // kfree works on them too
   EXPECT_TRUE(env.sys().CheckInvariants());
+  EXPECT_EQ(env.sys().slob().PagesHeld(), held);  // the adopted page went back when it emptied
   EXPECT_EQ(env.sys().DestroyCache(s), 0);
   EXPECT_EQ(env.FreePages(), before);
+}
+
+// 32-byte objects: a heap page holds 102 with headers, 128 without. Adopted at
+// half a page (52), the page keeps the 52 and holds 64 more in its free half:
+// 1000 objects hold 8 pages, as packed (old: 9).
+TEST(Slob, AdoptedPageHoldsObjectsInItsFreeHalf) {
+  Env env;
+  kmem_cache* s = env.sys().CreateCache("c32", 32, 0, 0, nullptr);
+  const uint64_t held = env.sys().slob().PagesHeld();
+  std::vector<void*> v;
+  for (int i = 0; i < 1000; ++i) v.push_back(env.sys().Alloc(s, GFP_KERNEL));
+  EXPECT_EQ(env.PageOf(v[0])->slab_cache, s);
+  EXPECT_EQ(env.sys().slob().PagesHeld() - held, 8u);
+  EXPECT_TRUE(env.sys().CheckInvariants());
+  for (void* p : v) env.sys().Free(s, p);
+  EXPECT_EQ(env.sys().slob().PagesHeld(), held);
+  EXPECT_EQ(env.sys().DestroyCache(s), 0);
+}
+
+// CheckCache sees a broken (B5): an own page alignment that does not divide
+// own_align, a heap page keyed to a cache whose blocks are not all there.
+TEST(Slob, CheckCacheCatchesBadOwnerKeysAndPageAlignment) {
+  Env env;
+  kmem_cache* a = env.sys().CreateCache("key_a", 8, 0, 0, nullptr);
+  kmem_cache* b = env.sys().CreateCache("key_b", 8, 0, 0, nullptr);
+  std::vector<void*> v;
+  for (int i = 0; i < 200; ++i) v.push_back(env.sys().Alloc(a, GFP_KERNEL));
+  void* heap_obj = env.sys().Alloc(b, GFP_KERNEL);  // b's first: headered, a fresh heap page
+  ASSERT_TRUE(env.InHeap(heap_obj));
+  void* other = env.sys().Kmalloc(100, GFP_KERNEL);  // a kmalloc block in b's page: mixed
+  ASSERT_EQ(env.PageOf(other), env.PageOf(heap_obj));
+  page* own = env.PageOf(v[0]);
+  page* heap = env.PageOf(heap_obj);
+  ASSERT_EQ(own->slab_cache, a);
+  EXPECT_TRUE(env.sys().CheckInvariants());
+  const uintptr_t align = own->remote_free;
+  const uintptr_t key = heap->remote_free;
+  {
+    LogCapture log;
+    own->remote_free = 16;  // more than the page's 8-aligned objects share
+    EXPECT_FALSE(env.sys().CheckInvariants());
+    EXPECT_TRUE(log.Contains("(B5)")) << log.text();
+    own->remote_free = align;
+    log.Clear();
+    heap->remote_free = *reinterpret_cast<const uint64_t*>(static_cast<char*>(heap_obj) - 8) >> 32;  // b alone
+    EXPECT_FALSE(env.sys().CheckInvariants());
+    EXPECT_TRUE(log.Contains("(B5) block of another owner")) << log.text();
+    heap->remote_free = key;
+  }
+  EXPECT_TRUE(env.sys().CheckInvariants());
+  env.sys().Kfree(other);
+  env.sys().Free(b, heap_obj);
+  for (void* p : v) env.sys().Free(a, p);
+  EXPECT_EQ(env.sys().DestroyCache(a), 0);
+  EXPECT_EQ(env.sys().DestroyCache(b), 0);
+}
+
+// Caches whose first objects share heap pages keep them there (the pages are
+// everyone's) and switch after a heap page's worth each, as before.
+TEST(Slob, SharedHeapPageIsNotAdopted) {
+  Env env;
+  kmem_cache* a = env.sys().CreateCache("share_a", 8, 0, 0, nullptr);
+  kmem_cache* b = env.sys().CreateCache("share_b", 8, 0, 0, nullptr);
+  std::vector<void*> va, vb;
+  for (int i = 0; i < 256; ++i) {
+    va.push_back(env.sys().Alloc(a, GFP_KERNEL));
+    vb.push_back(env.sys().Alloc(b, GFP_KERNEL));
+    ASSERT_TRUE(env.InHeap(va.back())) << i;
+    ASSERT_TRUE(env.InHeap(vb.back())) << i;
+  }
+  void* own = env.sys().Alloc(a, GFP_KERNEL);  // a's 257th: its own page
+  EXPECT_EQ(env.PageOf(own)->slab_cache, a);
+  EXPECT_TRUE(env.InHeap(va[0]));
+  EXPECT_TRUE(env.sys().CheckInvariants());
+  env.sys().Free(a, own);
+  for (void* p : va) env.sys().Free(a, p);
+  for (void* p : vb) env.sys().Kfree(p);
+  EXPECT_TRUE(env.sys().CheckInvariants());
+  EXPECT_EQ(env.sys().DestroyCache(a), 0);
+  EXPECT_EQ(env.sys().DestroyCache(b), 0);
+}
+
+// 3000-byte objects: a heap page holds one (its 1 KiB tail is all it shares),
+// an order-2 own block five. Own blocks from the first: 10 objects hold 8 pages
+// (old: a heap page for the first and two blocks for the other nine, 9).
+TEST(Slob, ObjectsOnePerHeapPageTakeOwnBlocksFromTheFirst) {
+  Env env;
+  kmem_cache* s = env.sys().CreateCache("c3000", 3000, 0, 0, nullptr);
+  const uint64_t held = env.sys().slob().PagesHeld();
+  std::vector<void*> v;
+  for (int i = 0; i < 10; ++i) {
+    v.push_back(env.sys().Alloc(s, GFP_KERNEL));
+    ASSERT_EQ(env.PageOf(v.back())->slab_cache, s) << i;
+    std::memset(v.back(), i, 3000);
+  }
+  EXPECT_EQ(env.sys().slob().PagesHeld() - held, 8u);
+  std::vector<void*> k;
+  for (int i = 0; i < 10; ++i) k.push_back(env.sys().Kmalloc(3000, GFP_KERNEL));  // kmalloc-3k's blocks
+  EXPECT_EQ(env.sys().slob().PagesHeld() - held, 16u);
+  EXPECT_TRUE(env.sys().CheckInvariants());
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(static_cast<unsigned char*>(v[i])[2999], i);
+    env.sys().Free(s, v[i]);
+    env.sys().Kfree(k[i]);
+  }
+  EXPECT_EQ(env.sys().slob().PagesHeld(), held);
+  EXPECT_EQ(env.sys().DestroyCache(s), 0);
 }
 
 // A cache with a ctor keeps its headered heap blocks (the ctor list lives in
@@ -100,25 +216,29 @@ TEST(Slob, CachesThatDoNotGainStayInTheHeap) {
   EXPECT_EQ(env.sys().DestroyCache(k1000), 0);
 }
 
-// kmalloc(32) must be 32-aligned: with a header that costs 64 bytes a block.
-// After a heap page's worth (64) the kmalloc-32 class's own pages take them,
-// headerless; kmalloc(100) (112 bytes with its header, 128 in kmalloc-128)
-// stays in the heap.
+// kmalloc(32) must be 32-aligned: with a header that costs 64 bytes a block
+// (the 24 bytes in front stay free). Alone, the kmalloc-32 class adopts the heap
+// page at half (52 requests): gap and header make 32 free bytes in front of
+// each object, so the page holds 128 and 100 requests hold one page (old: 2).
+// kmalloc(100) (112 bytes with its header, 128 in kmalloc-128) stays in the heap.
 TEST(Slob, KmallocUsesClassPagesOnlyWhereTheyPackBetter) {
   Env env;
   const uint64_t before = env.FreePages();
+  const uint64_t held = env.sys().slob().PagesHeld();
   kmem_cache* k32 = env.sys().KmallocCache(KmallocIndex(32));
   std::vector<void*> v;
-  for (int i = 0; i < 64; ++i) {
+  for (int i = 0; i < 100; ++i) {
     v.push_back(env.sys().Kmalloc(32, GFP_KERNEL));
-    ASSERT_TRUE(env.InHeap(v.back()));
     ASSERT_EQ(reinterpret_cast<uintptr_t>(v.back()) % 32, 0u);
   }
-  for (int i = 0; i < 1000; ++i) {
+  EXPECT_EQ(env.sys().slob().PagesHeld() - held, 1u);
+  for (int i = 0; i < 964; ++i) {
     v.push_back(env.sys().Kmalloc(32, GFP_KERNEL));
-    ASSERT_EQ(env.PageOf(v.back())->slab_cache, k32);
     ASSERT_EQ(reinterpret_cast<uintptr_t>(v.back()) % 32, 0u);
-    ASSERT_EQ(env.sys().Ksize(v.back()), 32u);
+  }
+  for (void* p : v) {
+    ASSERT_EQ(env.PageOf(p)->slab_cache, k32);
+    ASSERT_EQ(env.sys().Ksize(p), 32u);
   }
   for (int i = 0; i < 1000; ++i) {
     v.push_back(env.sys().Kmalloc(100, GFP_KERNEL));
@@ -133,38 +253,91 @@ TEST(Slob, KmallocUsesClassPagesOnlyWhereTheyPackBetter) {
   v[100] = grown;
   SlabInfo info;
   env.sys().slob().GetSlabinfo(k32, &info);
-  // /proc/slabinfo's kmalloc-32 shows its objects: 1000 minus the one krealloc moved.
-  EXPECT_EQ(info.active_objs, 999u);
+  // /proc/slabinfo's kmalloc-32 shows its objects: 1064 minus the one krealloc moved.
+  EXPECT_EQ(info.active_objs, 1063u);
   EXPECT_TRUE(env.sys().CheckInvariants());
   for (void* p : v) env.sys().Kfree(p);
   EXPECT_TRUE(env.sys().CheckInvariants());
   EXPECT_EQ(env.FreePages(), before);
 }
 
-// Objects too big for a heap page (5000 bytes): the first is a big block of
-// its own (order 1, 8 KiB); the rest share order-2 blocks three to a block.
-TEST(Slob, BigObjectsShareOwnBlocks) {
+// kmalloc(96) in the heap is 8-aligned (a 104-byte block); kmalloc-96's own
+// objects are 32-aligned. An adopted page keeps the 8-aligned ones where they
+// are (its page alignment is 8) and packs 32-aligned ones in its free half:
+// 1000 requests hold 24 pages, as packed (old: 25). Frees of the adopted
+// objects are checked against the page's alignment.
+TEST(Slob, AdoptedKmallocPageKeepsLessAlignedObjects) {
+  Env env;
+  const uint64_t held = env.sys().slob().PagesHeld();
+  kmem_cache* k96 = env.sys().KmallocCache(KmallocIndex(96));
+  std::vector<void*> v;
+  for (int i = 0; i < 1000; ++i) v.push_back(env.sys().Kmalloc(96, GFP_KERNEL));
+  EXPECT_EQ(env.sys().slob().PagesHeld() - held, 24u);
+  ASSERT_EQ(env.PageOf(v[0])->slab_cache, k96);
+  EXPECT_EQ(env.sys().Ksize(v[0]), 96u);
+  bool some_8_aligned = false;
+  for (int i = 0; i < 20; ++i) some_8_aligned |= reinterpret_cast<uintptr_t>(v[i]) % 32 != 0;
+  EXPECT_TRUE(some_8_aligned);
+  for (int i = 100; i < 1000; ++i) ASSERT_EQ(reinterpret_cast<uintptr_t>(v[i]) % 32, 0u) << i;
+  EXPECT_TRUE(env.sys().CheckInvariants());
+  void* adopted = v[1];
+  env.sys().Kfree(adopted);
+  {
+    LogCapture log;
+    env.sys().Kfree(adopted);  // its block is free space now
+    EXPECT_TRUE(log.Contains("double free")) << log.text();
+    log.Clear();
+    env.sys().Kfree(static_cast<char*>(v[2]) + 4);
+    EXPECT_TRUE(log.Contains("Invalid object pointer")) << log.text();
+  }
+  EXPECT_TRUE(env.sys().CheckInvariants());
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i != 1) env.sys().Kfree(v[i]);
+  }
+  EXPECT_TRUE(env.sys().CheckInvariants());
+  EXPECT_EQ(env.sys().slob().PagesHeld(), held);
+}
+
+// 31 objects of a cache of `size` bytes (too big for a heap page) hold
+// `pages`; contents, ksize, kfree and the cache's destruction give all back.
+void ExpectBigObjectsHold(unsigned size, uint64_t pages) {
   Env env;
   const uint64_t before = env.FreePages();
-  kmem_cache* s = env.sys().CreateCache("big", 5000, 0, 0, nullptr);
+  kmem_cache* s = env.sys().CreateCache("big", size, 0, 0, nullptr);
   const uint64_t created = env.FreePages();
   std::vector<void*> v;
   for (int i = 0; i < 31; ++i) {
     v.push_back(env.sys().Alloc(s, GFP_KERNEL));
     ASSERT_NE(v.back(), nullptr);
-    std::memset(v.back(), i, 5000);
+    std::memset(v.back(), i, size);
   }
-  // 1 big block (2 pages) + 10 blocks of 4 pages, not 31 x 2 pages.
-  EXPECT_EQ(created - env.FreePages(), 2u + 10u * 4u);
-  EXPECT_EQ(env.sys().Ksize(v[5]), 5000u);
+  EXPECT_EQ(created - env.FreePages(), pages) << size;
+  EXPECT_EQ(env.sys().Ksize(v[5]), size);
   EXPECT_TRUE(env.sys().CheckInvariants());
   for (int i = 0; i < 31; ++i) {
-    EXPECT_EQ(static_cast<unsigned char*>(v[i])[4999], i) << i;
-    env.sys().Kfree(v[i]);
+    EXPECT_EQ(static_cast<unsigned char*>(v[i])[size - 1], i) << i;
+    if (i % 2) {
+      env.sys().Kfree(v[i]);
+    } else {
+      env.sys().Free(s, v[i]);
+    }
   }
+  EXPECT_EQ(env.FreePages(), created);
   EXPECT_EQ(env.sys().DestroyCache(s), 0);
   EXPECT_EQ(env.FreePages(), before);
 }
+
+// Objects too big for a heap page (5000 bytes): the first is a big block of
+// its own (order 1, 8 KiB); the rest share order-2 blocks three to a block:
+// 1 big block (2 pages) + 10 blocks of 4 pages, not 31 x 2 pages.
+TEST(Slob, BigObjectsShareOwnBlocks) { ExpectBigObjectsHold(5000, 2 + 10 * 4); }
+
+// Objects too big for a heap page take the own-block order that costs least
+// per object: 9536 bytes (libmm's kmem_cache descriptor today) three to an
+// order-3 block (2.67 pages each), not one to an order-2 block (4 pages; old:
+// order 3 wastes 4160 bytes, over the 1/8 rule of shared-page sizes): 1 big
+// block (order 2) + 10 blocks of 8 pages, not 31 x 4 pages.
+TEST(Slob, BigObjectsTakeTheCheapestOrder) { ExpectBigObjectsHold(9536, 4 + 10 * 8); }
 
 // Headerless objects still get Linux's reports: the wrong cache, a pointer
 // into free space (a double free), a misaligned pointer -- reported and
