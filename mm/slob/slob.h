@@ -20,8 +20,11 @@
 //   - The page source is called with lock_ dropped (a new heap page is taken
 //     outside, then linked in under the lock and used at once; an empty page is
 //     unlinked under the lock and returned after).
-//   - Ksize/ObjectCache read the header or page of an object the caller owns: no
-//     lock.
+//   - Free/Ksize/ObjectCache read page->slab_cache of an object the caller
+//     owns without lock_ (it never changes while the page is SLOB's: an
+//     adopted heap page keeps &heap_); whether a heap page is adopted, and a
+//     heap block's header, are read under lock_ (adoption turns a heap page
+//     into an own page and its headers into free units).
 //
 // UNITS AND BLOCKS. A heap page is kUnitsPerPage units of kUnit (8) bytes (SLOB's
 // minimum alignment on a 64-bit machine: Linux's ARCH_SLAB_MINALIGN and
@@ -41,8 +44,10 @@
 // page->remote_free (unused by SLOB otherwise): of a heap page, its *sole-owner
 // key* -- the id + 1 of the one own-capable cache (or kmalloc class) whose
 // blocks are the only ones allocated in it since it was taken, or kSoleMixed;
-// of an own page, the alignment its objects share (own_align, or less in a heap
-// page the cache adopted: its headered objects stay where they are).
+// of an own page the cache took, the alignment its objects share (own_align);
+// of a heap page the cache adopted (slab_cache stays &heap_: the shared
+// layer's kfree reads it without lock_), kAdopted | alignment << 32 | key (the
+// alignment may be less than own_align: the headered objects stay put).
 //
 // ADOPTION. A cache (or kmalloc class) that alone fills half of a heap page --
 // every block allocated in it its own -- takes that page as its first own page
@@ -57,7 +62,8 @@
 //   (B1) each heap page: PG_slab, slab_cache == &heap_, objects == kUnitsPerPage,
 //        and walking blocks from the page start (free blocks by their units,
 //        allocated ones by their header) ends exactly at the page end; each own
-//        block of cache c: PG_slab, slab_cache == c, objects == its units, tiled
+//        block of cache c: PG_slab, slab_cache == c (or &heap_ if adopted:
+//        remote_free names c), objects == its units, tiled
 //        by free blocks and own_units-unit objects (own_align-aligned);
 //   (B2) inuse + sum(units of free blocks) == objects; free blocks are in address
 //        order and never adjacent (coalesced on free); inuse > 0 (an empty page
@@ -201,6 +207,9 @@ class Slob {
   void GetSlabinfo(kmem_cache* s, SlabInfo* info);
   bool CheckCache(kmem_cache* s);
   kmem_cache* ObjectCache(const void* obj);
+  // The cache whose own page (taken or adopted) holds obj; nullptr for an
+  // object in a shared heap page, a big block or no SLOB page.
+  kmem_cache* OwnPageCache(const void* obj);
 
   // kmalloc for 1 <= size <= KMALLOC_MAX_CACHE_SIZE: exact size plus header (no
   // size classes), aligned to the size when it is a power of two (up to a page);
@@ -233,7 +242,18 @@ class Slob {
     return first + sz > kPageSize ? 0 : static_cast<unsigned>((kPageSize - first - sz) / stride + 1);
   }
   // A page of headerless objects of one cache (not a big block, not shared).
-  bool IsOwnPage(const page* pg) const { return pg->slab_cache != &heap_ && pg->objects != 0; }
+  // The cache whose own page pg is (a page it took, or a heap page it adopted:
+  // slab_cache stays &heap_ for life, as the shared layer's kfree reads it
+  // without lock_), or nullptr for a heap page or a big block.
+  kmem_cache* OwnCacheLocked(const page* pg) const MM_EXCLUSIVE_LOCKS_REQUIRED(lock_) {
+    if (pg->slab_cache != &heap_) return pg->objects != 0 ? pg->slab_cache : nullptr;
+    const uintptr_t w = pg->remote_free;
+    return IsAdopted(w) ? caches_[(w & kAdoptedKeyMask) - 1] : nullptr;
+  }
+  // page->remote_free of an adopted page: kAdopted | page alignment << 32 | key.
+  static constexpr uintptr_t kAdopted = uintptr_t{1} << 62;
+  static constexpr uintptr_t kAdoptedKeyMask = 0xffffffff;
+  static bool IsAdopted(uintptr_t w) { return (w >> 62) == 1; }
   static uintptr_t BlockBytes(const page* pg) {
     return uintptr_t{kPageSize} << ((pg->flags & PG_head) ? pg->order : 0);
   }
@@ -271,7 +291,10 @@ class Slob {
   }
   // The alignment an own page's objects share (B5): own_align, or less in an
   // adopted heap page.
-  static uintptr_t PageAlign(const page* pg) { return pg->remote_free; }
+  static uintptr_t PageAlign(const page* pg) {
+    const uintptr_t w = pg->remote_free;
+    return IsAdopted(w) ? (w & ~kAdopted) >> 32 : w;
+  }
   // Bytes of own page per object of a cache that owns pages.
   static uint64_t OwnCost(const SlobCache* c) {
     const uint64_t block = uint64_t{kPageSize} << c->own_order;
@@ -325,11 +348,15 @@ class Slob {
   // units. Returns false, changing nothing, otherwise.
   bool AdoptLocked(kmem_cache* s, page* pg) MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
   void DiscardPage(page* pg);
+  // Free of an object in an own page / a heap page; returns the page if it
+  // became empty (unlinked; the caller frees it after dropping the lock).
+  page* OwnFreeLocked(kmem_cache* s, kmem_cache* owner, page* pg, void* obj) MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
+  page* HeapObjectFreeLocked(kmem_cache* s, page* pg, void* obj) MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
   void* AllocBig(kmem_cache* s, gfp_t gfp);
   void ReportRemaining(kmem_cache* s, unsigned owner) MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
 
   PS* pages_ = nullptr;
-  SpinLock lock_;
+  mutable SpinLock lock_;  // mutable: Ksize (const) reads heap headers under it
   List small_ MM_GUARDED_BY(lock_);
   List medium_ MM_GUARDED_BY(lock_);
   List large_ MM_GUARDED_BY(lock_);

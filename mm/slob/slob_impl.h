@@ -167,7 +167,8 @@ page* Slob<PS>::HeapFreeLocked(void* b, unsigned units, bool* bad) {
     SetFree(pg, b, units, nullptr);
     pg->freelist = b;
     List::Remove(&pg->lru);
-    (IsOwnPage(pg) ? CacheOf(pg->slab_cache)->own : ListFor(uint64_t{units} * kUnit)).PushFront(&pg->lru);
+    kmem_cache* own = OwnCacheLocked(pg);
+    (own != nullptr ? CacheOf(own)->own : ListFor(uint64_t{units} * kUnit)).PushFront(&pg->lru);
     return nullptr;
   }
   // Insert in address order, merging with the neighbours.
@@ -190,7 +191,7 @@ template <PageSource PS>
 bool Slob<PS>::AdoptLocked(kmem_cache* s, page* pg) {
   lock_.AssertHeld();
   SlobCache* c = CacheOf(s);
-  if (c->own_units == 0 || pg->slab_cache != &heap_) return false;
+  if (c->own_units == 0 || pg->slab_cache != &heap_ || IsAdopted(pg->remote_free)) return false;
   const bool kmalloc_class = (s->flags & SLAB_KMALLOC) != 0;
   const uintptr_t base = Base(pg);
   const uintptr_t end = base + kPageSize;
@@ -246,8 +247,7 @@ bool Slob<PS>::AdoptLocked(kmem_cache* s, page* pg) {
   if (run != 0) SetFree(pg, reinterpret_cast<void*>(run), run_units, nullptr);
   pg->freelist = first;
   pg->inuse = static_cast<uint32_t>(objs * c->own_units);
-  pg->slab_cache = s;
-  pg->remote_free = align;
+  pg->remote_free = kAdopted | align << 32 | (c->id + 1);  // slab_cache stays &heap_
   List::Remove(&pg->lru);
   (pg->inuse == pg->objects ? c->own_full : c->own).PushBack(&pg->lru);
   c->live_heap -= counted;
@@ -354,8 +354,14 @@ void* Slob<PS>::Kmalloc(size_t size, gfp_t gfp, const void* /*caller*/) {
 
 template <PageSource PS>
 size_t Slob<PS>::Ksize(const void* p, const page* pg) const {
-  if (IsOwnPage(pg)) return pg->slab_cache->object_size;
-  if (pg->slab_cache != &heap_) return kPageSize << ((pg->flags & PG_head) ? pg->order : 0);
+  // An own object's slot (the bytes its headered block had: ksize does not
+  // change when its page is adopted).
+  if (pg->slab_cache != &heap_) {
+    if (pg->objects == 0) return kPageSize << ((pg->flags & PG_head) ? pg->order : 0);  // big block
+    return uintptr_t{CacheOf(pg->slab_cache)->own_units} * kUnit;
+  }
+  SpinLockGuard guard(lock_);
+  if (kmem_cache* own = OwnCacheLocked(pg)) return uintptr_t{CacheOf(own)->own_units} * kUnit;
   const uint64_t h = *HeaderOf(p);
   return (h & kUnitsMask) * kUnit - ((h & kHdrLink) ? 2 * kUnit : kUnit);
 }
@@ -365,9 +371,18 @@ kmem_cache* Slob<PS>::ObjectCache(const void* obj) {
   page* pg = HeadPageOf(*pages_, obj);
   if (pg == nullptr || (pg->flags & PG_slab) == 0) return nullptr;
   if (pg->slab_cache != &heap_) return pg->slab_cache;
-  const uint64_t owner = *HeaderOf(obj) >> 32;
   SpinLockGuard guard(lock_);
+  if (kmem_cache* own = OwnCacheLocked(pg)) return own;
+  const uint64_t owner = *HeaderOf(obj) >> 32;
   return owner == 0 || owner > kMaxCaches ? nullptr : caches_[owner - 1];
+}
+
+template <PageSource PS>
+kmem_cache* Slob<PS>::OwnPageCache(const void* obj) {
+  page* pg = HeadPageOf(*pages_, obj);
+  if (pg == nullptr || (pg->flags & PG_slab) == 0) return nullptr;
+  SpinLockGuard guard(lock_);
+  return OwnCacheLocked(pg);
 }
 
 template <PageSource PS>
@@ -377,37 +392,7 @@ void Slob<PS>::Free(kmem_cache* s, void* obj, const void* /*caller*/) {
     slab_debug::ReportSlab(s, pg, "Attempt to free object(%p) outside of slab", obj);
     return;
   }
-  if (IsOwnPage(pg)) {  // a headerless object in a page of its cache
-    kmem_cache* owner = pg->slab_cache;
-    if (s != &heap_ && s != owner) {
-      slab_debug::ReportSlab(s, pg, "kmem_cache_free: Wrong slab cache. %s but object is from %s",
-                             s->name, owner->name);
-      return;
-    }
-    SlobCache* c = CacheOf(owner);
-    const uintptr_t off = reinterpret_cast<uintptr_t>(obj) - Base(pg);
-    if (off % PageAlign(pg) != 0) {
-      slab_debug::ReportSlab(owner, pg, "Invalid object pointer %p", obj);
-      return;
-    }
-    page* empty;
-    bool bad = false;
-    {
-      SpinLockGuard guard(lock_);
-      empty = HeapFreeLocked(obj, c->own_units, &bad);
-      if (!bad) {
-        --c->live;
-        --c->live_own;
-      }
-    }
-    if (bad) {
-      slab_debug::ReportSlab(owner, pg, "Invalid object pointer %p (free space: double free?)", obj);
-      return;
-    }
-    if (empty != nullptr) DiscardPage(empty);
-    return;
-  }
-  if (pg->slab_cache != &heap_) {  // a big block
+  if (pg->slab_cache != &heap_ && pg->objects == 0) {  // a big block
     kmem_cache* owner = pg->slab_cache;
     if (s != &heap_ && s != owner) {
       slab_debug::ReportSlab(s, pg, "kmem_cache_free: Wrong slab cache. %s but object is from %s",
@@ -418,7 +403,7 @@ void Slob<PS>::Free(kmem_cache* s, void* obj, const void* /*caller*/) {
       slab_debug::ReportSlab(owner, pg, "Invalid object pointer %p", obj);
       return;
     }
-    SlobCache* c = std::launder(reinterpret_cast<SlobCache*>(owner->allocator_private));
+    SlobCache* c = CacheOf(owner);
     {
       SpinLockGuard guard(lock_);
       --c->live;
@@ -427,10 +412,47 @@ void Slob<PS>::Free(kmem_cache* s, void* obj, const void* /*caller*/) {
     DiscardPage(pg);
     return;
   }
+  page* empty = nullptr;
+  {
+    SpinLockGuard guard(lock_);  // the page kind and the header, read where adoption cannot change them
+    kmem_cache* own = OwnCacheLocked(pg);
+    empty = own != nullptr ? OwnFreeLocked(s, own, pg, obj) : HeapObjectFreeLocked(s, pg, obj);
+  }
+  if (empty != nullptr) DiscardPage(empty);
+}
+
+// A headerless object in a page of its cache.
+template <PageSource PS>
+page* Slob<PS>::OwnFreeLocked(kmem_cache* s, kmem_cache* owner, page* pg, void* obj) {
+  if (s != &heap_ && s != owner) {
+    slab_debug::ReportSlab(s, pg, "kmem_cache_free: Wrong slab cache. %s but object is from %s",
+                           s->name, owner->name);
+    return nullptr;
+  }
+  SlobCache* c = CacheOf(owner);
+  const uintptr_t off = reinterpret_cast<uintptr_t>(obj) - Base(pg);
+  if (off % PageAlign(pg) != 0) {
+    slab_debug::ReportSlab(owner, pg, "Invalid object pointer %p", obj);
+    return nullptr;
+  }
+  bool bad = false;
+  page* empty = HeapFreeLocked(obj, c->own_units, &bad);
+  if (bad) {
+    slab_debug::ReportSlab(owner, pg, "Invalid object pointer %p (free space: double free?)", obj);
+    return nullptr;
+  }
+  --c->live;
+  --c->live_own;
+  return empty;
+}
+
+// A headered block in a shared heap page.
+template <PageSource PS>
+page* Slob<PS>::HeapObjectFreeLocked(kmem_cache* s, page* pg, void* obj) {
   const uintptr_t off = reinterpret_cast<uintptr_t>(obj) - Base(pg);
   if (off % kUnit != 0 || off < kUnit) {
     slab_debug::ReportSlab(s, pg, "Invalid object pointer %p (no SLOB block header)", obj);
-    return;
+    return nullptr;
   }
   const uint64_t before = *reinterpret_cast<const uint64_t*>(reinterpret_cast<uintptr_t>(obj) - kUnit);
   const uint64_t h = (off >= 2 * kUnit || IsPlainHeader(before)) ? *HeaderOf(obj) : 0;
@@ -438,44 +460,37 @@ void Slob<PS>::Free(kmem_cache* s, void* obj, const void* /*caller*/) {
   const unsigned units = h & kUnitsMask;
   if ((h & kHdrMagicMask) != kHdrMagic || off < hdr || off - hdr + uintptr_t{units} * kUnit > kPageSize) {
     slab_debug::ReportSlab(s, pg, "Invalid object pointer %p (no SLOB block header)", obj);
-    return;
+    return nullptr;
   }
-  page* empty = nullptr;
-  {
-    SpinLockGuard guard(lock_);
-    const uint64_t owner = h >> 32;
-    kmem_cache* oc = owner == 0 || owner > kMaxCaches ? nullptr : caches_[owner - 1];
-    if (s != &heap_ && oc != s) {
-      slab_debug::ReportSlab(s, pg, "kmem_cache_free: Wrong slab cache. %s but object is from %s",
-                             s->name, oc != nullptr ? oc->name : "kmalloc");
-      return;
-    }
-    void* block = reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(obj) - hdr);
-    if (oc != nullptr) {
-      SlobCache* c = std::launder(reinterpret_cast<SlobCache*>(oc->allocator_private));
-      --c->live;
-      --c->live_heap;
-      if (h & kHdrLink) {  // a constructed object: kept for the next Alloc
-        uintptr_t* link = static_cast<uintptr_t*>(block) + 1;
-        *link = reinterpret_cast<uintptr_t>(c->ctor_free);
-        c->ctor_free = link;
-        ++c->nr_ctor_free;
-        return;
-      }
-    }
-    bool bad = false;
-    empty = HeapFreeLocked(block, units, &bad);
-    if (bad) {
-      if (oc != nullptr) {
-        SlobCache* c = std::launder(reinterpret_cast<SlobCache*>(oc->allocator_private));
-        ++c->live;
-        ++c->live_heap;
-      }
-      slab_debug::ReportSlab(s, pg, "Invalid object pointer %p (free space: double free?)", obj);
-      return;
-    }
+  const uint64_t owner = h >> 32;
+  kmem_cache* oc = owner == 0 || owner > kMaxCaches ? nullptr : caches_[owner - 1];
+  if (s != &heap_ && oc != s) {
+    slab_debug::ReportSlab(s, pg, "kmem_cache_free: Wrong slab cache. %s but object is from %s",
+                           s->name, oc != nullptr ? oc->name : "kmalloc");
+    return nullptr;
   }
-  if (empty != nullptr) DiscardPage(empty);
+  void* block = reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(obj) - hdr);
+  SlobCache* c = oc != nullptr ? CacheOf(oc) : nullptr;
+  if (c != nullptr && (h & kHdrLink)) {  // a constructed object: kept for the next Alloc
+    --c->live;
+    --c->live_heap;
+    uintptr_t* link = static_cast<uintptr_t*>(block) + 1;
+    *link = reinterpret_cast<uintptr_t>(c->ctor_free);
+    c->ctor_free = link;
+    ++c->nr_ctor_free;
+    return nullptr;
+  }
+  bool bad = false;
+  page* empty = HeapFreeLocked(block, units, &bad);
+  if (bad) {
+    slab_debug::ReportSlab(s, pg, "Invalid object pointer %p (free space: double free?)", obj);
+    return nullptr;
+  }
+  if (c != nullptr) {
+    --c->live;
+    --c->live_heap;
+  }
+  return empty;
 }
 
 // Returns the constructed objects a ctor cache keeps to the heap.
@@ -633,7 +648,8 @@ bool Slob<PS>::CheckCache(kmem_cache* s) {
     if (!list->LinksConsistent()) fail("page list links", list);
     for (ListNode* n = list->first(); n != nullptr && n != list->end(); n = n->next) {
       page* pg = internal::LruEntry(n);
-      if ((pg->flags & PG_slab) == 0 || pg->slab_cache != &heap_ || pg->objects != kUnitsPerPage) {
+      if ((pg->flags & PG_slab) == 0 || pg->slab_cache != &heap_ || pg->objects != kUnitsPerPage ||
+          IsAdopted(pg->remote_free)) {
         fail("(B1) heap page descriptor", pg);
         continue;
       }
@@ -672,7 +688,7 @@ bool Slob<PS>::CheckCache(kmem_cache* s) {
     if (!list->LinksConsistent()) fail("own page list links", list);
     for (ListNode* n = list->first(); n != nullptr && n != list->end(); n = n->next) {
       page* pg = internal::LruEntry(n);
-      if ((pg->flags & PG_slab) == 0 || pg->slab_cache != s || pg->objects != BlockBytes(pg) / kUnit ||
+      if ((pg->flags & PG_slab) == 0 || OwnCacheLocked(pg) != s || pg->objects != BlockBytes(pg) / kUnit ||
           c->own_units == 0) {
         fail("(B1) own page descriptor", pg);
         continue;

@@ -34,8 +34,11 @@ class Env {
   // The object sits in a shared heap page (with a header), not an own page.
   bool InHeap(const void* p) {
     const page* pg = PageOf(p);
-    return pg->slab_cache != nullptr && std::string(pg->slab_cache->name) == "slob-heap";
+    return pg->slab_cache != nullptr && std::string(pg->slab_cache->name) == "slob-heap" &&
+           OwnPage(p) == nullptr;
   }
+  // The cache whose own page (taken or adopted) holds p.
+  kmem_cache* OwnPage(const void* p) { return sys_->slob().OwnPageCache(p); }
 
  private:
   TestBuddy buddy_;
@@ -59,13 +62,13 @@ TEST(Slob, CacheAloneAdoptsItsHeapPage) {
     ASSERT_TRUE(env.InHeap(v.back())) << i;
   }
   v.push_back(env.sys().Alloc(s, GFP_KERNEL));  // the 128th: half the page
-  ASSERT_EQ(env.PageOf(v[0])->slab_cache, s);   // adopted, objects in place
+  ASSERT_EQ(env.OwnPage(v[0]), s);   // adopted, objects in place
   ASSERT_EQ(env.PageOf(v[127]), env.PageOf(v[0]));
   EXPECT_TRUE(env.sys().CheckInvariants());
   for (int i = 128; i < 1000; ++i) {
     v.push_back(env.sys().Alloc(s, GFP_KERNEL));
     ASSERT_FALSE(env.InHeap(v.back())) << i;
-    ASSERT_EQ(env.PageOf(v.back())->slab_cache, s);
+    ASSERT_EQ(env.OwnPage(v.back()), s);
     ASSERT_EQ(reinterpret_cast<uintptr_t>(v.back()) % 8, 0u);
   }
   // The first own object took the first free unit: the old header of v[0].
@@ -97,7 +100,7 @@ TEST(Slob, AdoptedPageHoldsObjectsInItsFreeHalf) {
   const uint64_t held = env.sys().slob().PagesHeld();
   std::vector<void*> v;
   for (int i = 0; i < 1000; ++i) v.push_back(env.sys().Alloc(s, GFP_KERNEL));
-  EXPECT_EQ(env.PageOf(v[0])->slab_cache, s);
+  EXPECT_EQ(env.OwnPage(v[0]), s);
   EXPECT_EQ(env.sys().slob().PagesHeld() - held, 8u);
   EXPECT_TRUE(env.sys().CheckInvariants());
   for (void* p : v) env.sys().Free(s, p);
@@ -119,13 +122,13 @@ TEST(Slob, CheckCacheCatchesBadOwnerKeysAndPageAlignment) {
   ASSERT_EQ(env.PageOf(other), env.PageOf(heap_obj));
   page* own = env.PageOf(v[0]);
   page* heap = env.PageOf(heap_obj);
-  ASSERT_EQ(own->slab_cache, a);
+  ASSERT_EQ(env.OwnPage(v[0]), a);
   EXPECT_TRUE(env.sys().CheckInvariants());
   const uintptr_t align = own->remote_free;
   const uintptr_t key = heap->remote_free;
   {
     LogCapture log;
-    own->remote_free = 16;  // more than the page's 8-aligned objects share
+    own->remote_free = align + (uintptr_t{8} << 32);  // adopted, alignment 16: more than its objects share
     EXPECT_FALSE(env.sys().CheckInvariants());
     EXPECT_TRUE(log.Contains("(B5)")) << log.text();
     own->remote_free = align;
@@ -157,7 +160,7 @@ TEST(Slob, SharedHeapPageIsNotAdopted) {
     ASSERT_TRUE(env.InHeap(vb.back())) << i;
   }
   void* own = env.sys().Alloc(a, GFP_KERNEL);  // a's 257th: its own page
-  EXPECT_EQ(env.PageOf(own)->slab_cache, a);
+  EXPECT_EQ(env.OwnPage(own), a);
   EXPECT_TRUE(env.InHeap(va[0]));
   EXPECT_TRUE(env.sys().CheckInvariants());
   env.sys().Free(a, own);
@@ -178,7 +181,7 @@ TEST(Slob, ObjectsOnePerHeapPageTakeOwnBlocksFromTheFirst) {
   std::vector<void*> v;
   for (int i = 0; i < 10; ++i) {
     v.push_back(env.sys().Alloc(s, GFP_KERNEL));
-    ASSERT_EQ(env.PageOf(v.back())->slab_cache, s) << i;
+    ASSERT_EQ(env.OwnPage(v.back()), s) << i;
     std::memset(v.back(), i, 3000);
   }
   EXPECT_EQ(env.sys().slob().PagesHeld() - held, 8u);
@@ -237,7 +240,7 @@ TEST(Slob, KmallocUsesClassPagesOnlyWhereTheyPackBetter) {
     ASSERT_EQ(reinterpret_cast<uintptr_t>(v.back()) % 32, 0u);
   }
   for (void* p : v) {
-    ASSERT_EQ(env.PageOf(p)->slab_cache, k32);
+    ASSERT_EQ(env.OwnPage(p), k32);
     ASSERT_EQ(env.sys().Ksize(p), 32u);
   }
   for (int i = 0; i < 1000; ++i) {
@@ -273,7 +276,7 @@ TEST(Slob, AdoptedKmallocPageKeepsLessAlignedObjects) {
   std::vector<void*> v;
   for (int i = 0; i < 1000; ++i) v.push_back(env.sys().Kmalloc(96, GFP_KERNEL));
   EXPECT_EQ(env.sys().slob().PagesHeld() - held, 24u);
-  ASSERT_EQ(env.PageOf(v[0])->slab_cache, k96);
+  ASSERT_EQ(env.OwnPage(v[0]), k96);
   EXPECT_EQ(env.sys().Ksize(v[0]), 96u);
   bool some_8_aligned = false;
   for (int i = 0; i < 20; ++i) some_8_aligned |= reinterpret_cast<uintptr_t>(v[i]) % 32 != 0;
@@ -349,7 +352,7 @@ TEST(Slob, BadFreesOfOwnPageObjectsAreReported) {
   std::vector<void*> v;
   for (int i = 0; i < 600; ++i) v.push_back(env.sys().Alloc(a, GFP_KERNEL));
   void* own = v.back();
-  ASSERT_EQ(env.PageOf(own)->slab_cache, a);
+  ASSERT_EQ(env.OwnPage(own), a);
   {
     LogCapture log;
     env.sys().Free(b, own);
