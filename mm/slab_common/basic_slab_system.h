@@ -290,14 +290,7 @@ class BasicSlabSystem {
     if constexpr (LinearMemMap<PS>) {
       const uintptr_t off = reinterpret_cast<uintptr_t>(p) - ram_start_;
       if (__builtin_expect(off >= ram_bytes_, 0)) return nullptr;
-      page* pg = mem_map_ + (off >> kPageShift);
-      uint32_t f = pg->flags;
-      if ((f & PG_tail) != 0) {
-        pg = pg->compound_head;
-        f = pg->flags;
-      }
-      *flags = f;
-      return pg;
+      return HeadPageFrom(mem_map_ + (off >> kPageShift), flags);
     } else {
       return HeadPageOf(*pages_, p, flags);
     }

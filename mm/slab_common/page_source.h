@@ -34,22 +34,10 @@ concept LinearMemMap = requires(const P& ps) {
   { ps.nr_pages() } -> std::convertible_to<uint64_t>;
 };
 
-// The head page of the block that holds `addr`, or nullptr outside RAM; with
-// `head_flags`, also that page's flags (one load of the word for an address
-// in a head or order-0 page: kfree's path).
-template <PageSource P>
-inline page* HeadPageOf(const P& ps, const void* addr, uint32_t* head_flags = nullptr) {
-  page* pg;
-  if constexpr (LinearMemMap<P>) {
-    page* map = ps.mem_map();
-    const uintptr_t off =
-        reinterpret_cast<uintptr_t>(addr) - reinterpret_cast<uintptr_t>(ps.PageAddress(map));
-    pg = off < (static_cast<uint64_t>(ps.nr_pages()) << kPageShift) ? map + (off >> kPageShift)
-                                                                     : nullptr;
-  } else {
-    pg = ps.VirtToPage(addr);
-  }
-  if (pg == nullptr) return nullptr;
+// The head page of pg's block (pg itself unless it is a tail page; pg is not
+// nullptr); with `head_flags`, also that page's flags (one load of the word for
+// a head or order-0 page: kfree's path).
+[[gnu::always_inline]] inline page* HeadPageFrom(page* pg, uint32_t* head_flags = nullptr) {
   uint32_t f = pg->flags;
   if ((f & PG_tail) != 0) {
     pg = pg->compound_head;
@@ -57,6 +45,24 @@ inline page* HeadPageOf(const P& ps, const void* addr, uint32_t* head_flags = nu
   }
   if (head_flags != nullptr) *head_flags = f;
   return pg;
+}
+
+// The head page of the block that holds `addr`, or nullptr outside RAM; with
+// `head_flags`, also that page's flags (see HeadPageFrom).
+template <PageSource P>
+inline page* HeadPageOf(const P& ps, const void* addr, uint32_t* head_flags = nullptr) {
+  page* pg;
+  if constexpr (LinearMemMap<P>) {
+    page* map = ps.mem_map();
+    const uintptr_t off =
+        reinterpret_cast<uintptr_t>(addr) - reinterpret_cast<uintptr_t>(ps.PageAddress(map));
+    if (off >= (static_cast<uint64_t>(ps.nr_pages()) << kPageShift)) return nullptr;
+    pg = map + (off >> kPageShift);
+  } else {
+    pg = ps.VirtToPage(addr);
+    if (pg == nullptr) return nullptr;
+  }
+  return HeadPageFrom(pg, head_flags);
 }
 
 }  // namespace mm
