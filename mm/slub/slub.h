@@ -17,9 +17,12 @@
 //     quiescent (Linux's kmem_cache_destroy contract).
 //   - LOCKLESS FAST PATHS: Alloc pops the cpu's private freelist; Free pushes onto
 //     it when the object lies in the cpu's active slab. No lock, no atomic.
-//   - OWN-CPU PARTIAL FREE: a free into a slab on the freeing cpu's own partial
-//     list pushes onto page->freelist with plain stores: a frozen slab's
-//     page->freelist and inuse belong to the cpu that froze it (Owner()).
+//   - OWN-CPU PARTIAL FREE: a free into a slab frozen to the freeing cpu (its
+//     partial or parked slabs) goes, with sheaves, into the cpu's local sheaf
+//     while it has room (owner only, plain stores), except a run of frees into
+//     one partial slab; otherwise it pushes onto page->freelist with plain
+//     stores: a frozen slab's page->freelist and inuse belong to the cpu that
+//     froze it (Owner()).
 //   - LOCK-FREE REMOTE FREE: a free into a FROZEN slab that is not the freeing
 //     cpu's active slab (another cpu's active slab, or any cpu-partial slab) is a
 //     CAS push onto Remote(page). The owner takes the whole stack with one
@@ -479,12 +482,18 @@ class Slub {
   // inline the dispatch's lambdas.)
   [[gnu::noinline]] void FreeSlow(kmem_cache* s, void* obj, const void* caller, unsigned cpu) {
     if (FreeToLastPartial(s, obj, CpuOf(s, cpu))) return;
-    FreeOwnPartial(s, obj, caller, cpu, HeadPageOf(*pages_, obj));
+    FreeNotLast(s, obj, caller, cpu, HeadPageOf(*pages_, obj));
   }
   // FreeSlow with obj's head page (nullptr if obj is outside the page source).
   [[gnu::noinline]] void FreeSlowPage(kmem_cache* s, void* obj, const void* caller, unsigned cpu,
                                       page* pg) {
     if (FreeToLastPartial(s, obj, CpuOf(s, cpu))) return;
+    FreeNotLast(s, obj, caller, cpu, pg);
+  }
+  // FreeSlowPage past the last-partial test (kept out of FreeSlow, whose
+  // last-partial hit path is the batch free's common case).
+  [[gnu::noinline]] void FreeNotLast(kmem_cache* s, void* obj, const void* caller, unsigned cpu,
+                                     page* pg) {
     FreeOwnPartial(s, obj, caller, cpu, pg);
   }
   // A slab on this cpu's partial list: its page freelist is ours, a plain push.
@@ -493,10 +502,22 @@ class Slub {
   [[gnu::always_inline]] void FreeOwnPartial(kmem_cache* s, void* obj, const void* caller,
                                              unsigned cpu, page* pg) {
     if (__builtin_expect(pg != nullptr && Owner(pg) == cpu + 1 && pg->slab_cache == s, 1)) {
-      // Not the active slab (the caller checked the bounds): a full one is
-      // parked, and the free makes it partial. (Own slabs take the free
-      // directly, not through the sheaf: see README.md, "Sheaves".)
+      // Not the active slab (the caller checked the bounds). With sheaves, the
+      // local sheaf while it has room: the next allocations pop it, so a
+      // random free/alloc mix needs no slab switch and touches no struct page
+      // (see README.md, "Own frees into the sheaf"). A second free in a row
+      // into one partial slab is a run (a batch): it and the rest of the run
+      // go to the slab, through the cached bounds of FreeToLastPartial. A
+      // parked slab is not remembered (free_page is always a partial slab).
       SlubCpu* c = CpuOf(s, cpu);
+      if (Sheaf* sh = c->sheaf; pg != c->free_page && (sh == nullptr ? CacheOf(s)->sheaf_cap != 0
+                                                                      : sh->size < sh->cap)) {
+        if (c->free_bytes == 0 && pg->inuse != pg->objects) c->free_page = pg;  // not parked
+        SheafPush(s, cpu, &c->sheaf, obj);
+        return;
+      }
+      // The sheaf is full (or this is a run): a full slab is parked, and the
+      // free makes it partial.
       if (__builtin_expect(pg->inuse == pg->objects, 0)) Unpark(c, pg);
       SetFreePointer(s, obj, pg->freelist);
       pg->freelist = obj;

@@ -229,8 +229,14 @@ TEST(SlubLockFree, FullSlabFreezesOntoTheFreeingCpu) {
     EXPECT_EQ(pg->freelist, v[k * per_slab]);
   }
   EXPECT_TRUE(sys.CheckInvariants());
-  // Further frees into them are own-cpu partial pushes.
+  // Further frees into them, one per slab, wait in the local sheaf too (own
+  // slabs: the next allocations take them back without a slab switch)...
   for (unsigned k = 0; k < 3; ++k) sys.Free(s, v[k * per_slab + 1]);
+  EXPECT_EQ(S::SheafObjects(c), 3u);
+  EXPECT_EQ(HeadPageOf(sys.pages(), v[1])->inuse, per_slab - 1);
+  EXPECT_TRUE(sys.CheckInvariants());
+  // ... and a flush returns them to their slabs with plain pushes.
+  sys.slub().FlushSheaves(s, cpu);
   EXPECT_EQ(HeadPageOf(sys.pages(), v[1])->inuse, per_slab - 2);
   EXPECT_TRUE(sys.CheckInvariants());
   for (unsigned k = 0; k < 3; ++k) {
@@ -322,8 +328,15 @@ TEST(SlubLockFree, ExhaustedSlabsParkAndComeBack) {
   EXPECT_EQ(Owner(p0), cpu + 1);
   EXPECT_EQ(Remote(p0).load(), kFrozen);
   EXPECT_TRUE(sys.CheckInvariants());
-  // An own free into a parked slab: a plain push, the slab moves to the partial list.
+  // An own free into a parked slab goes to the local sheaf: the slab is not
+  // touched (still parked, full)...
   sys.Free(s, v[0]);
+  EXPECT_EQ(S::SheafObjects(c), 1u);
+  EXPECT_EQ(c->nr_parked, 3u);
+  EXPECT_EQ(p0->inuse, per_slab);
+  EXPECT_TRUE(sys.CheckInvariants());
+  // ... until the sheaf is flushed: a plain push, the slab moves to the partial list.
+  sys.slub().FlushSheaves(s, cpu);
   EXPECT_EQ(c->nr_parked, 2u);
   EXPECT_EQ(c->nr_partial, 1u);
   EXPECT_EQ(p0->inuse, per_slab - 1);
@@ -368,13 +381,23 @@ TEST(SlubLockFree, ConsecutiveFreesIntoOnePartialSlabSkipThePageLookup) {
   std::vector<void*> v;
   for (unsigned i = 0; i < 3 * per_slab; ++i) v.push_back(sys.Alloc(s, GFP_KERNEL));
   page* p0 = HeadPageOf(sys.pages(), v[0]);
-  sys.Free(s, v[0]);  // unparks p0; remembered
+  sys.Free(s, v[0]);  // parked p0: into the sheaf, not remembered
+  EXPECT_EQ(c->free_page, nullptr);
+  sys.slub().FlushSheaves(s, platform::FastCpuId());  // p0 unparked: partial
+  EXPECT_EQ(p0->inuse, per_slab - 1);
+  sys.Free(s, v[1]);  // partial p0: into the sheaf; remembered
   EXPECT_EQ(c->free_page, p0);
   EXPECT_EQ(c->free_bytes, 0u);
-  sys.Free(s, v[1]);  // second in a row: bounds cached
+  EXPECT_EQ(S::SheafObjects(c), 1u);
+  sys.Free(s, v[2]);  // second in a row: a plain push, bounds cached
   EXPECT_EQ(c->free_bytes, per_slab * s->size);
+  EXPECT_EQ(S::SheafObjects(c), 1u);
+  EXPECT_EQ(p0->inuse, per_slab - 2);
   EXPECT_TRUE(sys.CheckInvariants());
-  for (unsigned i = 2; i < per_slab; ++i) sys.Free(s, v[i]);  // plain pushes
+  for (unsigned i = 3; i < per_slab; ++i) sys.Free(s, v[i]);  // plain pushes
+  EXPECT_EQ(S::SheafObjects(c), 1u);
+  EXPECT_EQ(p0->inuse, 1u);  // v[1] waits in the sheaf
+  sys.slub().FlushSheaves(s, platform::FastCpuId());
   EXPECT_EQ(p0->inuse, 0u);
   EXPECT_EQ(Slub<BuddyAllocator>::GetFreePointer(s, v[per_slab - 1]), v[per_slab - 2]);
   EXPECT_TRUE(sys.CheckInvariants());
@@ -385,6 +408,68 @@ TEST(SlubLockFree, ConsecutiveFreesIntoOnePartialSlabSkipThePageLookup) {
   EXPECT_TRUE(sys.CheckInvariants());
   for (void* p : w) sys.Free(s, p);
   for (unsigned i = per_slab; i < v.size(); ++i) sys.Free(s, v[i]);
+  EXPECT_TRUE(sys.CheckInvariants());
+  EXPECT_EQ(sys.Shrink(s), 0);
+  EXPECT_EQ(sys.DestroyCache(s), 0);
+}
+
+// Random frees into the cpu's own full (parked) slabs wait in the local sheaf
+// and are handed out again by the next allocations, newest first, with no
+// slab switch; a full sheaf lets the next own free go straight to its slab;
+// a double free of a sheaved object is reported and changes nothing.
+TEST(SlubLockFree, OwnFreesComeBackThroughTheSheafWithoutASlabSwitch) {
+  testing::SlabEnv env(AllocatorKind::kSlub, 64 << 20);
+  SlabSystem& sys = env.sys();
+  kmem_cache* s = sys.CreateCache("ownsheaf", 64, 0, 0, nullptr);
+  ASSERT_NE(s, nullptr);
+  const unsigned per_slab = s->objects;
+  const unsigned cap = S::CacheOf(s)->sheaf_cap;
+  ASSERT_GE(cap, 4u);
+  SlubCpu* c = S::CpuOf(s, platform::FastCpuId());
+  const unsigned nslabs = cap + 2;
+  std::vector<void*> v;
+  for (unsigned i = 0; i < per_slab * nslabs; ++i) v.push_back(sys.Alloc(s, GFP_KERNEL));
+  // Take the active slab's last object too, so that the next allocation must
+  // find its object elsewhere.
+  while (c->freelist != nullptr) v.push_back(sys.Alloc(s, GFP_KERNEL));
+  page* active = c->slab;
+  const unsigned parked = c->nr_parked;
+  ASSERT_GE(parked, nslabs - 1);
+  // One object of each of three parked slabs: the slabs stay parked and full.
+  void* freed[3] = {v[0], v[per_slab], v[2 * per_slab]};
+  for (void* p : freed) sys.Free(s, p);
+  EXPECT_EQ(S::SheafObjects(c), 3u);
+  EXPECT_EQ(c->nr_parked, parked);
+  EXPECT_EQ(c->nr_partial, 0u);
+  EXPECT_EQ(HeadPageOf(sys.pages(), v[0])->inuse, per_slab);
+  EXPECT_TRUE(sys.CheckInvariants());
+  {
+    LogCapture log;
+    sys.Free(s, v[per_slab]);  // the newest but one again
+    EXPECT_TRUE(log.Contains("already free (double free)")) << log.text();
+  }
+  EXPECT_EQ(S::SheafObjects(c), 3u);
+  // The allocations pop the sheaf, newest first; the active slab stays.
+  EXPECT_EQ(sys.Alloc(s, GFP_KERNEL), freed[2]);
+  EXPECT_EQ(sys.Alloc(s, GFP_KERNEL), freed[1]);
+  EXPECT_EQ(sys.Alloc(s, GFP_KERNEL), freed[0]);
+  EXPECT_EQ(c->slab, active);
+  EXPECT_EQ(c->nr_parked, parked);
+  EXPECT_TRUE(sys.CheckInvariants());
+  // Fill the sheaf with one object from each of `cap` slabs; the next own free
+  // finds it full and goes to its slab (unparked to the partial list).
+  for (unsigned k = 0; k < cap; ++k) sys.Free(s, v[k * per_slab + 1]);
+  EXPECT_EQ(S::SheafObjects(c), cap);
+  page* last = HeadPageOf(sys.pages(), v[cap * per_slab + 1]);
+  sys.Free(s, v[cap * per_slab + 1]);
+  EXPECT_EQ(S::SheafObjects(c), cap);
+  EXPECT_EQ(last->inuse, per_slab - 1);
+  EXPECT_EQ(c->nr_partial, 1u);
+  EXPECT_TRUE(sys.CheckInvariants());
+  for (unsigned k = 0; k < 3; ++k) v[k * per_slab] = nullptr;  // handed out again above
+  for (unsigned k = 0; k <= cap; ++k) v[k * per_slab + 1] = nullptr;
+  for (void* p : v) sys.Free(s, p);
+  for (void* p : freed) sys.Free(s, p);
   EXPECT_TRUE(sys.CheckInvariants());
   EXPECT_EQ(sys.Shrink(s), 0);
   EXPECT_EQ(sys.DestroyCache(s), 0);
