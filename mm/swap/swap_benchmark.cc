@@ -173,8 +173,9 @@ uint64_t RunRow(Row& r, int ci, const std::vector<uint8_t>& in, std::vector<uint
   for (size_t i = 0; i < kBenchPages; ++i) {
     const uint8_t* src = &in[i * kPageSize];
     uint8_t* dst = &out[i * 2 * kPageSize];
-    len[i] = r.hook != nullptr ? r.hook->compress(r.hook->context, src, kPageSize, dst, 2 * kPageSize)
-                               : r.raw(src, dst, 2 * kPageSize);
+    len[i] = r.hook != nullptr
+                 ? r.hook->compress(r.hook->context, r.hook->level, src, kPageSize, dst, 2 * kPageSize)
+                 : r.raw(src, dst, 2 * kPageSize);
     total += static_cast<uint64_t>(len[i]);
   }
   *comp_ns = static_cast<double>(Now() - t0);

@@ -263,6 +263,22 @@ int SwapSystem::Init(BuddyAllocator& buddy, SlabSystem& slab, VmSystem& vm,
     for (int i = 0; i < host->nr_compressors; ++i)
       if (StrEq(host->compressors[i].name, cfg.zram_comp)) comp = &host->compressors[i];
   }
+  bool bad_level = false;
+  if (comp != nullptr) {
+    // algorithm_params: the boot word checked 1..kMaxCompLevel; the chosen
+    // algorithm's own range is known only now (Linux fails the device's
+    // initialisation when its backend refuses the parameters).
+    zram_comp_ = *comp;
+    if (cfg.zram_level != 0) {
+      if (cfg.zram_level > comp->max_level) {
+        Printk("zram: algorithm_params level=%d out of range for %s (1..%d)\n", cfg.zram_level,
+               comp->name, comp->max_level);
+        bad_level = true;
+      }
+      zram_comp_.level = cfg.zram_level;
+    }
+    comp = &zram_comp_;
+  }
   int next_auto_prio = -2;
   int nr_zram = 0;
   for (int i = 0; i < cfg.nr_devices && err == 0; ++i) {
@@ -273,7 +289,7 @@ int SwapSystem::Init(BuddyAllocator& buddy, SlabSystem& slab, VmSystem& vm,
                                  prio, i);
     } else {
       if (comp == nullptr) Printk("zram: comp_algorithm %s not available\n", cfg.zram_comp);
-      err = devices_[i].InitZram(buddy, slab, comp, d.bytes, prio, i);
+      err = bad_level ? -kEINVAL : devices_[i].InitZram(buddy, slab, comp, d.bytes, prio, i);
       ++nr_zram;
     }
     if (err == 0) {
@@ -1337,6 +1353,8 @@ long SwapSystem::ProcRead(const char* path, TextBuffer& out) {
         devices_[i].ShowMmStat(out);
       } else if (StrEq(p, "/comp_algorithm")) {
         out.Append("%s\n", devices_[i].comp_name());
+      } else if (StrEq(p, "/algorithm_params")) {
+        return -kEACCES;  // write-only in Linux (DEVICE_ATTR_WO): nothing to read
       } else if (StrEq(p, "/disksize")) {
         out.Append("%llu\n", static_cast<unsigned long long>(devices_[i].nr_slots() * kPageSize));
       } else {

@@ -335,6 +335,75 @@ TEST(SwapSystem, FailedWriteKeepsPage) {
   EXPECT_EQ(s.vm().VmMunmap(a, n * kPageSize), 0);
 }
 
+// zram.algorithm_params=level=N reaches zram's compressor: text pages swapped
+// out at lz4 level 32 take measurably more room than at level 1 or with no
+// word (level 1 is the default); zstd takes 1..22, and a level it cannot take
+// fails zram's start with a message, as Linux fails the device's setup.
+// /sys/block/zram0/algorithm_params is write-only, as in Linux.
+TEST(SwapSystem, AlgorithmParamsLevelReachesZram) {
+  auto text_page = [](std::mt19937_64& rng, uint8_t* p) {
+    static const char* kWords[] = {"the", "memory", "of", "a", "page", "is", "swapped", "out",
+                                   "when", "kernel", "reclaim", "runs", "and", "compressed",
+                                   "into", "zram", "with", "lz4", "or", "zstd"};
+    for (size_t n = 0; n < kPageSize;) {
+      for (const char* c = kWords[rng() % 20]; *c && n < kPageSize; ++c) p[n++] = *c;
+      if (n < kPageSize) p[n++] = ' ';
+    }
+  };
+  // Boots with the words, swaps out n text pages, reads them back; returns
+  // zram's compr_data_size after the swap-out (0 on failure).
+  auto swapped = [&](const char* comp, std::vector<const char*> words, int want_level) {
+    SwapConfig c = Config(SwapKind::kZram, 32u << 20, swap::kDefaultPolicy, comp);
+    for (const char* w : words)
+      EXPECT_EQ(SwapSystem::ParseSwapOption(w, std::strlen(w), &c), 0) << w;
+    Stack s(16u << 20, c);
+    EXPECT_TRUE(s.ok());
+    if (!s.ok()) return uint64_t{0};
+    EXPECT_EQ(s.swap().device(0)->comp_level(), want_level);
+    EXPECT_EQ(s.Proc("/sys/block/zram0/comp_algorithm"), std::string(comp) + "\n");
+    EXPECT_EQ(s.Proc("/sys/block/zram0/algorithm_params"), "<-13>");  // -EACCES
+    task_struct* init = s.vm().InitTask();
+    const unsigned long n = 256;
+    const unsigned long a = s.MmapAnon(n * kPageSize);
+    std::mt19937_64 rng(5);
+    std::vector<uint8_t> page(kPageSize), back(kPageSize);
+    for (unsigned long i = 0; i < n; ++i) {
+      text_page(rng, page.data());
+      EXPECT_EQ(s.Store(init, a + i * kPageSize, page.data(), kPageSize), 0);
+    }
+    uint64_t freed = 0;
+    for (int k = 0; k < 64 && freed < n; ++k) freed += s.swap().ReclaimPages(64, -1);
+    EXPECT_EQ(s.swap().device(0)->orig_data_pages(), n);
+    const uint64_t bytes = s.swap().device(0)->compr_data_size();
+    rng.seed(5);
+    for (unsigned long i = 0; i < n; ++i) {
+      text_page(rng, page.data());
+      EXPECT_EQ(s.Load(init, a + i * kPageSize, back.data(), kPageSize), 0);
+      EXPECT_TRUE(page == back) << i;
+    }
+    EXPECT_TRUE(s.Check());
+    return bytes;
+  };
+  const uint64_t none = swapped("lz4", {}, 0);
+  const uint64_t l1 = swapped("lz4", {"zram.algorithm_params=level=1"}, 1);
+  const uint64_t l32 = swapped("lz4", {"zram.algorithm_params=algo=lz4,level=32"}, 32);
+  ASSERT_GT(l1, 0u);
+  EXPECT_EQ(none, l1);
+  EXPECT_GT(l32, l1 + l1 / 4) << "level 1: " << l1 << " bytes, level 32: " << l32;
+  const uint64_t z_default = swapped("zstd", {}, 0);
+  const uint64_t z19 = swapped("zstd", {"zram.algorithm_params=level=19"}, 19);
+  ASSERT_GT(z19, 0u);
+  EXPECT_LT(z19, z_default);
+  // A level zstd cannot take: the boot word passes (1..65537), zram refuses.
+  LogCapture log;
+  SwapConfig c = Config(SwapKind::kZram, 32u << 20, swap::kDefaultPolicy, "zstd");
+  ASSERT_EQ(SwapSystem::ParseSwapOption("zram.algorithm_params=level=23", 30, &c), 0);
+  Stack s(16u << 20, c);
+  EXPECT_EQ(s.init_result(), -kEINVAL);
+  EXPECT_TRUE(log.Contains("zram: algorithm_params level=23 out of range for zstd (1..22)"))
+      << log.text();
+}
+
 // A full swap device: reclaim cannot free memory; the OOM killer picks the
 // biggest killable task (never oom_score_adj -1000) and logs the kill.
 TEST(SwapSystem, FullSwapRunsOomKiller) {
