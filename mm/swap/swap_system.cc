@@ -773,6 +773,24 @@ int SwapSystem::SwapOutPage(page* p) {
     shadow_[type][slot] = static_cast<uint32_t>(nonresident_age_.fetch_add(1) + 1);
     need_write = !reuse || dirty || (p->flags & PG_dirty) != 0;
   }
+  return WriteAndFinishSwapOut(p, entry, need_write, /*clear_dirty=*/true,
+                               /*recheck_mapped=*/true);
+}
+
+// The tail both swap-outs share. p is pinned, in the swap cache under entry
+// with PG_writeback, unmapped (its PTEs or its index node hold the entry);
+// vm_lock and swap_lock are not held. Writes p to the slot when need_write,
+// then under both locks ends PG_writeback and either keeps p after a failed
+// write (KeepAfterFailedWrite) or lets the swap cache drop it and the slot
+// reference the cache held. clear_dirty: the data is on the device now, so
+// PG_dirty goes even if p stays cached (private pages). recheck_mapped: a
+// fault may have mapped p again during the write (private pages: it stays,
+// shared through the swap cache while PTEs still hold the entry; a shmem
+// fault copies a page under write-back instead). Unpins p; 1 when freed.
+int SwapSystem::WriteAndFinishSwapOut(page* p, pte_t entry, bool need_write, bool clear_dirty,
+                                      bool recheck_mapped) {
+  SwapDevice& dev = devices_[SwapPteType(entry)];
+  const uint64_t slot = SwapPteOffset(entry);
   const int err = need_write ? dev.WritePage(slot, buddy_->PageAddress(p)) : 0;
   SpinLockGuard vg(vm_->lock());
   SpinLockGuard g(lock_);
@@ -781,11 +799,11 @@ int SwapSystem::SwapOutPage(page* p) {
     KeepAfterFailedWrite(p, dev, slot, err);
     return 0;
   }
-  p->flags &= ~PG_dirty;
+  if (clear_dirty) p->flags &= ~PG_dirty;
   if (need_write) pswpout_.fetch_add(1, std::memory_order_relaxed);
-  if (p->_mapcount.load(std::memory_order_relaxed) > 0) {
-    // A fault mapped it again during the write: it stays, shared through
-    // the swap cache while PTEs still hold the entry.
+  if (recheck_mapped && p->_mapcount.load(std::memory_order_relaxed) > 0) {
+    // Mapped again during the write: it stays; the cache lets go only when
+    // no PTE holds the entry any more.
     if (dev.Count(slot) == 1) {
       CacheErase(entry);
       dev.Free(slot);
@@ -793,6 +811,8 @@ int SwapSystem::SwapOutPage(page* p) {
     UnpinLocked(p);
     return 0;
   }
+  // A shmem page's index node keeps its reference on the slot (unless a
+  // fault took a copy back meanwhile and dropped it: then the slot goes too).
   CacheErase(entry);
   dev.Free(slot);
   UnpinLocked(p);  // the last reference: the page is free
@@ -839,21 +859,8 @@ int SwapSystem::SwapOutShmemPage(page* p) {
     }
     shadow_[type][slot] = static_cast<uint32_t>(nonresident_age_.fetch_add(1) + 1);
   }
-  const int err = dev.WritePage(slot, buddy_->PageAddress(p));
-  SpinLockGuard vg(vm_->lock());
-  SpinLockGuard g(lock_);
-  p->flags &= ~PG_writeback;
-  if (err != 0) {
-    KeepAfterFailedWrite(p, dev, slot, err);
-    return 0;
-  }
-  pswpout_.fetch_add(1, std::memory_order_relaxed);
-  // The index node's reference stays on the slot (unless a fault took a
-  // copy back meanwhile and dropped it: then the slot goes too).
-  CacheErase(entry);
-  dev.Free(slot);
-  UnpinLocked(p);  // the last reference: the page is free
-  return 1;
+  return WriteAndFinishSwapOut(p, entry, /*need_write=*/true, /*clear_dirty=*/false,
+                               /*recheck_mapped=*/false);
 }
 
 // Evicts one page-cache page (pinned; unpinned here) through the VM, which

@@ -182,6 +182,8 @@ class SwapSystem {
   // 1 if freed, 0 if it stays, -ENOSPC.
   int SwapOutPage(page* p) MM_EXCLUSIVE_LOCKS_REQUIRED(reclaim_lock_);
   int SwapOutShmemPage(page* p) MM_EXCLUSIVE_LOCKS_REQUIRED(reclaim_lock_);
+  int WriteAndFinishSwapOut(page* p, pte_t entry, bool need_write, bool clear_dirty,
+                            bool recheck_mapped) MM_EXCLUSIVE_LOCKS_REQUIRED(reclaim_lock_);
   void KeepAfterFailedWrite(page* p, swap::SwapDevice& dev, uint64_t slot, int err)
       MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
   int EvictFilePage(page* p) MM_EXCLUSIVE_LOCKS_REQUIRED(reclaim_lock_);
