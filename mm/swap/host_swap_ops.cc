@@ -31,10 +31,10 @@ struct Lz4State {
 };
 thread_local Lz4State lz4_state;
 
-// ctx: the acceleration (Linux zram's lz4 "level" in algorithm_params; 1, the
-// default, when ctx is nullptr).
-long Lz4Compress(void* ctx, const void* src, size_t n, void* dst, size_t cap) {
-  const int accel = ctx == nullptr ? 1 : static_cast<int>(reinterpret_cast<intptr_t>(ctx));
+// level: the acceleration (Linux zram's lz4 "level" in algorithm_params; 0:
+// the default, 1, as Linux's LZ4_ACCELERATION_DEFAULT).
+long Lz4Compress(void*, int level, const void* src, size_t n, void* dst, size_t cap) {
+  const int accel = level < 1 ? 1 : level;
   const int r = LZ4_compress_fast_extState(&lz4_state.s, static_cast<const char*>(src),
                                            static_cast<char*>(dst), static_cast<int>(n),
                                            static_cast<int>(cap), accel);
@@ -46,8 +46,10 @@ long Lz4Decompress(void*, const void* src, size_t n, void* dst, size_t cap) {
   return r >= 0 ? r : -1;
 }
 
-// Level 1: zram favours speed (Linux's zram uses zstd's default unless told).
+// Level 1 unless algorithm_params says otherwise: zram favours speed (Linux's
+// zram uses zstd's default, 3, unless told).
 constexpr int kZstdLevel = 1;
+constexpr int kZstdMaxLevel = 22;  // ZSTD_maxCLevel() of libzstd 1.5
 struct ZstdContexts {
   ZSTD_CCtx* c = nullptr;
   ZSTD_DCtx* d = nullptr;
@@ -58,9 +60,10 @@ struct ZstdContexts {
 };
 thread_local ZstdContexts zstd_ctx;
 
-long ZstdCompress(void*, const void* src, size_t n, void* dst, size_t cap) {
+long ZstdCompress(void*, int level, const void* src, size_t n, void* dst, size_t cap) {
   if (zstd_ctx.c == nullptr) zstd_ctx.c = ZSTD_createCCtx();
-  const size_t r = ZSTD_compressCCtx(zstd_ctx.c, dst, cap, src, n, kZstdLevel);
+  const size_t r =
+      ZSTD_compressCCtx(zstd_ctx.c, dst, cap, src, n, level == 0 ? kZstdLevel : level);
   return ZSTD_isError(r) ? -1 : static_cast<long>(r);
 }
 long ZstdDecompress(void*, const void* src, size_t n, void* dst, size_t cap) {
@@ -70,8 +73,8 @@ long ZstdDecompress(void*, const void* src, size_t n, void* dst, size_t cap) {
 }
 
 const Compressor kCompressors[2] = {
-    {"lz4", nullptr, &Lz4Compress, &Lz4Decompress},
-    {"zstd", nullptr, &ZstdCompress, &ZstdDecompress},
+    {"lz4", nullptr, 0, kMaxCompLevel, &Lz4Compress, &Lz4Decompress},
+    {"zstd", nullptr, 0, kZstdMaxLevel, &ZstdCompress, &ZstdDecompress},
 };
 
 }  // namespace
@@ -79,7 +82,7 @@ const Compressor kCompressors[2] = {
 const Compressor* HostLz4() { return &kCompressors[0]; }
 Compressor HostLz4Accelerated(int acceleration) {
   Compressor c = kCompressors[0];
-  c.context = reinterpret_cast<void*>(static_cast<intptr_t>(acceleration < 1 ? 1 : acceleration));
+  c.level = acceleration < 1 ? 1 : acceleration > c.max_level ? c.max_level : acceleration;
   return c;
 }
 const Compressor* HostZstd() { return &kCompressors[1]; }

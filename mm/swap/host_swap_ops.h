@@ -15,8 +15,9 @@ namespace mm::swap {
 const SwapHostOps* HostSwapOps();
 const Compressor* HostLz4();  // acceleration 1, as Linux's zram by default
 // lz4 with another acceleration (Linux 6.12+ zram: algorithm_params
-// "algo=lz4 level=N"): faster, larger output; decompression is the same.
-// Not selectable by a boot word yet (only the benchmark uses it).
+// "algo=lz4 level=N"; clamped to 1..kMaxCompLevel): faster, larger output;
+// decompression is the same. The boot word zram.algorithm_params=level=N
+// sets Compressor::level the same way.
 Compressor HostLz4Accelerated(int acceleration);
 const Compressor* HostZstd();
 

@@ -320,7 +320,8 @@ int SwapDevice::ZramWriteLocked(uint64_t slot, const void* data) {
     same_pages_.fetch_add(1, std::memory_order_relaxed);
   } else {
     void* buf = buddy_->PageAddress(scratch_);
-    const long n = comp_->compress(comp_->context, data, kPageSize, buf, 2 * kPageSize);
+    const long n =
+        comp_->compress(comp_->context, comp_->level, data, kPageSize, buf, 2 * kPageSize);
     const uint64_t limit = mem_limit_.load(std::memory_order_relaxed);
     if (n > 0 && static_cast<size_t>(n) <= kHugeThreshold) {
       if (limit != 0 && mem_used_.load(std::memory_order_relaxed) + n > limit) return -kENOSPC;
@@ -523,6 +524,43 @@ int ParseSwapOption(const char* word, size_t len, SwapConfig* cfg) {
       return Bad(word, len, "comp_algorithm must be lz4 or zstd");
     __builtin_memcpy(cfg->zram_comp, a, n);
     cfg->zram_comp[n] = '\0';
+    return 0;
+  }
+  if (len > 22 && StrEqN(word, 22, "zram.algorithm_params=")) {
+    // Linux's "algo=NAME priority=N level=N" with commas for spaces (a boot
+    // word has none). algo must name the algorithm chosen so far (Linux looks
+    // it up among the device's algorithms); priority 0 only (no recompression
+    // here); dict= and other keys are not supported. The level is checked
+    // against the chosen compressor's own range again when zram starts.
+    const char* p = word + 22;
+    int level = 0;
+    for (;;) {
+      const char* e = p;
+      while (e < end && *e != ',') ++e;
+      const char* eq = p;
+      while (eq < e && *eq != '=') ++eq;
+      if (eq == e || eq + 1 == e) return Bad(word, len, "want key=value pairs separated by ','");
+      const size_t klen = static_cast<size_t>(eq - p);
+      const char* v = eq + 1;
+      const size_t vlen = static_cast<size_t>(e - v);
+      if (klen == 5 && StrEqN(p, 5, "level")) {
+        uint64_t n;
+        if (!ParseU64(v, vlen, &n) || n < 1 || n > static_cast<uint64_t>(kMaxCompLevel))
+          return Bad(word, len, "level must be an integer in 1..65537");
+        level = static_cast<int>(n);
+      } else if (klen == 4 && StrEqN(p, 4, "algo")) {
+        if (!StrEqN(v, vlen, cfg->zram_comp))
+          return Bad(word, len, "algo is not zram's comp_algorithm");
+      } else if (klen == 8 && StrEqN(p, 8, "priority")) {
+        if (!(vlen == 1 && *v == '0')) return Bad(word, len, "only priority 0 (no recompression)");
+      } else {
+        return Bad(word, len, "only algo=, priority= and level= are supported");
+      }
+      if (e == end) break;
+      p = e + 1;  // a trailing ',' leaves an empty pair: refused above
+    }
+    if (level == 0) return Bad(word, len, "level=N missing");
+    cfg->zram_level = level;
     return 0;
   }
   if (len > 14 && StrEqN(word, 14, "vm.swappiness=")) {

@@ -33,12 +33,21 @@ namespace mm::swap {
 
 // A compression algorithm (host: lz4, zstd). Both return the output length,
 // or a negative value on failure (compress: output would exceed `cap`).
+// `level` is what Linux 6.12+ zram's algorithm_params "level=N" sets (lz4: the
+// acceleration; zstd: the compression level): 0 is the algorithm's default,
+// otherwise 1..max_level; max_level 0 means the algorithm takes no level.
 struct Compressor {
   const char* name = nullptr;
   void* context = nullptr;
-  long (*compress)(void* ctx, const void* src, size_t n, void* dst, size_t cap) = nullptr;
+  int level = 0;
+  int max_level = 0;
+  long (*compress)(void* ctx, int level, const void* src, size_t n, void* dst,
+                   size_t cap) = nullptr;
   long (*decompress)(void* ctx, const void* src, size_t n, void* dst, size_t cap) = nullptr;
 };
+// The largest level any compressor takes (LZ4_ACCELERATION_MAX); the boot
+// word refuses anything above it, Init anything above the chosen one's max.
+inline constexpr int kMaxCompLevel = 65537;
 
 // What the host gives the swap layer (nullptr on the kernel): file I/O for
 // swap files and the compressors zram may use.
@@ -67,6 +76,7 @@ struct SwapConfig {
   PolicyKind policy = kDefaultPolicy;   // swap_policy=NAME
   int swappiness = 60;                  // vm.swappiness=N (0..200)
   char zram_comp[16] = "lz4";           // zram.comp_algorithm=lz4|zstd
+  int zram_level = 0;                   // zram.algorithm_params=level=N (0: default)
   bool kswapd_thread = true;            // false: kswapd's work runs in the caller
 };
 
@@ -193,6 +203,8 @@ class SwapDevice {
   uint64_t inuse_pages() const { return inuse_.load(std::memory_order_relaxed); }
   uint64_t free_pages() const { return usable_ - inuse_pages(); }
   const char* comp_name() const { return comp_ == nullptr ? "" : comp_->name; }
+  // The compressor's algorithm_params level (0: the algorithm's default).
+  int comp_level() const { return comp_ == nullptr ? 0 : comp_->level; }
   // One /proc/swaps line.
   void ShowSwapsLine(TextBuffer& out);
   // /sys/block/zramN/mm_stat (Linux's 9 columns).
@@ -264,6 +276,7 @@ class SwapDevice {
 // Parses one boot word of the swap layer into *cfg:
 //   swap=file:PATH:SIZE[:PRIO]   swap=zram:SIZE[:PRIO]   (several allowed)
 //   swap_policy=NAME             zram.comp_algorithm=lz4|zstd
+//   zram.algorithm_params=[algo=NAME,][priority=0,]level=N   (N 1..kMaxCompLevel)
 //   vm.swappiness=N              kswapd=thread|sync
 // Returns 0 when parsed, 1 when the word is not a swap word, -EINVAL (with a
 // Printk naming the word) for a bad value.

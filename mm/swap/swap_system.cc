@@ -263,6 +263,22 @@ int SwapSystem::Init(BuddyAllocator& buddy, SlabSystem& slab, VmSystem& vm,
     for (int i = 0; i < host->nr_compressors; ++i)
       if (StrEq(host->compressors[i].name, cfg.zram_comp)) comp = &host->compressors[i];
   }
+  bool bad_level = false;
+  if (comp != nullptr) {
+    // algorithm_params: the boot word checked 1..kMaxCompLevel; the chosen
+    // algorithm's own range is known only now (Linux fails the device's
+    // initialisation when its backend refuses the parameters).
+    zram_comp_ = *comp;
+    if (cfg.zram_level != 0) {
+      if (cfg.zram_level > comp->max_level) {
+        Printk("zram: algorithm_params level=%d out of range for %s (1..%d)\n", cfg.zram_level,
+               comp->name, comp->max_level);
+        bad_level = true;
+      }
+      zram_comp_.level = cfg.zram_level;
+    }
+    comp = &zram_comp_;
+  }
   int next_auto_prio = -2;
   int nr_zram = 0;
   for (int i = 0; i < cfg.nr_devices && err == 0; ++i) {
@@ -273,7 +289,7 @@ int SwapSystem::Init(BuddyAllocator& buddy, SlabSystem& slab, VmSystem& vm,
                                  prio, i);
     } else {
       if (comp == nullptr) Printk("zram: comp_algorithm %s not available\n", cfg.zram_comp);
-      err = devices_[i].InitZram(buddy, slab, comp, d.bytes, prio, i);
+      err = bad_level ? -kEINVAL : devices_[i].InitZram(buddy, slab, comp, d.bytes, prio, i);
       ++nr_zram;
     }
     if (err == 0) {
@@ -757,6 +773,24 @@ int SwapSystem::SwapOutPage(page* p) {
     shadow_[type][slot] = static_cast<uint32_t>(nonresident_age_.fetch_add(1) + 1);
     need_write = !reuse || dirty || (p->flags & PG_dirty) != 0;
   }
+  return WriteAndFinishSwapOut(p, entry, need_write, /*clear_dirty=*/true,
+                               /*recheck_mapped=*/true);
+}
+
+// The tail both swap-outs share. p is pinned, in the swap cache under entry
+// with PG_writeback, unmapped (its PTEs or its index node hold the entry);
+// vm_lock and swap_lock are not held. Writes p to the slot when need_write,
+// then under both locks ends PG_writeback and either keeps p after a failed
+// write (KeepAfterFailedWrite) or lets the swap cache drop it and the slot
+// reference the cache held. clear_dirty: the data is on the device now, so
+// PG_dirty goes even if p stays cached (private pages). recheck_mapped: a
+// fault may have mapped p again during the write (private pages: it stays,
+// shared through the swap cache while PTEs still hold the entry; a shmem
+// fault copies a page under write-back instead). Unpins p; 1 when freed.
+int SwapSystem::WriteAndFinishSwapOut(page* p, pte_t entry, bool need_write, bool clear_dirty,
+                                      bool recheck_mapped) {
+  SwapDevice& dev = devices_[SwapPteType(entry)];
+  const uint64_t slot = SwapPteOffset(entry);
   const int err = need_write ? dev.WritePage(slot, buddy_->PageAddress(p)) : 0;
   SpinLockGuard vg(vm_->lock());
   SpinLockGuard g(lock_);
@@ -765,11 +799,11 @@ int SwapSystem::SwapOutPage(page* p) {
     KeepAfterFailedWrite(p, dev, slot, err);
     return 0;
   }
-  p->flags &= ~PG_dirty;
+  if (clear_dirty) p->flags &= ~PG_dirty;
   if (need_write) pswpout_.fetch_add(1, std::memory_order_relaxed);
-  if (p->_mapcount.load(std::memory_order_relaxed) > 0) {
-    // A fault mapped it again during the write: it stays, shared through
-    // the swap cache while PTEs still hold the entry.
+  if (recheck_mapped && p->_mapcount.load(std::memory_order_relaxed) > 0) {
+    // Mapped again during the write: it stays; the cache lets go only when
+    // no PTE holds the entry any more.
     if (dev.Count(slot) == 1) {
       CacheErase(entry);
       dev.Free(slot);
@@ -777,6 +811,8 @@ int SwapSystem::SwapOutPage(page* p) {
     UnpinLocked(p);
     return 0;
   }
+  // A shmem page's index node keeps its reference on the slot (unless a
+  // fault took a copy back meanwhile and dropped it: then the slot goes too).
   CacheErase(entry);
   dev.Free(slot);
   UnpinLocked(p);  // the last reference: the page is free
@@ -823,21 +859,8 @@ int SwapSystem::SwapOutShmemPage(page* p) {
     }
     shadow_[type][slot] = static_cast<uint32_t>(nonresident_age_.fetch_add(1) + 1);
   }
-  const int err = dev.WritePage(slot, buddy_->PageAddress(p));
-  SpinLockGuard vg(vm_->lock());
-  SpinLockGuard g(lock_);
-  p->flags &= ~PG_writeback;
-  if (err != 0) {
-    KeepAfterFailedWrite(p, dev, slot, err);
-    return 0;
-  }
-  pswpout_.fetch_add(1, std::memory_order_relaxed);
-  // The index node's reference stays on the slot (unless a fault took a
-  // copy back meanwhile and dropped it: then the slot goes too).
-  CacheErase(entry);
-  dev.Free(slot);
-  UnpinLocked(p);  // the last reference: the page is free
-  return 1;
+  return WriteAndFinishSwapOut(p, entry, /*need_write=*/true, /*clear_dirty=*/false,
+                               /*recheck_mapped=*/false);
 }
 
 // Evicts one page-cache page (pinned; unpinned here) through the VM, which
@@ -1337,6 +1360,8 @@ long SwapSystem::ProcRead(const char* path, TextBuffer& out) {
         devices_[i].ShowMmStat(out);
       } else if (StrEq(p, "/comp_algorithm")) {
         out.Append("%s\n", devices_[i].comp_name());
+      } else if (StrEq(p, "/algorithm_params")) {
+        return -kEACCES;  // write-only in Linux (DEVICE_ATTR_WO): nothing to read
       } else if (StrEq(p, "/disksize")) {
         out.Append("%llu\n", static_cast<unsigned long long>(devices_[i].nr_slots() * kPageSize));
       } else {

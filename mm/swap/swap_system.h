@@ -68,8 +68,9 @@ class SwapSystem {
   SwapSystem(const SwapSystem&) = delete;
   SwapSystem& operator=(const SwapSystem&) = delete;
 
-  // Boot words: swap=..., swap_policy=, zram.comp_algorithm=, vm.swappiness=,
-  // kswapd=thread|sync. 0, 1 (not a swap word) or -EINVAL (message printed).
+  // Boot words: swap=..., swap_policy=, zram.comp_algorithm=,
+  // zram.algorithm_params=, vm.swappiness=, kswapd=thread|sync. 0, 1 (not a
+  // swap word) or -EINVAL (message printed).
   static int ParseSwapOption(const char* word, size_t len, swap::SwapConfig* cfg) {
     return swap::ParseSwapOption(word, len, cfg);
   }
@@ -89,7 +90,8 @@ class SwapSystem {
 
   // /proc/swaps, /proc/pressure/memory, /sys/block/zramN/mm_stat,
   // /proc/<pid>/oom_score, /proc/<pid>/oom_score_adj: the text length, or
-  // -ENOENT for any other path.
+  // -ENOENT for any other path (-EACCES for /sys/block/zramN/algorithm_params,
+  // write-only as in Linux).
   long ProcRead(const char* path, TextBuffer& out);
   // Writes /proc/<pid>/oom_score_adj (-1000..1000). 0, -EINVAL or -ESRCH.
   int SetOomScoreAdj(int pid, int adj);
@@ -180,6 +182,8 @@ class SwapSystem {
   // 1 if freed, 0 if it stays, -ENOSPC.
   int SwapOutPage(page* p) MM_EXCLUSIVE_LOCKS_REQUIRED(reclaim_lock_);
   int SwapOutShmemPage(page* p) MM_EXCLUSIVE_LOCKS_REQUIRED(reclaim_lock_);
+  int WriteAndFinishSwapOut(page* p, pte_t entry, bool need_write, bool clear_dirty,
+                            bool recheck_mapped) MM_EXCLUSIVE_LOCKS_REQUIRED(reclaim_lock_);
   void KeepAfterFailedWrite(page* p, swap::SwapDevice& dev, uint64_t slot, int err)
       MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
   int EvictFilePage(page* p) MM_EXCLUSIVE_LOCKS_REQUIRED(reclaim_lock_);
@@ -211,6 +215,8 @@ class SwapSystem {
   bool initialized_ = false;
 
   swap::SwapDevice devices_[swap::kMaxSwapDevices];
+  // zram's compressor: the host's, with cfg.zram_level (algorithm_params).
+  swap::Compressor zram_comp_;
   int nr_devices_ = 0;
   int rr_next_ = 0;  // round robin among equal priorities (swap_lock)
 

@@ -28,6 +28,14 @@ PhysAddr PaOf(Stack& s, task_struct* t, unsigned long addr) {
   return s.vm().Translate(t, Access::kLoad, addr, &pa) == 0 ? pa & ~(kPageSize - 1) : 0;
 }
 
+// A MAP_SHARED|MAP_ANONYMOUS region of n pages holding FillPage(key, i); its
+// address, or 0 when it could not be mapped or filled.
+unsigned long SharedFilled(Stack& s, task_struct* t, unsigned long n, uint64_t key) {
+  const unsigned long a = s.MmapShared(n * kPageSize);
+  if (IsErrValue(a) || s.FillRange(t, a, n, key) != 0) return 0;
+  return a;
+}
+
 TEST(SwapSystem, NoDevicesViews) {
   SwapConfig c;
   c.kswapd_thread = false;
@@ -333,6 +341,157 @@ TEST(SwapSystem, FailedWriteKeepsPage) {
   EXPECT_GT(s.swap().ReclaimPages(n, -1), 0u);
   EXPECT_TRUE(s.Check());
   EXPECT_EQ(s.vm().VmMunmap(a, n * kPageSize), 0);
+}
+
+// The shmem counterpart of FailedWriteKeepsPage: a MAP_SHARED|MAP_ANONYMOUS
+// region shared by parent and child, every swap write failing. The pages are
+// unmapped before the write (ShmemSwapOut, as Linux's try_to_unmap comes
+// before writepage), so after the failure each stays resident in the swap
+// cache (PG_dirty), its entry in the index node; reclaim retries and fails
+// again without losing it. Each sharer's next access maps that same page
+// again from the swap cache (no device read: the slot was never written, a
+// read would give zeros), intact; then the slot is released and the swap
+// cache empty. With writes working again the pages swap out and back in.
+TEST(SwapSystem, FailedShmemWriteKeepsPageInEverySharer) {
+  LogCapture log;
+  Stack s(16u << 20, Config(SwapKind::kZram, 32u << 20));
+  ASSERT_TRUE(s.ok());
+  task_struct* init = s.vm().InitTask();
+  const unsigned long n = 64;
+  const unsigned long a = SharedFilled(s, init, n, 41);
+  ASSERT_NE(a, 0u);
+  const int pid = s.Fork("child");
+  ASSERT_GT(pid, 0);
+  task_struct* child = s.vm().FindTaskByPid(pid);
+  std::vector<PhysAddr> pa(n);
+  for (unsigned long i = 0; i < n; ++i) {
+    pa[i] = PaOf(s, init, a + i * kPageSize);
+    ASSERT_NE(pa[i], 0u);
+    ASSERT_EQ(PaOf(s, child, a + i * kPageSize), pa[i]);
+  }
+  const uint64_t pswpin0 = s.swap().pswpin();
+  SwapMeminfo mi;
+  s.swap().device(0)->FailNextWrites(1 << 20);
+  EXPECT_EQ(s.swap().ReclaimPages(n, -1), 0u);
+  const uint64_t failures = s.swap().swap_write_failures();
+  EXPECT_GT(failures, 0u);
+  EXPECT_TRUE(log.Contains("failed (-5): page kept in the swap cache")) << log.text();
+  EXPECT_EQ(s.swap().swap_cache_pages(), failures);
+  EXPECT_EQ(s.vm().shmem_swapouts(), failures);
+  EXPECT_EQ(s.vm().nr_shmem_pages(), n - failures);
+  EXPECT_TRUE(s.Check());
+  // Reclaim again, still failing: ShrinkSwapCache writes the swap cache's
+  // dirty pages again (and fails again); none is dropped.
+  EXPECT_EQ(s.swap().ReclaimPages(n, -1), 0u);
+  EXPECT_GE(s.swap().swap_cache_pages(), failures);
+  EXPECT_EQ(s.swap().device(0)->orig_data_pages(), 0u);  // nothing reached the device
+  EXPECT_TRUE(s.Check());
+  // Both sharers read every page back intact and map one page again.
+  EXPECT_EQ(s.VerifyRange(child, a, n, 41), -1);
+  EXPECT_EQ(s.VerifyRange(init, a, n, 41), -1);
+  EXPECT_EQ(s.swap().pswpin(), pswpin0);  // from the swap cache, not the device
+  for (unsigned long i = 0; i < n; ++i) {
+    const PhysAddr pp = PaOf(s, init, a + i * kPageSize);
+    ASSERT_NE(pp, 0u) << i;
+    ASSERT_EQ(PaOf(s, child, a + i * kPageSize), pp) << "page " << i << " is two pages";
+    page* p = s.buddy().PfnToPage(pp >> kPageShift);
+    EXPECT_EQ(p->_mapcount.load(), 2) << i;
+    EXPECT_EQ(p->_refcount.load(), 3) << i;  // the page cache and the two PTEs
+    EXPECT_EQ(p->flags & (PG_swapcache | PG_writeback | PG_dirty | PG_locked), 0u) << i;
+  }
+  EXPECT_EQ(s.vm().nr_shmem_pages(), n);
+  EXPECT_EQ(s.vm().shmem_swapins(), s.vm().shmem_swapouts());
+  // The slots are released: nothing in use on the device, the cache empty.
+  EXPECT_EQ(s.swap().swap_cache_pages(), 0u);
+  EXPECT_EQ(s.swap().device(0)->inuse_pages(), 0u);
+  s.swap().MeminfoCounters(&mi);
+  EXPECT_EQ(mi.swap_free_kb, mi.swap_total_kb);
+  EXPECT_TRUE(s.Check());
+  // Writes work again: the whole region swaps out and comes back intact.
+  s.swap().device(0)->FailNextWrites(0);
+  uint64_t freed = 0;
+  for (int k = 0; k < 64 && freed < n; ++k) freed += s.swap().ReclaimPages(64, -1);
+  EXPECT_EQ(freed, n);
+  EXPECT_EQ(s.vm().nr_shmem_pages(), 0u);
+  EXPECT_EQ(s.VerifyRange(child, a, n, 41), -1);
+  EXPECT_EQ(s.VerifyRange(init, a, n, 41), -1);
+  EXPECT_TRUE(s.Check());
+  s.vm().DoExitTask(child, 0);
+  int status;
+  EXPECT_EQ(s.vm().KernelWait(pid, &status), pid);
+  EXPECT_EQ(s.vm().VmMunmap(a, n * kPageSize), 0);
+  s.swap().MeminfoCounters(&mi);
+  EXPECT_EQ(mi.swap_free_kb, mi.swap_total_kb);
+  EXPECT_TRUE(s.Check());
+}
+
+// zram.algorithm_params=level=N reaches zram's compressor: text pages swapped
+// out at lz4 level 32 take measurably more room than at level 1 or with no
+// word (level 1 is the default); zstd takes 1..22, and a level it cannot take
+// fails zram's start with a message, as Linux fails the device's setup.
+// /sys/block/zram0/algorithm_params is write-only, as in Linux.
+TEST(SwapSystem, AlgorithmParamsLevelReachesZram) {
+  auto text_page = [](std::mt19937_64& rng, uint8_t* p) {
+    static const char* kWords[] = {"the", "memory", "of", "a", "page", "is", "swapped", "out",
+                                   "when", "kernel", "reclaim", "runs", "and", "compressed",
+                                   "into", "zram", "with", "lz4", "or", "zstd"};
+    for (size_t n = 0; n < kPageSize;) {
+      for (const char* c = kWords[rng() % 20]; *c && n < kPageSize; ++c) p[n++] = *c;
+      if (n < kPageSize) p[n++] = ' ';
+    }
+  };
+  // Boots with the words, swaps out n text pages, reads them back; returns
+  // zram's compr_data_size after the swap-out (0 on failure).
+  auto swapped = [&](const char* comp, std::vector<const char*> words, int want_level) {
+    SwapConfig c = Config(SwapKind::kZram, 32u << 20, swap::kDefaultPolicy, comp);
+    for (const char* w : words)
+      EXPECT_EQ(SwapSystem::ParseSwapOption(w, std::strlen(w), &c), 0) << w;
+    Stack s(16u << 20, c);
+    EXPECT_TRUE(s.ok());
+    if (!s.ok()) return uint64_t{0};
+    EXPECT_EQ(s.swap().device(0)->comp_level(), want_level);
+    EXPECT_EQ(s.Proc("/sys/block/zram0/comp_algorithm"), std::string(comp) + "\n");
+    EXPECT_EQ(s.Proc("/sys/block/zram0/algorithm_params"), "<-13>");  // -EACCES
+    task_struct* init = s.vm().InitTask();
+    const unsigned long n = 256;
+    const unsigned long a = s.MmapAnon(n * kPageSize);
+    std::mt19937_64 rng(5);
+    std::vector<uint8_t> page(kPageSize), back(kPageSize);
+    for (unsigned long i = 0; i < n; ++i) {
+      text_page(rng, page.data());
+      EXPECT_EQ(s.Store(init, a + i * kPageSize, page.data(), kPageSize), 0);
+    }
+    uint64_t freed = 0;
+    for (int k = 0; k < 64 && freed < n; ++k) freed += s.swap().ReclaimPages(64, -1);
+    EXPECT_EQ(s.swap().device(0)->orig_data_pages(), n);
+    const uint64_t bytes = s.swap().device(0)->compr_data_size();
+    rng.seed(5);
+    for (unsigned long i = 0; i < n; ++i) {
+      text_page(rng, page.data());
+      EXPECT_EQ(s.Load(init, a + i * kPageSize, back.data(), kPageSize), 0);
+      EXPECT_TRUE(page == back) << i;
+    }
+    EXPECT_TRUE(s.Check());
+    return bytes;
+  };
+  const uint64_t none = swapped("lz4", {}, 0);
+  const uint64_t l1 = swapped("lz4", {"zram.algorithm_params=level=1"}, 1);
+  const uint64_t l32 = swapped("lz4", {"zram.algorithm_params=algo=lz4,level=32"}, 32);
+  ASSERT_GT(l1, 0u);
+  EXPECT_EQ(none, l1);
+  EXPECT_GT(l32, l1 + l1 / 4) << "level 1: " << l1 << " bytes, level 32: " << l32;
+  const uint64_t z_default = swapped("zstd", {}, 0);
+  const uint64_t z19 = swapped("zstd", {"zram.algorithm_params=level=19"}, 19);
+  ASSERT_GT(z19, 0u);
+  EXPECT_LT(z19, z_default);
+  // A level zstd cannot take: the boot word passes (1..65537), zram refuses.
+  LogCapture log;
+  SwapConfig c = Config(SwapKind::kZram, 32u << 20, swap::kDefaultPolicy, "zstd");
+  ASSERT_EQ(SwapSystem::ParseSwapOption("zram.algorithm_params=level=23", 30, &c), 0);
+  Stack s(16u << 20, c);
+  EXPECT_EQ(s.init_result(), -kEINVAL);
+  EXPECT_TRUE(log.Contains("zram: algorithm_params level=23 out of range for zstd (1..22)"))
+      << log.text();
 }
 
 // A full swap device: reclaim cannot free memory; the OOM killer picks the
@@ -645,9 +804,8 @@ TEST(SwapSystem, ShmemSwappedOutAndBackInStaysShared) {
   ASSERT_TRUE(s.ok());
   task_struct* init = s.vm().InitTask();
   const unsigned long n = 64;
-  const unsigned long a = s.MmapShared(n * kPageSize);
-  ASSERT_FALSE(IsErrValue(a));
-  ASSERT_EQ(s.FillRange(init, a, n, 31), 0);
+  const unsigned long a = SharedFilled(s, init, n, 31);
+  ASSERT_NE(a, 0u);
   EXPECT_EQ(s.vm().nr_shmem_pages(), n);
   const int pid = s.Fork("child");
   ASSERT_GT(pid, 0);
