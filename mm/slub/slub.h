@@ -253,12 +253,27 @@ class LockedCounter {
 };
 
 // A node's barn of sheaves (its lock is a leaf: no other lock is taken while it
-// is held, and the page source is called with it released). Invariant (S8): nr_full == |full| <= barn_max, every full sheaf has
-// size == cap; nr_empty == |empty|, every empty sheaf size 0; nr_sheaves ==
-// nr_empty + nr_full + the sheaves cpus of this node hold; pool_pages chains
-// (via lru.next) the pages the containers were carved from.
+// is held, and the page source is called with it released). Invariant (S8):
+// nr_full == |full| <= barn_max, every full sheaf has size == cap; nr_empty ==
+// |empty|, every empty sheaf size 0; the slot sheaf, if any, is full (tagged)
+// or empty (untagged) as above; nr_sheaves == nr_empty + nr_full + (slot != 0)
+// + the sheaves cpus of this node hold; pool_pages chains (via lru.next) the
+// pages the containers were carved from.
+// THE HAND-OVER SLOT (lock-free, one exchange a side): `slot` holds nothing
+// (0), one empty sheaf, or one full sheaf (tagged kSlotFull; containers are
+// 256-byte aligned). A cpu with a full sheaf exchanges it into the slot and
+// takes what was there: an empty sheaf is its next one; a full one it has
+// displaced goes to the `full` list (or, at barn_max, back to its slabs). A
+// cpu whose sheaf ran dry that sees a full sheaf in the slot exchanges its
+// empty one for it. In a producer/consumer pair each side thus trades with
+// the other through one atomic exchange per sheaf, without the lock. The slot
+// sheaf counts in nr_sheaves, not in nr_full or nr_empty, and may be one full
+// sheaf beyond barn_max. Exchanges are acq_rel: the sheaf's contents travel
+// with it.
+inline constexpr uintptr_t kSlotFull = 1;
 struct alignas(kCacheLineSize) SlubBarn {
   SpinLock lock;
+  std::atomic<uintptr_t> slot{0};  // see THE HAND-OVER SLOT
   LockedCounter nr_full;  // written under lock; peeked at without it
   Sheaf* full MM_GUARDED_BY(lock) = nullptr;
   Sheaf* empty MM_GUARDED_BY(lock) = nullptr;
@@ -532,8 +547,38 @@ class Slub {
       }
       return;
     }
+    FreeRemote(s, obj, caller, cpu, pg);
+  }
+  // A free into a slab that is not this cpu's own (frozen to another cpu, or
+  // unfrozen), inline in FreeSlow/FreeSlowPage so that the remote free takes
+  // one out-of-line call from the bounds miss to the sheaf push: a slab page
+  // of s, one load of its state word, the sheaf it chooses present and not
+  // full (a cpu holds sheaves only for a non-debug cache with sheaf_cap != 0,
+  // so neither is tested here), and no repeat of the sheaf's two newest
+  // entries. Anything else, including every report, is FreeSlower's.
+  [[gnu::always_inline]] void FreeRemote(kmem_cache* s, void* obj, const void* caller,
+                                         unsigned cpu, page* pg) {
+    if (__builtin_expect(pg != nullptr && (pg->flags & PG_slab) != 0 && pg->slab_cache == s, 1)) {
+      const uintptr_t w = Remote(pg).load(std::memory_order_relaxed);
+      SlubCpu* c = CpuOf(s, cpu);
+      // Frozen (to another cpu: the caller ruled out this one): the remote
+      // sheaf. Unfrozen with objects in use: the local sheaf. (Unfrozen with
+      // nothing in use is a double free, reported by FreeSlower.)
+      Sheaf* sh = (w & kFrozen) != 0 ? c->rsheaf : (StateInuse(w) != 0 ? c->sheaf : nullptr);
+      if (__builtin_expect(sh != nullptr, 1)) {
+        const uint32_t n = sh->size;
+        if (__builtin_expect(n < sh->cap && (n == 0 || sh->objs[n - 1] != obj) &&
+                                 (n < 2 || sh->objs[n - 2] != obj), 1)) {
+          sh->objs[n] = obj;
+          sh->size = n + 1;
+          return;
+        }
+      }
+    }
     FreeSlower(s, obj, caller, cpu, pg);
   }
+  // FreeRemote's general case (the same decisions, with the checks, the debug
+  // path, the reports and the sheaf hand-over).
   [[gnu::noinline]] void FreeSlower(kmem_cache* s, void* obj, const void* caller, unsigned cpu,
                                     page* pg);
   // Puts obj (an allocated object of s) into *slot (&c->sheaf or &c->rsheaf of
@@ -600,6 +645,10 @@ class Slub {
     if (c->sheaf != nullptr) FlushSheaf(s, c->sheaf, cpu);
     if (c->rsheaf != nullptr) FlushSheaf(s, c->rsheaf, cpu);
     DrainBarns(s, cpu);
+  }
+  // Full sheaves a barn holds: its list and the hand-over slot.
+  static unsigned BarnFullSheaves(const SlubBarn& b) {
+    return static_cast<unsigned>(b.nr_full) + ((b.slot.load(std::memory_order_relaxed) & kSlotFull) != 0);
   }
   static unsigned SheafObjects(const SlubCpu* c) {
     return (c->sheaf != nullptr ? c->sheaf->size : 0) + (c->rsheaf != nullptr ? c->rsheaf->size : 0);

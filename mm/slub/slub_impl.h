@@ -454,6 +454,21 @@ Sheaf* Slub<PS>::GetEmptySheaf(kmem_cache* s, SlubBarn& b) {
   return &first[0];
 }
 
+namespace internal {
+// Warms the lines of a sheaf container that has just changed cpus (the other
+// cpu wrote or read it last) while the next objects go in or come out.
+inline void PrefetchSheaf(const Sheaf* sh, bool write) {
+  for (unsigned k = 1; k < sizeof(Sheaf) / kCacheLineSize; ++k) {
+    const char* line = reinterpret_cast<const char*>(sh) + k * kCacheLineSize;
+    if (write) {
+      __builtin_prefetch(line, 1);
+    } else {
+      __builtin_prefetch(line, 0);
+    }
+  }
+}
+}  // namespace internal
+
 template <PageSource PS>
 void Slub<PS>::SheafPushSlow(kmem_cache* s, unsigned cpu, Sheaf** slot, void* obj) {
   SlubCache* sc = CacheOf(s);
@@ -466,26 +481,43 @@ void Slub<PS>::SheafPushSlow(kmem_cache* s, unsigned cpu, Sheaf** slot, void* ob
         return;
       }
     }
-    bool stored = false;
+    // The hand-over slot: one exchange trades the full sheaf for what the
+    // slot held (see THE HAND-OVER SLOT).
+    const uintptr_t x = b.slot.exchange(reinterpret_cast<uintptr_t>(sh) | kSlotFull,
+                                        std::memory_order_acq_rel);
     Sheaf* empty = nullptr;
-    {
-      SpinLockGuard guard(b.lock);
-      if (b.nr_full < sc->barn_max) {
-        sh->next = b.full;
-        b.full = sh;
-        ++b.nr_full;
-        stored = true;
-        if ((empty = b.empty) != nullptr) {  // the exchange, in the same lock hold
-          b.empty = empty->next;
-          --b.nr_empty;
-          empty->next = nullptr;
+    if ((x & kSlotFull) != 0) {
+      // It displaced a full sheaf nobody took yet: that one goes to the list,
+      // with an empty one taken in the same lock hold; at barn_max, back to
+      // its slabs, and its container is the next sheaf.
+      Sheaf* displaced = reinterpret_cast<Sheaf*>(x & ~kSlotFull);
+      bool stored = false;
+      {
+        SpinLockGuard guard(b.lock);
+        if (b.nr_full < sc->barn_max) {
+          displaced->next = b.full;
+          b.full = displaced;
+          ++b.nr_full;
+          stored = true;
+          if ((empty = b.empty) != nullptr) {
+            b.empty = empty->next;
+            --b.nr_empty;
+            empty->next = nullptr;
+          }
         }
       }
-    }
-    if (!stored) {
-      FlushSheaf(s, sh, cpu);  // the barn is at its limit: back to the slabs
+      if (!stored) {
+        FlushSheaf(s, displaced, cpu);
+        empty = displaced;
+      }
     } else {
-      sh = empty != nullptr ? empty : GetEmptySheaf(s, b);
+      empty = reinterpret_cast<Sheaf*>(x);
+    }
+    if (empty != nullptr) {
+      internal::PrefetchSheaf(empty, /*write=*/true);
+      sh = empty;
+    } else {
+      sh = GetEmptySheaf(s, b);
     }
   } else {
     sh = GetEmptySheaf(s, b);
@@ -501,6 +533,16 @@ void Slub<PS>::SheafPushSlow(kmem_cache* s, unsigned cpu, Sheaf** slot, void* ob
 template <PageSource PS>
 bool Slub<PS>::TakeFullSheaf(kmem_cache* s, SlubCpu* c, unsigned cpu) {
   SlubBarn& b = BarnOf(s, cpu);
+  // The hand-over slot first (a racy peek, then one exchange that leaves this
+  // cpu's empty sheaf, if it has one, for the cpu that fills the next).
+  if ((b.slot.load(std::memory_order_relaxed) & kSlotFull) != 0) {
+    const uintptr_t x = b.slot.exchange(reinterpret_cast<uintptr_t>(c->sheaf), std::memory_order_acq_rel);
+    c->sheaf = reinterpret_cast<Sheaf*>(x & ~kSlotFull);  // empty (or none) if another cpu was first
+    if ((x & kSlotFull) != 0) {
+      internal::PrefetchSheaf(c->sheaf, /*write=*/false);
+      return true;
+    }
+  }
   if (b.nr_full == 0) return false;  // racy peek; rechecked under the lock
   SpinLockGuard guard(b.lock);
   Sheaf* full = b.full;
@@ -599,6 +641,22 @@ void Slub<PS>::DrainBarns(kmem_cache* s, unsigned cpu) {
   SlubCache* sc = CacheOf(s);
   for (unsigned k = 0; k < sc->nr_nodes; ++k) {
     SlubBarn& b = sc->barn[k];
+    // The slot's sheaf joins the lists (a full one is flushed with them).
+    if (b.slot.load(std::memory_order_relaxed) != 0) {
+      const uintptr_t x = b.slot.exchange(0, std::memory_order_acq_rel);
+      if (Sheaf* sh = reinterpret_cast<Sheaf*>(x & ~kSlotFull); sh != nullptr) {
+        SpinLockGuard guard(b.lock);
+        if ((x & kSlotFull) != 0) {
+          sh->next = b.full;
+          b.full = sh;
+          ++b.nr_full;
+        } else {
+          sh->next = b.empty;
+          b.empty = sh;
+          ++b.nr_empty;
+        }
+      }
+    }
     if (b.nr_full == 0) continue;
     Sheaf* list;
     {
@@ -626,7 +684,20 @@ void Slub<PS>::FreeIdleSheafPages(kmem_cache* s) {
     SlubBarn& b = sc->barn[k];
     page* pages;
     {
+      // An empty sheaf in the slot is idle too: it joins the list (a CAS from
+      // that value, so a sheaf filled meanwhile is left alone). Once every
+      // container is on the list no cpu holds one, so none can reach the slot.
+      uintptr_t x = b.slot.load(std::memory_order_relaxed);
+      if (x == 0 || (x & kSlotFull) != 0 ||
+          !b.slot.compare_exchange_strong(x, 0, std::memory_order_acq_rel, std::memory_order_relaxed)) {
+        x = 0;
+      }
       SpinLockGuard guard(b.lock);
+      if (Sheaf* sh = reinterpret_cast<Sheaf*>(x); sh != nullptr) {
+        sh->next = b.empty;
+        b.empty = sh;
+        ++b.nr_empty;
+      }
       if (b.pool_pages == nullptr || b.nr_empty != b.nr_sheaves) continue;
       pages = b.pool_pages;
       b.pool_pages = nullptr;
@@ -1217,7 +1288,20 @@ bool Slub<PS>::CheckCache(kmem_cache* s) {
     }
     if (nf != b.nr_full || nf > sc->barn_max) fail("barn nr_full", &b);
     if (ne != b.nr_empty) fail("barn nr_empty", &b);
-    if (b.nr_sheaves != nf + ne + attached[k]) fail("barn nr_sheaves != empty + full + held by cpus", &b);
+    const uintptr_t x = b.slot.load(std::memory_order_acquire);
+    if (Sheaf* sh = reinterpret_cast<Sheaf*>(x & ~kSlotFull); sh != nullptr) {
+      if ((x & kSlotFull) != 0) {
+        if (sh->size != sh->cap || sh->cap != sc->sheaf_cap) fail("barn slot full sheaf not full", sh);
+        sheaf_entries_ok(sh);
+      } else if (sh->size != 0) {
+        fail("barn slot empty sheaf not empty", sh);
+      }
+    } else if (x != 0) {
+      fail("barn slot tagged without a sheaf", &b);
+    }
+    if (b.nr_sheaves != nf + ne + (x != 0) + attached[k]) {
+      fail("barn nr_sheaves != empty + full + slot + held by cpus", &b);
+    }
     if (CacheDebug(s) && b.nr_sheaves != 0) fail("debug cache with sheaves", &b);
   }
   // (S6)

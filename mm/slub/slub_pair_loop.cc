@@ -7,6 +7,11 @@
 // `valgrind --tool=callgrind --cache-sim=yes` for instructions and cache misses
 // per replacement, a deterministic view of that row.
 // Run with two N and divide the difference of the totals by the difference of N.
+// "prodcons" (and "slab-prodcons") hands batches of 256 64-byte objects from an
+// allocating thread to a freeing one, in lockstep (one thread runs at a time, so
+// the count is deterministic): per object one kmem_cache_alloc on one cpu and
+// one remote kmem_cache_free on the other, with the sheaf hand-over through the
+// barn (//bench:slab_compare's ProdCons without the ring and the timing).
 // "mimalloc" runs mi_malloc(64)/mi_free through dlopen, "jemalloc" the
 // statically linked je_malloc/je_free, for comparison.
 #include <dlfcn.h>
@@ -14,6 +19,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <semaphore>
+#include <thread>
 
 #include "mm/buddy/buddy_allocator.h"
 #include "mm/buddy/memblock.h"
@@ -72,6 +79,29 @@ void RandomReplace(long n, A alloc, F free_fn) {
     sys->Kfree(p);
   }
 }
+// n objects in batches of kBatch: the caller allocates, a second thread frees.
+void ProdCons(mm::SlabSystem* sys, mm::kmem_cache* s, long n) {
+  constexpr int kBatch = 256;
+  static void* v[kBatch];
+  std::binary_semaphore full(0), empty(0);
+  const long rounds = n / kBatch;
+  std::thread consumer([&] {
+    for (long r = 0; r < rounds; ++r) {
+      full.acquire();
+      for (int i = 0; i < kBatch; ++i) sys->Free(s, v[i]);
+      empty.release();
+    }
+  });
+  for (long r = 0; r < rounds; ++r) {
+    for (int i = 0; i < kBatch; ++i) {
+      v[i] = sys->Alloc(s, mm::GFP_KERNEL);
+      *static_cast<long*>(v[i]) = i;
+    }
+    full.release();
+    empty.acquire();
+  }
+  consumer.join();
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -122,7 +152,9 @@ int main(int argc, char** argv) {
   // SLUB-vs-SLAB comparison (issue 4).
   if (strncmp(mode, "slab", 4) == 0) {
     scfg.kind = mm::AllocatorKind::kSlab;
-    mode = strcmp(mode, "slab-kmalloc") == 0 ? "kmalloc" : "slub";
+    mode = strcmp(mode, "slab-kmalloc") == 0   ? "kmalloc"
+           : strcmp(mode, "slab-prodcons") == 0 ? "prodcons"
+                                                : "slub";
   }
   if (sys->Init(*b, scfg) != 0) return 1;
   mm::kmem_cache* s = sys->CreateCache("loop64", 64, 0, 0, nullptr);
@@ -134,6 +166,11 @@ int main(int argc, char** argv) {
       for (int i = 0; i < 1000; ++i) sys->Free(s, v[i]);
     }
     printf("%ld batch pairs\n", n);
+    return 0;
+  }
+  if (strcmp(mode, "prodcons") == 0) {
+    ProdCons(sys, s, n);
+    printf("%ld objects handed over\n", n);
     return 0;
   }
   if (strcmp(mode, "random") == 0) {

@@ -863,7 +863,7 @@ TEST(SlubSheaves, RemoteFreesReachAnotherCpuThroughTheBarnUntouched) {
   for (unsigned i = 0; i < 10; ++i) EXPECT_NE(mine, v[i]);
   for (unsigned i = 10; i < v.size(); ++i) sys.Free(s, v[i]);
   SlubBarn& b = sc->barn[0];
-  EXPECT_EQ(b.nr_full, 3u);  // the fourth is still this cpu's (full) remote sheaf
+  EXPECT_EQ(S::BarnFullSheaves(b), 3u);  // the fourth is still this cpu's (full) remote sheaf
   EXPECT_TRUE(sys.CheckInvariants());
   SlabInfo info;
   sys.slub().GetSlabinfo(s, &info);
@@ -882,14 +882,14 @@ TEST(SlubSheaves, RemoteFreesReachAnotherCpuThroughTheBarnUntouched) {
       EXPECT_EQ(*static_cast<uint64_t*>(p) >> 48, 0x1111u);  // as the owner wrote it
       got.push_back(p);
     }
-    EXPECT_EQ(b.nr_full, 0u);
+    EXPECT_EQ(S::BarnFullSheaves(b), 0u);
     // Objects of the owner's slabs: into this cpu's remote sheaf.
     for (void* p : got) sys.Free(s, p);
   }).join();  // cpu dead: its sheaves go back to the slabs
   EXPECT_TRUE(sys.CheckInvariants());
   sys.Free(s, mine);
   EXPECT_EQ(sys.Shrink(s), 1);  // the owner still holds its active slab
-  EXPECT_EQ(b.nr_full, 0u);
+  EXPECT_EQ(S::BarnFullSheaves(b), 0u);
   EXPECT_EQ(S::SheafObjects(c), 0u);
   EXPECT_TRUE(sys.CheckInvariants());
 }
@@ -908,13 +908,13 @@ TEST(SlubSheaves, ShrinkAndDestroyReturnSheavesAndTheirPages) {
   // cpu's local sheaf, and from there to the barn.
   std::vector<void*> v = AllocOnOtherThread(sys, s, static_cast<int>(40 * s->objects));
   for (size_t i = 0; i < v.size(); i += 2) sys.Free(s, v[i]);
-  EXPECT_GT(sc->barn[0].nr_full, 0u);
-  EXPECT_LE(sc->barn[0].nr_full, sc->barn_max);
+  EXPECT_GT(S::BarnFullSheaves(sc->barn[0]), 0u);
+  EXPECT_LE(sc->barn[0].nr_full, sc->barn_max);  // and at most one more in the hand-over slot
   EXPECT_TRUE(sys.CheckInvariants());
   for (size_t i = 1; i < v.size(); i += 2) sys.Free(s, v[i]);
   EXPECT_TRUE(sys.CheckInvariants());
   EXPECT_EQ(sys.Shrink(s), 0);
-  EXPECT_EQ(sc->barn[0].nr_full, 0u);
+  EXPECT_EQ(S::BarnFullSheaves(sc->barn[0]), 0u);
   EXPECT_EQ(sc->barn[0].nr_sheaves, 0u);  // container pages returned
   EXPECT_EQ(env.FreePages(), free_before);
   EXPECT_TRUE(sys.CheckInvariants());
