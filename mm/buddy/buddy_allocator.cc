@@ -291,15 +291,7 @@ int BuddyAllocator::Init(Memblock& memblock, const BuddyConfig& config) {
     return -kENOMEM;
   }
 
-  // Per-cpu batch and high, as zone_batchsize() and the classic high = 6 * batch.
-  ForEachZone([&](unsigned, Zone& zone) {
-    const int batch = PcpBatch(zone);
-    for (unsigned c = 0; c < nr_cpus_; ++c) {
-      PcpLockGuard guard(zone.pcp[c].lock);
-      SetPcpHigh(zone.pcp[c], 6 * batch, batch);
-    }
-  });
-
+  // Per-cpu batch and high are set with the watermarks (SetupWatermarks).
   SetupLowmemReserve();
   uint64_t kbytes;
   if (config.min_free_kbytes >= 0) {
@@ -353,6 +345,33 @@ void BuddyAllocator::SetupWatermarks() {
     zone.watermark[WMARK_LOW] = tmp + step;
     zone.watermark[WMARK_HIGH] = tmp + 2 * step;
   });
+  // As setup_per_zone_wmarks: high follows the low watermark.
+  ForEachZone([&](unsigned, Zone& zone) { UpdatePcpHighAndBatch(zone); });
+}
+
+// zone_pcp_update: batch from zone_batchsize(), high from zone_highsize() (the
+// zone's low watermark shared out over the node's cpus, so that full per-cpu
+// lists do not push the zone below low by themselves; at least 4 * batch);
+// with pcp lists off, high and batch 1. A slot holding high pages or more is
+// drained first, so that count < high holds.
+void BuddyAllocator::UpdatePcpHighAndBatch(Zone& zone) {
+  int batch = 1;
+  int high = 1;
+  if (pcp_enabled_.load(std::memory_order_relaxed)) {
+    batch = PcpBatch(zone);
+    unsigned cpus = 0;
+    for (unsigned c = 0; c < nr_cpus_; ++c) cpus += NodeOfSlot(static_cast<int>(c)) == zone.node;
+    uint64_t h = zone.watermark[WMARK_LOW] / (cpus != 0 ? cpus : nr_cpus_);
+    if (h < uint64_t{4} * static_cast<uint64_t>(batch)) h = uint64_t{4} * static_cast<uint64_t>(batch);
+    if (h > (uint64_t{1} << 20)) h = uint64_t{1} << 20;
+    high = static_cast<int>(h);
+  }
+  for (unsigned c = 0; c < nr_cpus_; ++c) {
+    PerCpuPages& pcp = zone.pcp[c];
+    PcpLockGuard guard(pcp.lock);
+    if (pcp.count() >= high) DrainZonePcp(zone, pcp);
+    SetPcpHigh(pcp, high, batch);
+  }
 }
 
 namespace {
@@ -995,12 +1014,7 @@ void BuddyAllocator::DrainZonePcp(Zone& zone, PerCpuPages& pcp) {
 void BuddyAllocator::SetPcpEnabled(bool enabled) {
   pcp_enabled_.store(enabled, std::memory_order_relaxed);
   ForEachZone([&](unsigned, Zone& zone) {
-    const int batch = PcpBatch(zone);
-    for (unsigned c = 0; c < nr_cpus_; ++c) {
-      PcpLockGuard guard(zone.pcp[c].lock);
-      SetPcpHigh(zone.pcp[c], enabled ? 6 * batch : 1, enabled ? batch : 1);
-      if (!enabled) DrainZonePcp(zone, zone.pcp[c]);
-    }
+    UpdatePcpHighAndBatch(zone);  // off: high 1, so every list is drained
     ZoneLockGuard guard(*this, zone);  // opens or closes the alloc gate
   });
 }

@@ -212,6 +212,7 @@ class BuddyAllocator {
   // pcp_enabled_ && nr_free > low watermark; the zone lock is held.
   void SyncAllocGate(Zone& zone) MM_EXCLUSIVE_LOCKS_REQUIRED(zone.lock);
   void SetPcpHigh(PerCpuPages& pcp, int high, int batch) MM_EXCLUSIVE_LOCKS_REQUIRED(pcp.lock);
+  void UpdatePcpHighAndBatch(Zone& zone);
   page* GetPageFromFreelist(AllocContext& ac, unsigned order, int wmark_index,
                             unsigned alloc_flags);
   page* AllocSlowpath(AllocContext& ac, gfp_t gfp, unsigned order);
