@@ -73,12 +73,48 @@ inline unsigned PeekCpuId() {
 }
 
 // How many pages a full pcp returns to the zone (Linux's nr_pcp_free): a batch,
-// or everything when high is not above a batch (pcp disabled: high == 1), and
-// always enough to bring headroom back to at least 1.
+// or, after a burst of frees with no allocation since the last drain, the pages
+// freed since then (Linux's pcp->free_count), at most high - batch so that a
+// batch stays; everything when high is not above a batch (pcp disabled: high
+// == 1); always enough to bring headroom back to at least 1.
 int PcpFreeCount(const PerCpuPages& pcp) MM_NO_THREAD_SAFETY_ANALYSIS {
-  int pages = pcp.high <= pcp.batch ? pcp.count() : pcp.batch;
+  int pages;
+  if (pcp.high <= pcp.batch) {
+    pages = pcp.count();
+  } else {
+    pages = pcp.batch;
+    if (pcp.pgalloc == pcp.pgalloc_at_drain) {
+      const uint64_t burst = pcp.pgfree - pcp.pgfree_at_drain;
+      const uint64_t max = static_cast<uint64_t>(pcp.high - pcp.batch);
+      if (burst > static_cast<uint64_t>(pages)) pages = static_cast<int>(burst < max ? burst : max);
+    }
+  }
   if (pages < 1 - pcp.headroom) pages = 1 - pcp.headroom;
   return pages;
+}
+
+// The tail pages of a block on a per-cpu list stay prepared as an allocated
+// block's (zone.h), so that the pcp fast paths neither write them on alloc
+// nor clear them on free: they are prepared when a block enters a pcp list
+// from the zone (and by prep_new_page) and cleared, as inside any free buddy
+// block, when it leaves for the zone.
+void PrepPcpTails(page* p, unsigned order) {
+  for (uint64_t i = 1; i < (uint64_t{1} << order); ++i) {
+    p[i].flags = PG_tail;
+    p[i].compound_head = p;
+  }
+}
+void ClearTails(page* p, unsigned order) {
+  for (uint64_t i = 1; i < (uint64_t{1} << order); ++i) {
+    p[i].flags = 0;
+    p[i].compound_head = nullptr;
+  }
+}
+
+// A pcp list by its Linux pindex (order * kNrMigrateTypes + migratetype).
+constexpr unsigned kNrPcpLists = (kPcpMaxOrder + 1) * kNrMigrateTypes;
+List& PcpList(PerCpuPages& pcp, unsigned pindex) MM_NO_THREAD_SAFETY_ANALYSIS {
+  return pcp.lists[pindex / kNrMigrateTypes][pindex % kNrMigrateTypes];
 }
 
 // list_add (PushFront) with the two stores into `n` kept apart: GCC's SLP
@@ -255,15 +291,7 @@ int BuddyAllocator::Init(Memblock& memblock, const BuddyConfig& config) {
     return -kENOMEM;
   }
 
-  // Per-cpu batch and high, as zone_batchsize() and the classic high = 6 * batch.
-  ForEachZone([&](unsigned, Zone& zone) {
-    const int batch = PcpBatch(zone);
-    for (unsigned c = 0; c < nr_cpus_; ++c) {
-      PcpLockGuard guard(zone.pcp[c].lock);
-      SetPcpHigh(zone.pcp[c], 6 * batch, batch);
-    }
-  });
-
+  // Per-cpu batch and high are set with the watermarks (SetupWatermarks).
   SetupLowmemReserve();
   uint64_t kbytes;
   if (config.min_free_kbytes >= 0) {
@@ -317,19 +345,72 @@ void BuddyAllocator::SetupWatermarks() {
     zone.watermark[WMARK_LOW] = tmp + step;
     zone.watermark[WMARK_HIGH] = tmp + 2 * step;
   });
+  // As setup_per_zone_wmarks: high follows the low watermark.
+  ForEachZone([&](unsigned, Zone& zone) { UpdatePcpHighAndBatch(zone); });
 }
+
+// zone_pcp_update: batch from zone_batchsize(), high from zone_highsize() (the
+// zone's low watermark shared out over the node's cpus, so that full per-cpu
+// lists do not push the zone below low by themselves; at least 4 * batch);
+// with pcp lists off, high and batch 1. A slot holding high pages or more is
+// drained first, so that count < high holds.
+void BuddyAllocator::UpdatePcpHighAndBatch(Zone& zone) {
+  int batch = 1;
+  int high = 1;
+  if (pcp_enabled_.load(std::memory_order_relaxed)) {
+    batch = PcpBatch(zone);
+    unsigned cpus = 0;
+    for (unsigned c = 0; c < nr_cpus_; ++c) cpus += NodeOfSlot(static_cast<int>(c)) == zone.node;
+    uint64_t h = zone.watermark[WMARK_LOW] / (cpus != 0 ? cpus : nr_cpus_);
+    if (h < uint64_t{4} * static_cast<uint64_t>(batch)) h = uint64_t{4} * static_cast<uint64_t>(batch);
+    if (h > (uint64_t{1} << 20)) h = uint64_t{1} << 20;
+    high = static_cast<int>(h);
+  }
+  for (unsigned c = 0; c < nr_cpus_; ++c) {
+    PerCpuPages& pcp = zone.pcp[c];
+    PcpLockGuard guard(pcp.lock);
+    if (pcp.count() >= high) DrainZonePcp(zone, pcp);
+    SetPcpHigh(pcp, high, batch);
+  }
+}
+
+namespace {
+
+// Whether the zone's order-0 and higher-order alloc gates should be open
+// (zone.h: alloc_gate_open, high_order_gate_open).
+struct GateState {
+  bool open;
+  bool high_order_open;
+};
+
+GateState ComputeGates(const Zone& zone, bool pcp_enabled) MM_NO_THREAD_SAFETY_ANALYSIS {
+  const uint64_t free = zone.nr_free.get();
+  const uint64_t low = zone.watermark[WMARK_LOW];
+  GateState g{pcp_enabled && free > low, false};
+  if (g.open && free > low + (uint64_t{1} << kPcpMaxOrder) - 1) {
+    // Largest orders first: a zone with memory to spare has MAX_PAGE_ORDER blocks.
+    for (unsigned o = kMaxPageOrder; o >= kPcpMaxOrder && !g.high_order_open; --o) {
+      g.high_order_open = zone.free_area[o].nr_free.get() != 0;
+    }
+  }
+  return g;
+}
+
+}  // namespace
 
 void BuddyAllocator::SyncAllocGate(Zone& zone) {
   zone.lock.AssertHeld();
-  const bool open = pcp_enabled_.load(std::memory_order_relaxed) &&
-                    zone.nr_free.get() > zone.watermark[WMARK_LOW];
-  if (open == zone.alloc_gate_open) return;
-  zone.alloc_gate_open = open;
+  const GateState g = ComputeGates(zone, pcp_enabled_.load(std::memory_order_relaxed));
+  if (g.open == zone.alloc_gate_open && g.high_order_open == zone.high_order_gate_open) return;
+  zone.alloc_gate_open = g.open;
+  zone.high_order_gate_open = g.high_order_open;
   for (unsigned cpu = 0; cpu < kMaxCpus; ++cpu) {
     const int slot = slot_of_cpu_[cpu];
     if (NodeOfSlot(slot) != zone.node) continue;
-    alloc_gate_[cpu][GateIndex(zone.type)].store(open ? &zone.pcp[slot] : nullptr,
+    alloc_gate_[cpu][GateIndex(zone.type)].store(g.open ? &zone.pcp[slot] : nullptr,
                                                  std::memory_order_relaxed);
+    high_order_gate_[cpu][GateIndex(zone.type)].store(
+        g.high_order_open ? &zone.pcp[slot] : nullptr, std::memory_order_relaxed);
   }
 }
 
@@ -378,6 +459,48 @@ page* BuddyAllocator::AllocPcpFast(gfp_t gfp, size_t mt) {
 
 __attribute__((noinline)) page* BuddyAllocator::ZeroNewPage(page* p) {
   __builtin_memset(PageAddress(p), 0, kPageSize);
+  return p;
+}
+
+__attribute__((noinline)) page* BuddyAllocator::ZeroNewPages(page* p, unsigned order) {
+  __builtin_memset(PageAddress(p), 0, kPageSize << order);
+  return p;
+}
+
+// The fast path for orders 1..kPcpMaxOrder: AllocPcpFast's steps behind
+// high_order_gate_ (open only while __zone_watermark_ok at low holds for every
+// order up to kPcpMaxOrder in the zone, so the general path would take this
+// zone's list too), then prep_new_page for a compound block: the head word
+// (PG_head, the order, which the list already recorded, node, zone, free_mt)
+// and one reference; the tail pages stayed prepared on the list.
+page* BuddyAllocator::AllocPcpFastHigh(gfp_t gfp, unsigned order, size_t mt) {
+  const unsigned cpu = PeekCpuId();
+  if (__builtin_expect(cpu >= kMaxCpus, 0)) return AllocPagesGeneral(gfp, order, kNumaNoNode);
+  PerCpuPages* pcp = high_order_gate_[cpu][gfp & __GFP_DMA].load(std::memory_order_relaxed);
+  if (__builtin_expect(pcp == nullptr || !pcp->lock.TryLockOnce(), 0)) {
+    return AllocPagesGeneral(gfp, order, kNumaNoNode);
+  }
+  ListNode* head = const_cast<ListNode*>(pcp->lists[order][mt].end());
+  ListNode* n = head->next;
+  if (__builtin_expect(n == head, 0)) {
+    pcp->lock.Unlock();
+    return AllocPagesGeneral(gfp, order, kNumaNoNode);
+  }
+  ListNode* next = n->next;
+  head->next = next;
+  next->prev = head;
+  const int pages = 1 << order;
+  pcp->headroom += pages;
+  pcp->pgalloc += static_cast<uint64_t>(pages);
+  const uint64_t head_word = pcp->alloc_head_word[mt] | PG_head | uint64_t{order} << 32;
+  pcp->lock.Unlock();
+  page* p = Entry(n);
+  n->next = nullptr;
+  PageSetHeadWord(p, head_word);
+  PageSetRefWord(p, 1);
+  p->private_ = 0;
+  // The tail pages are prepared already (PG_tail, compound_head = p).
+  if (gfp & __GFP_ZERO) return ZeroNewPages(p, order);
   return p;
 }
 
@@ -520,6 +643,7 @@ page* BuddyAllocator::RmqueuePcp(Zone& zone, int slot, unsigned order, MigrateTy
       p->flags = PG_pcp;
       p->order = static_cast<uint8_t>(order);
       p->free_mt = mt;
+      PrepPcpTails(p, order);
       list.PushBack(&p->lru);
       pcp.headroom -= 1 << order;
     }
@@ -649,10 +773,7 @@ inline void BuddyAllocator::PrepNewPage(page* p, unsigned order, gfp_t gfp) {
   p->order = static_cast<uint8_t>(order);
   p->_refcount.store(1, std::memory_order_relaxed);
   p->private_ = 0;
-  for (uint64_t i = 1; i < (uint64_t{1} << order); ++i) {
-    p[i].flags = PG_tail;
-    p[i].compound_head = p;
-  }
+  PrepPcpTails(p, order);  // already so for a block from a pcp list
   if (gfp & __GFP_ZERO) __builtin_memset(PageAddress(p), 0, kPageSize << order);
 }
 
@@ -720,12 +841,56 @@ void BuddyAllocator::FreePcpFast(page* p) {
   PushFrontUnpacked(const_cast<ListNode*>(pcp->lists[0][mt].end()), &p->lru);
   pcp->pgfree += 1;
   // count reached high (headroom >= 1 before, so == 0 is the only way there).
-  if (__builtin_expect(--pcp->headroom == 0, 0)) return DrainPcpAndUnlock(*pcp);
+  if (__builtin_expect(--pcp->headroom == 0, 0)) return DrainPcpAndUnlock(*pcp, p);
   pcp->lock.Unlock();
 }
 
-__attribute__((noinline)) void BuddyAllocator::DrainPcpAndUnlock(PerCpuPages& pcp) {
-  FreePcpBulk(*pcp.zone, pcp, PcpFreeCount(pcp));
+// FreePcpFast for a compound block of order 1..kPcpMaxOrder. The head must be
+// in the plain allocated state of that order (the masked head word is PG_head,
+// `order` and a valid free_mt; one reference, unmapped, no mapping) and every
+// tail page exactly as prepared (flags PG_tail alone, pointing at the head, no
+// reference, no mapcount): three ORs per tail, one branch. Anything else, an
+// unknown cpu or a busy lock tail-calls the general path before anything is
+// written, which checks again and reports. The block goes to the list of its
+// cached free_mt (as order 0) with its tail pages as they are.
+void BuddyAllocator::FreePcpFastHigh(page* p, unsigned order) {
+  const uintptr_t off = reinterpret_cast<uintptr_t>(p) - reinterpret_cast<uintptr_t>(mem_map_);
+  if (__builtin_expect(std::rotr(off, 6) >= nr_pages_, 0)) return FreePagesGeneral(p, order);
+  const uint64_t mt = (std::rotl(PageHeadWord(p), 8) & kFreeFastMask) ^
+                      (uint64_t{PG_head} << 8 | uint64_t{order} << 40);
+  if (__builtin_expect(mt >= kNrMigrateTypes, 0)) return FreePagesGeneral(p, order);
+  const uint64_t in_use = (PageRefWord(p) ^ 1) | reinterpret_cast<uintptr_t>(p->mapping);
+  if (__builtin_expect(in_use != 0, 0)) return FreePagesGeneral(p, order);
+  const int pages = 1 << order;
+  uint64_t bad = 0;
+  for (int i = 1; i < pages; ++i) {
+    const page* t = p + i;
+    bad |= __atomic_load_n(reinterpret_cast<const PageWord*>(&t->_refcount), __ATOMIC_RELAXED) |
+           (reinterpret_cast<uintptr_t>(t->compound_head) ^ reinterpret_cast<uintptr_t>(p)) |
+           (t->flags.get() ^ PG_tail);
+  }
+  if (__builtin_expect(bad != 0, 0)) return FreePagesGeneral(p, order);
+  const unsigned cpu = PeekCpuId();
+  if (__builtin_expect(cpu >= kMaxCpus, 0)) return FreePagesGeneral(p, order);
+  PerCpuPages* pcp = pcp_of_cpu_[cpu][p->node * kMaxNrZones + p->zone];
+  if (__builtin_expect(!pcp->lock.TryLockOnce(), 0)) return FreePagesGeneral(p, order);
+  PageSetRefWord(p, 0);  // _refcount 0, _mapcount 0 (checked)
+  p->flags = PG_pcp;  // order and free_mt stay: the list's
+  PushFrontUnpacked(const_cast<ListNode*>(pcp->lists[order][mt].end()), &p->lru);
+  pcp->pgfree += static_cast<uint64_t>(pages);
+  pcp->headroom -= pages;
+  if (__builtin_expect(pcp->headroom <= 0, 0)) return DrainPcpAndUnlock(*pcp, p);
+  pcp->lock.Unlock();
+}
+
+// A slot reached high: a drain of PcpFreeCount pages, starting with the list
+// just freed to (the one `freed` is on: its order and free_mt name it), then
+// remembers the event counts (PcpFreeCount's burst test).
+__attribute__((noinline)) void BuddyAllocator::DrainPcpAndUnlock(PerCpuPages& pcp,
+                                                                 const page* freed) {
+  FreePcpBulk(*pcp.zone, pcp, PcpFreeCount(pcp), freed->order * kNrMigrateTypes + freed->free_mt);
+  pcp.pgalloc_at_drain = pcp.pgalloc;
+  pcp.pgfree_at_drain = pcp.pgfree;
   pcp.lock.Unlock();
 }
 
@@ -757,18 +922,16 @@ void BuddyAllocator::FreeBlock(page* p, unsigned order) {
     BadPage(p, reason);
     return;
   }
-  for (uint64_t i = 1; i < (uint64_t{1} << order); ++i) {
-    p[i].flags = 0;
-    p[i].compound_head = nullptr;
-  }
   p->flags = 0;
   Zone& zone = ZoneOf(p);
   const Pfn pfn = PageToPfn(p);
   const MigrateType mt = PageblockMigrateType(zone, pfn);
   if (order <= kPcpMaxOrder && pcp_enabled_.load(std::memory_order_relaxed)) {
+    PrepPcpTails(p, order);  // checked to be tails of p; now exactly PG_tail
     FreeToPcp(zone, CpuSlot(), p, order, mt);
     return;
   }
+  ClearTails(p, order);
   ZoneLockGuard guard(*this, zone);
   FreeOneBlock(zone, p, pfn, order, mt);
   zone.pgfree += uint64_t{1} << order;
@@ -807,40 +970,43 @@ void BuddyAllocator::FreeToPcp(Zone& zone, int slot, page* p, unsigned order, Mi
   pcp.lists[order][mt].PushFront(&p->lru);
   pcp.headroom -= 1 << order;
   pcp.pgfree += uint64_t{1} << order;
-  if (pcp.headroom <= 0) return DrainPcpAndUnlock(pcp);  // count reached high
+  if (pcp.headroom <= 0) return DrainPcpAndUnlock(pcp, p);  // count reached high
   pcp.lock.Unlock();
 }
 
 // free_pcppages_bulk: returns at least `pages` pages (or all the slot holds),
-// coldest (list tail) first, taking from the lists in turn. A page goes to the
-// buddy list of its pageblock's current type (not its pcp list's).
+// coldest (list tail) first, a list at a time: first list `pindex` (the one
+// just freed to, which is the one growing), then the next lists in turn, as
+// Linux does. (Taking one block from every list in turn, as this did before,
+// also returned the blocks of the lists allocations were draining, which
+// then had to be refilled from the zone at once.) A page goes to the buddy
+// list of its pageblock's current type (not its pcp list's).
 __attribute__((noinline)) void BuddyAllocator::FreePcpBulk(Zone& zone, PerCpuPages& pcp,
-                                                           int pages) {
+                                                           int pages, unsigned pindex) {
   pcp.lock.AssertHeld();
   ZoneLockGuard guard(*this, zone);
   int freed = 0;
-  bool any = true;
-  while (freed < pages && any) {
-    any = false;
-    for (unsigned o = 0; o <= kPcpMaxOrder && freed < pages; ++o) {
-      for (unsigned mt = 0; mt < kNrMigrateTypes && freed < pages; ++mt) {
-        ListNode* n = pcp.lists[o][mt].PopBack();
-        if (n == nullptr) continue;
-        any = true;
-        page* p = Entry(n);
-        p->flags = 0;
-        const Pfn pfn = PageToPfn(p);
-        FreeOneBlock(zone, p, pfn, o, PageblockMigrateType(zone, pfn));
-        pcp.headroom += 1 << o;
-        freed += 1 << o;
-      }
+  while (freed < pages && pcp.count() > 0) {  // some list is not empty: the walk ends
+    List& list = PcpList(pcp, pindex);
+    const unsigned o = pindex / kNrMigrateTypes;
+    while (freed < pages) {
+      ListNode* n = list.PopBack();
+      if (n == nullptr) break;
+      page* p = Entry(n);
+      p->flags = 0;
+      ClearTails(p, o);
+      const Pfn pfn = PageToPfn(p);
+      FreeOneBlock(zone, p, pfn, o, PageblockMigrateType(zone, pfn));
+      pcp.headroom += 1 << o;
+      freed += 1 << o;
     }
+    pindex = pindex + 1 == kNrPcpLists ? 0 : pindex + 1;
   }
 }
 
 void BuddyAllocator::DrainZonePcp(Zone& zone, PerCpuPages& pcp) {
   pcp.lock.AssertHeld();
-  FreePcpBulk(zone, pcp, pcp.count());
+  FreePcpBulk(zone, pcp, pcp.count(), 0);
 }
 
 // With false, high drops to 1 (every free drains at once, as Linux's
@@ -848,12 +1014,7 @@ void BuddyAllocator::DrainZonePcp(Zone& zone, PerCpuPages& pcp) {
 void BuddyAllocator::SetPcpEnabled(bool enabled) {
   pcp_enabled_.store(enabled, std::memory_order_relaxed);
   ForEachZone([&](unsigned, Zone& zone) {
-    const int batch = PcpBatch(zone);
-    for (unsigned c = 0; c < nr_cpus_; ++c) {
-      PcpLockGuard guard(zone.pcp[c].lock);
-      SetPcpHigh(zone.pcp[c], enabled ? 6 * batch : 1, enabled ? batch : 1);
-      if (!enabled) DrainZonePcp(zone, zone.pcp[c]);
-    }
+    UpdatePcpHighAndBatch(zone);  // off: high 1, so every list is drained
     ZoneLockGuard guard(*this, zone);  // opens or closes the alloc gate
   });
 }
@@ -1023,18 +1184,23 @@ bool BuddyAllocator::CheckInvariants() {
       }
       if (ok && pcp.zone != &zone) ok = fail("pcp not pointing at its zone", zone.start_pfn);
     }
-    // The alloc gate: open exactly when pcp lists are on and the zone is above
-    // low, and then each cpu of the node sees its slot's pcp here.
-    const bool open = pcp_enabled_.load(std::memory_order_relaxed) &&
-                      zone.nr_free.get() > zone.watermark[WMARK_LOW];
-    if (ok && zone.alloc_gate_open != open) ok = fail("alloc gate out of date", zone.start_pfn);
+    // The alloc gates: open exactly when pcp lists are on and the zone is above
+    // low (for orders up to kPcpMaxOrder: above low by 2^kPcpMaxOrder - 1 more,
+    // with a free block of order >= kPcpMaxOrder), and then each cpu of the
+    // node sees its slot's pcp there.
+    const GateState g = ComputeGates(zone, pcp_enabled_.load(std::memory_order_relaxed));
+    if (ok && (zone.alloc_gate_open != g.open || zone.high_order_gate_open != g.high_order_open)) {
+      ok = fail("alloc gate out of date", zone.start_pfn);
+    }
     for (unsigned cpu = 0; cpu < kMaxCpus && ok; ++cpu) {
       const int slot = slot_of_cpu_[cpu];
       if (pcp_of_cpu_[cpu][nid * kMaxNrZones + zone.type] != &zone.pcp[slot]) {
         ok = fail("pcp_of_cpu_ entry wrong", zone.start_pfn);
       } else if (NodeOfSlot(slot) == static_cast<int>(nid) &&
-                 alloc_gate_[cpu][GateIndex(zone.type)].load(std::memory_order_relaxed) !=
-                     (open ? &zone.pcp[slot] : nullptr)) {
+                 (alloc_gate_[cpu][GateIndex(zone.type)].load(std::memory_order_relaxed) !=
+                      (g.open ? &zone.pcp[slot] : nullptr) ||
+                  high_order_gate_[cpu][GateIndex(zone.type)].load(std::memory_order_relaxed) !=
+                      (g.high_order_open ? &zone.pcp[slot] : nullptr))) {
         ok = fail("alloc gate entry wrong", zone.start_pfn);
       }
     }
@@ -1055,6 +1221,12 @@ bool BuddyAllocator::CheckInvariants() {
         const page* t = p + i;
         if (p->flags & PG_head) {
           if (!(t->flags & PG_tail) || t->compound_head != p) ok = fail("bad tail page", pfn + i);
+        } else if (p->flags & PG_pcp) {
+          if (t->flags != PG_tail || t->compound_head != p ||
+              t->_refcount.load(std::memory_order_relaxed) != 0 ||
+              t->_mapcount.load(std::memory_order_relaxed) != 0) {
+            ok = fail("per-cpu block's tail page not prepared", pfn + i);
+          }
         } else if (t->flags != 0 || t->_refcount.load(std::memory_order_relaxed) != 0) {
           ok = fail("page inside a free block is in use", pfn + i);
         }

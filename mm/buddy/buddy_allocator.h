@@ -60,12 +60,14 @@ class BuddyAllocator {
   // 2^order contiguous pages, naturally aligned, with _refcount 1; nullptr on
   // failure (with a "page allocation failure" warning unless __GFP_NOWARN).
   // nid == kNumaNoNode means the current cpu's node.
-  // The order-0, any-node request is dispatched inline (as Linux's inline
-  // alloc_pages_node) to the per-cpu fast path, so that a constant order, nid
-  // and gfp fold away at the call site.
+  // An any-node request of order <= kPcpMaxOrder is dispatched inline (as
+  // Linux's inline alloc_pages_node) to a per-cpu fast path (order 0, or
+  // orders 1..kPcpMaxOrder), so that a constant order, nid and gfp fold away at
+  // the call site.
   page* AllocPages(gfp_t gfp, unsigned order, int nid = kNumaNoNode) {
-    if (__builtin_expect(order == 0 && nid == kNumaNoNode, 1)) {
-      return AllocPcpFast(gfp, GfpMigrateType(gfp));
+    if (__builtin_expect(nid == kNumaNoNode, 1)) {
+      if (__builtin_expect(order == 0, 1)) return AllocPcpFast(gfp, GfpMigrateType(gfp));
+      if (order <= kPcpMaxOrder) return AllocPcpFastHigh(gfp, order, GfpMigrateType(gfp));
     }
     return AllocPagesGeneral(gfp, order, nid);
   }
@@ -73,6 +75,8 @@ class BuddyAllocator {
   void FreePages(page* p, unsigned order) {
     if (__builtin_expect(order == 0, 1)) {
       FreePcpFast(p);
+    } else if (order <= kPcpMaxOrder) {
+      FreePcpFastHigh(p, order);
     } else {
       FreePagesGeneral(p, order);
     }
@@ -187,17 +191,28 @@ class BuddyAllocator {
   // then checks and reports).
   page* AllocPcpFast(gfp_t gfp, size_t mt);  // mt: a MigrateType
   void FreePcpFast(page* p);
+  // The same for a compound block of order 1..kPcpMaxOrder (Linux keeps pcp
+  // lists up to PAGE_ALLOC_COSTLY_ORDER since 5.14): the alloc gate is
+  // high_order_gate_, and the free also checks the tail pages (all of them
+  // PG_tail pointing at the head, with no reference and no mapping) before it
+  // writes anything.
+  page* AllocPcpFastHigh(gfp_t gfp, unsigned order, size_t mt);
+  void FreePcpFastHigh(page* p, unsigned order);
   page* AllocPagesGeneral(gfp_t gfp, unsigned order, int nid);
   void FreePagesGeneral(page* p, unsigned order);
   // Cold tails of the fast paths.
   page* ZeroNewPage(page* p);
-  void DrainPcpAndUnlock(PerCpuPages& pcp) MM_RELEASE(pcp.lock);
+  page* ZeroNewPages(page* p, unsigned order);
+  // Returns pages to the zone (PcpFreeCount of them, starting with the list
+  // `freed`, the block just freed, is on) and unlocks.
+  void DrainPcpAndUnlock(PerCpuPages& pcp, const page* freed) MM_RELEASE(pcp.lock);
   // Index of alloc_gate_'s second dimension for a request (0: Normal, 1: DMA).
   static unsigned GateIndex(ZoneType z) { return z == ZONE_DMA ? 1 : 0; }
   // Opens or closes the zone's alloc gate for every cpu of its node to match
   // pcp_enabled_ && nr_free > low watermark; the zone lock is held.
   void SyncAllocGate(Zone& zone) MM_EXCLUSIVE_LOCKS_REQUIRED(zone.lock);
   void SetPcpHigh(PerCpuPages& pcp, int high, int batch) MM_EXCLUSIVE_LOCKS_REQUIRED(pcp.lock);
+  void UpdatePcpHighAndBatch(Zone& zone);
   page* GetPageFromFreelist(AllocContext& ac, unsigned order, int wmark_index,
                             unsigned alloc_flags);
   page* AllocSlowpath(AllocContext& ac, gfp_t gfp, unsigned order);
@@ -210,7 +225,8 @@ class BuddyAllocator {
   void DelFromFreeArea(Zone& zone, page* p, unsigned order);
   void FreeOneBlock(Zone& zone, page* p, Pfn pfn, unsigned order, MigrateType mt);
   void FreeToPcp(Zone& zone, int slot, page* p, unsigned order, MigrateType mt);
-  void FreePcpBulk(Zone& zone, PerCpuPages& pcp, int pages) MM_EXCLUSIVE_LOCKS_REQUIRED(pcp.lock);
+  void FreePcpBulk(Zone& zone, PerCpuPages& pcp, int pages, unsigned pindex)
+      MM_EXCLUSIVE_LOCKS_REQUIRED(pcp.lock);
   void DrainZonePcp(Zone& zone, PerCpuPages& pcp) MM_EXCLUSIVE_LOCKS_REQUIRED(pcp.lock);
   uint64_t MovePageblockFree(Zone& zone, Pfn pageblock_start, MigrateType mt);
   bool WatermarkOk(const Zone& zone, unsigned order, uint64_t mark, ZoneType highest,
@@ -250,6 +266,10 @@ class BuddyAllocator {
   // lock-free by the fast path (one load for the zone, its pcp and its
   // watermark check); written under the zone's lock.
   std::atomic<PerCpuPages*> alloc_gate_[kMaxCpus][kMaxNrZones] = {};
+  // The same for orders 1..kPcpMaxOrder, open while the zone's
+  // high_order_gate_open holds (see zone.h): then __zone_watermark_ok at the
+  // low watermark passes for every order up to kPcpMaxOrder.
+  std::atomic<PerCpuPages*> high_order_gate_[kMaxCpus][kMaxNrZones] = {};
   // [cpu][node * kMaxNrZones + zone]: the cpu's pcp in that zone (nullptr where
   // unpopulated). Written at boot only.
   PerCpuPages* pcp_of_cpu_[kMaxCpus][kMaxNodes * kMaxNrZones] = {};

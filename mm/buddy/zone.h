@@ -3,12 +3,13 @@
 // LOCK ORDER (for this file and buddy_allocator.cc):
 //   PerCpuPages::lock  ->  Zone::lock
 //   - Zone::lock protects free_area[] (lists and counters), nr_free, the pageblock
-//     migratetypes, alloc_gate_open and the zone's buddy-path statistics.
+//     migratetypes, alloc_gate_open, high_order_gate_open and the zone's buddy-path statistics.
 //   - PerCpuPages::lock protects that cpu slot's lists, headroom, high, batch and
 //     statistics. On the host a "cpu" is a thread slot (several threads may share
 //     one), so the lock is needed even though it is almost never contended. The
-//     order-0 fast paths only try it once (SpinLock::TryLockOnce, one `lock bts` on
-//     x86) and take the general path if it is busy, as Linux's pcp_spin_trylock.
+//     fast paths (orders 0..kPcpMaxOrder) only try it once (SpinLock::TryLockOnce,
+//     one `lock bts` on x86) and take the general path if it is busy, as Linux's
+//     pcp_spin_trylock.
 //   - watermarks, managed_pages, lowmem_reserve are written at boot (or by
 //     SetMinFreeKbytes under every zone lock) and read lock-free.
 //   - nr_free is also read lock-free (relaxed) by watermark checks, as Linux's
@@ -82,6 +83,12 @@ struct alignas(kCacheLineSize) PerCpuPages {
   List lists[kPcpMaxOrder + 1][kNrMigrateTypes] MM_GUARDED_BY(lock);
   uint64_t pgalloc MM_GUARDED_BY(lock) = 0;
   uint64_t pgfree MM_GUARDED_BY(lock) = 0;
+  // pgalloc and pgfree when the slot last drained (because it reached high):
+  // with no allocation since, the frees since are a burst, and the next drain
+  // returns that many pages (up to high - batch) instead of a batch, as Linux's
+  // pcp->free_count makes nr_pcp_free grow over consecutive frees.
+  uint64_t pgalloc_at_drain MM_GUARDED_BY(lock) = 0;
+  uint64_t pgfree_at_drain MM_GUARDED_BY(lock) = 0;
   // [mt]: PageHeadWordOf(zone's node, zone, mt), the head word the order-0
   // fast path stores whole into a page it takes from lists[0][mt] (flags 0;
   // order, node, zone and free_mt as they already are). Set at boot.
@@ -107,6 +114,11 @@ struct Zone {
   // the zone (BuddyAllocator's alloc gate). Recomputed when a zone-lock section
   // that changed nr_free or the watermarks ends.
   bool alloc_gate_open MM_GUARDED_BY(lock) = false;
+  // The same for orders 1..kPcpMaxOrder: alloc_gate_open, nr_free above low by
+  // at least 2^kPcpMaxOrder - 1 more, and a free block of order >=
+  // kPcpMaxOrder in free_area (so __zone_watermark_ok holds for any order up
+  // to kPcpMaxOrder). Recomputed with alloc_gate_open.
+  bool high_order_gate_open MM_GUARDED_BY(lock) = false;
   FreeArea free_area[kNrPageOrders];  // lists and counters written under lock
   uint8_t* pageblock_mt = nullptr;   // migratetype per pageblock of the span
   PerCpuPages* pcp = nullptr;        // [nr_cpus]
