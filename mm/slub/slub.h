@@ -389,7 +389,10 @@ class Slub {
   }
 
   // kfree's entry: pg is obj's head page, a PG_slab page of cache s (the caller
-  // read s from it), so the slow path need not look it up again.
+  // read s from it), so the slow path need not look it up again. In order: the
+  // active slab (the hot pair), the last partial slab's run (a batch), the
+  // local sheaf for any other slab frozen to this cpu (random frees: inline,
+  // so that they take no call), then the general path.
   [[gnu::always_inline]] void FreeInSlab(kmem_cache* s, void* obj, page* pg, const void* caller,
                                          unsigned cpu = platform::FastCpuId()) {
     SlubCpu* c = CpuOf(s, cpu);
@@ -397,7 +400,28 @@ class Slub {
       FreeOnCpu(s, obj, caller, cpu, c);
       return;
     }
-    FreeSlowPage(s, obj, caller, cpu, pg);
+    if (FreeToLastPartial(s, obj, c)) return;
+    if (FreeToOwnSheaf(obj, pg, cpu, c)) return;
+    FreeOwnPartial(s, obj, caller, cpu, pg);
+  }
+  // A free into a slab frozen to this cpu (not its active slab) goes into the
+  // local sheaf when there is one with room and obj is not one of its two
+  // newest entries (a double free; FreeOwnPartial reports it). pg is obj's
+  // head page, a slab page of obj's cache. Returns false to leave obj to the
+  // general path. kfree's only: kmem_cache_free's miss path (FreeSlow) looks
+  // the page up out of line and goes through FreeOwnPartial, whose run
+  // detection this skips (a batch's frees reach it once the sheaf is full).
+  [[gnu::always_inline]] static bool FreeToOwnSheaf(void* obj, page* pg, unsigned cpu, SlubCpu* c) {
+    Sheaf* sh = c->sheaf;
+    if (__builtin_expect(sh == nullptr || Owner(pg) != cpu + 1, 0)) return false;
+    const uint32_t n = sh->size;
+    if (__builtin_expect(n >= sh->cap || (n != 0 && sh->objs[n - 1] == obj) ||
+                             (n > 1 && sh->objs[n - 2] == obj), 0)) {
+      return false;
+    }
+    sh->objs[n] = obj;
+    sh->size = n + 1;
+    return true;
   }
 
   // Bulk: the cpu is looked up once for the whole batch.

@@ -417,11 +417,20 @@ TEST(SlubLockFree, ConsecutiveFreesIntoOnePartialSlabSkipThePageLookup) {
 // and are handed out again by the next allocations, newest first, with no
 // slab switch; a full sheaf lets the next own free go straight to its slab;
 // a double free of a sheaved object is reported and changes nothing.
-TEST(SlubLockFree, OwnFreesComeBackThroughTheSheafWithoutASlabSwitch) {
+// Run through kmem_cache_free and through kfree (whose inline path,
+// FreeToOwnSheaf, must keep the same decisions and the double-free report).
+void OwnFreesThroughTheSheaf(bool via_kfree) {
   testing::SlabEnv env(AllocatorKind::kSlub, 64 << 20);
   SlabSystem& sys = env.sys();
   kmem_cache* s = sys.CreateCache("ownsheaf", 64, 0, 0, nullptr);
   ASSERT_NE(s, nullptr);
+  auto free_obj = [&](void* p) {
+    if (via_kfree) {
+      sys.Kfree(p);
+    } else {
+      sys.Free(s, p);
+    }
+  };
   const unsigned per_slab = s->objects;
   const unsigned cap = S::CacheOf(s)->sheaf_cap;
   ASSERT_GE(cap, 4u);
@@ -437,7 +446,7 @@ TEST(SlubLockFree, OwnFreesComeBackThroughTheSheafWithoutASlabSwitch) {
   ASSERT_GE(parked, nslabs - 1);
   // One object of each of three parked slabs: the slabs stay parked and full.
   void* freed[3] = {v[0], v[per_slab], v[2 * per_slab]};
-  for (void* p : freed) sys.Free(s, p);
+  for (void* p : freed) free_obj(p);
   EXPECT_EQ(S::SheafObjects(c), 3u);
   EXPECT_EQ(c->nr_parked, parked);
   EXPECT_EQ(c->nr_partial, 0u);
@@ -445,7 +454,7 @@ TEST(SlubLockFree, OwnFreesComeBackThroughTheSheafWithoutASlabSwitch) {
   EXPECT_TRUE(sys.CheckInvariants());
   {
     LogCapture log;
-    sys.Free(s, v[per_slab]);  // the newest but one again
+    free_obj(v[per_slab]);  // the newest but one again
     EXPECT_TRUE(log.Contains("already free (double free)")) << log.text();
   }
   EXPECT_EQ(S::SheafObjects(c), 3u);
@@ -458,22 +467,24 @@ TEST(SlubLockFree, OwnFreesComeBackThroughTheSheafWithoutASlabSwitch) {
   EXPECT_TRUE(sys.CheckInvariants());
   // Fill the sheaf with one object from each of `cap` slabs; the next own free
   // finds it full and goes to its slab (unparked to the partial list).
-  for (unsigned k = 0; k < cap; ++k) sys.Free(s, v[k * per_slab + 1]);
+  for (unsigned k = 0; k < cap; ++k) free_obj(v[k * per_slab + 1]);
   EXPECT_EQ(S::SheafObjects(c), cap);
   page* last = HeadPageOf(sys.pages(), v[cap * per_slab + 1]);
-  sys.Free(s, v[cap * per_slab + 1]);
+  free_obj(v[cap * per_slab + 1]);
   EXPECT_EQ(S::SheafObjects(c), cap);
   EXPECT_EQ(last->inuse, per_slab - 1);
   EXPECT_EQ(c->nr_partial, 1u);
   EXPECT_TRUE(sys.CheckInvariants());
   for (unsigned k = 0; k < 3; ++k) v[k * per_slab] = nullptr;  // handed out again above
   for (unsigned k = 0; k <= cap; ++k) v[k * per_slab + 1] = nullptr;
-  for (void* p : v) sys.Free(s, p);
-  for (void* p : freed) sys.Free(s, p);
+  for (void* p : v) free_obj(p);
+  for (void* p : freed) free_obj(p);
   EXPECT_TRUE(sys.CheckInvariants());
   EXPECT_EQ(sys.Shrink(s), 0);
   EXPECT_EQ(sys.DestroyCache(s), 0);
 }
+TEST(SlubLockFree, OwnFreesComeBackThroughTheSheafWithoutASlabSwitch) { OwnFreesThroughTheSheaf(false); }
+TEST(SlubLockFree, OwnKfreesComeBackThroughTheSheafWithoutASlabSwitch) { OwnFreesThroughTheSheaf(true); }
 
 // A producer whose objects are all freed by another thread keeps reusing its
 // own slabs (parked, then collected): the slab count stays bounded.
