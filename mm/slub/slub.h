@@ -204,7 +204,9 @@ struct alignas(kCacheLineSize) SlubCpu {
   uintptr_t slab_start;  // address of the active slab's first slot; 0 if none
   uintptr_t slab_bytes;  // objects * size of the active slab; 0 if none
   page* slab;            // the active (frozen) slab, or nullptr
-  page* partial;         // frozen per-cpu partial slabs, oldest first, via page->lru.next
+  // The local sheaf (see SHEAVES below), in this line with the fields every
+  // fast path reads: a random kmalloc/kfree mix pops and pushes it.
+  Sheaf* sheaf;
   // The cpu-partial slab this cpu last freed into (nullptr: none), and, once
   // two frees in a row went to it, its bounds (free_bytes 0: not yet): the
   // next free into it is then a plain push with no page lookup.
@@ -214,19 +216,19 @@ struct alignas(kCacheLineSize) SlubCpu {
   uint32_t nr_partial;
   // Second line: slow-path state, the parked slabs (owner only) and the flag
   // other cpus raise.
-  alignas(kCacheLineSize) page* partial_tail;  // newest partial slab (nullptr iff none)
+  alignas(kCacheLineSize) page* partial;  // frozen per-cpu partial slabs, oldest first, via page->lru.next
+  page* partial_tail;                     // newest partial slab (nullptr iff none)
   List parked;  // full slabs still frozen to this cpu, via page->lru
   unsigned nr_parked;
   // SHEAVES (non-debug caches with sheaf_cap != 0; nullptr until first used).
-  // `sheaf`: frees into slabs this cpu may reuse (its own partial and parked
-  // slabs, unfrozen slabs); allocations pop it. `rsheaf`: frees into slabs
+  // `sheaf` (first line): frees into slabs this cpu may reuse (its own partial
+  // and parked slabs, unfrozen slabs); allocations pop it. `rsheaf`: frees into slabs
   // frozen to ANOTHER cpu; never allocated from by this cpu (so an object of
   // another cpu's slab is not handed out next to that cpu's objects: no
   // passive false sharing); when full it goes to the barn, where the next cpu
   // whose sheaf runs dry takes it (a producer gets its consumer's frees back
   // without the objects being touched). Entries are allocated objects to their
   // slabs; |sheaf|, |rsheaf| <= cap.
-  Sheaf* sheaf;
   Sheaf* rsheaf;
   // Set (a plain atomic store) by a cpu whose remote free made the remote stack
   // of one of this cpu's frozen slabs non-empty: the owner then looks for
