@@ -89,7 +89,7 @@
 //   (S8) sheaves: every entry of a cpu's sheaf/rsheaf and of a barn's full
 //        sheaves is an allocated object boundary of a slab of this cache
 //        (not on its slab's free chains) and no entry appears twice in a
-//        sheaf; size <= cap == sheaf_cap; a barn's nr_full == |full| <=
+//        sheaf, whose two guard slots are nullptr; size <= cap == sheaf_cap; a barn's nr_full == |full| <=
 //        barn_max with every full sheaf at cap, nr_empty == |empty| of size 0,
 //        and nr_sheaves == nr_full + nr_empty + the sheaves its cpus hold.
 //        Debug caches and caches with sheaf_cap 0 have none.
@@ -164,16 +164,28 @@ inline constexpr unsigned kParkedScan = 32;  // parked slabs CollectParked looks
 // are exchanged with the node's barn; only a sheaf the barn has no room for is
 // flushed back to its slabs. A sheaf is a 256-byte container carved out of
 // pages the cache takes from the page source (16 per page).
-inline constexpr unsigned kSheafMax = 30;       // entries a container holds
-inline constexpr unsigned kSheafBytes = 8192;   // object bytes per sheaf: capacity = min(30, 8 KiB / size)
+inline constexpr unsigned kSheafMax = 28;       // entries a container holds
+inline constexpr unsigned kSheafBytes = 8192;   // object bytes per sheaf: capacity = min(28, 8 KiB / size)
 inline constexpr unsigned kSheafMinCap = 4;     // below this (objects over 2 KiB): no sheaves
 inline constexpr unsigned kBarnBytes = 32768;   // object bytes the barn holds in full sheaves
 inline constexpr unsigned kBarnMaxFull = 16;    // and at most this many full sheaves
+// Entries live in slot[2 .. 2 + size); slot[0] and slot[1] are always nullptr,
+// so that a push compares obj with the two newest entries (the double-free
+// check) without first testing how many there are: below two entries it
+// meets the guards, which no object equals.
 struct Sheaf {
   Sheaf* next;   // barn list link (unused while a cpu holds it)
-  uint32_t size; // entries objs[0..size): allocated objects of this cache (counted in use)
+  uint32_t size; // entries objs()[0..size): allocated objects of this cache (counted in use)
   uint32_t cap;  // capacity, <= kSheafMax (the cache's sheaf_cap)
-  void* objs[kSheafMax];
+  void* slot[2 + kSheafMax];
+  void** objs() { return slot + 2; }
+  void* const* objs() const { return slot + 2; }
+  // True iff obj is one of the two newest entries (size may be 0 or 1).
+  // (A 64-bit index: size + 1 then folds into the address, with no register.)
+  bool NewestTwoHold(const void* obj) const {
+    const size_t n = size;
+    return slot[n + 1] == obj || slot[n] == obj;
+  }
 };
 static_assert(sizeof(Sheaf) == 256);
 
@@ -416,13 +428,10 @@ class Slub {
   [[gnu::always_inline]] static bool FreeToOwnSheaf(void* obj, page* pg, unsigned cpu, SlubCpu* c) {
     Sheaf* sh = c->sheaf;
     if (__builtin_expect(sh == nullptr || Owner(pg) != cpu + 1, 0)) return false;
-    const uint32_t n = sh->size;
-    if (__builtin_expect(n >= sh->cap || (n != 0 && sh->objs[n - 1] == obj) ||
-                             (n > 1 && sh->objs[n - 2] == obj), 0)) {
-      return false;
-    }
-    sh->objs[n] = obj;
-    sh->size = n + 1;
+    const size_t n = sh->size;
+    if (__builtin_expect(n >= sh->cap || sh->NewestTwoHold(obj), 0)) return false;
+    sh->objs()[n] = obj;
+    sh->size = static_cast<uint32_t>(n + 1);
     return true;
   }
 
@@ -468,7 +477,7 @@ class Slub {
     }
     // The local sheaf (see SHEAVES), before the slow path.
     if (Sheaf* sh = c->sheaf; sh != nullptr && sh->size != 0) {
-      obj = sh->objs[--sh->size];
+      obj = sh->objs()[--sh->size];
       if (__builtin_expect((gfp & __GFP_ZERO) != 0, 0)) __builtin_memset(obj, 0, s->object_size);
       return obj;
     }
@@ -590,11 +599,10 @@ class Slub {
       // nothing in use is a double free, reported by FreeSlower.)
       Sheaf* sh = (w & kFrozen) != 0 ? c->rsheaf : (StateInuse(w) != 0 ? c->sheaf : nullptr);
       if (__builtin_expect(sh != nullptr, 1)) {
-        const uint32_t n = sh->size;
-        if (__builtin_expect(n < sh->cap && (n == 0 || sh->objs[n - 1] != obj) &&
-                                 (n < 2 || sh->objs[n - 2] != obj), 1)) {
-          sh->objs[n] = obj;
-          sh->size = n + 1;
+        const size_t n = sh->size;
+        if (__builtin_expect(n < sh->cap && !sh->NewestTwoHold(obj), 1)) {
+          sh->objs()[n] = obj;
+          sh->size = static_cast<uint32_t>(n + 1);
           return;
         }
       }
@@ -611,13 +619,13 @@ class Slub {
   [[gnu::always_inline]] void SheafPush(kmem_cache* s, unsigned cpu, Sheaf** slot, void* obj) {
     Sheaf* sh = *slot;
     if (__builtin_expect(sh != nullptr && sh->size < sh->cap, 1)) {
-      const uint32_t n = sh->size;
-      if (__builtin_expect(n != 0 && (sh->objs[n - 1] == obj || (n > 1 && sh->objs[n - 2] == obj)), 0)) {
+      const size_t n = sh->size;
+      if (__builtin_expect(sh->NewestTwoHold(obj), 0)) {
         ReportDoubleFree(s, obj);
         return;
       }
-      sh->objs[n] = obj;
-      sh->size = n + 1;
+      sh->objs()[n] = obj;
+      sh->size = static_cast<uint32_t>(n + 1);
       return;
     }
     SheafPushSlow(s, cpu, slot, obj);

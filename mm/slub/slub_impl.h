@@ -320,7 +320,7 @@ void* Slub<PS>::AllocSlow(kmem_cache* s, gfp_t gfp, const void* caller) {
   // The local sheaf, else a full sheaf from the barn (see SHEAVES in slub.h).
   if (Sheaf* sh = c->sheaf; (sh != nullptr && sh->size != 0) || TakeFullSheaf(s, c, cpu)) {
     sh = c->sheaf;
-    obj = sh->objs[--sh->size];
+    obj = sh->objs()[--sh->size];
     if (gfp & __GFP_ZERO) __builtin_memset(obj, 0, s->object_size);
     return obj;
   }
@@ -442,6 +442,7 @@ Sheaf* Slub<PS>::GetEmptySheaf(kmem_cache* s, SlubBarn& b) {
     first[i].next = i + 1 < kPerPage ? &first[i + 1] : nullptr;
     first[i].size = 0;
     first[i].cap = sc->sheaf_cap;
+    first[i].slot[0] = first[i].slot[1] = nullptr;  // the guards (see Sheaf)
   }
   first[0].next = nullptr;  // returned; first[1..] join the empty list
   SpinLockGuard guard(b.lock);
@@ -476,7 +477,7 @@ void Slub<PS>::SheafPushSlow(kmem_cache* s, unsigned cpu, Sheaf** slot, void* ob
   Sheaf* sh = *slot;
   if (sh != nullptr) {  // full
     for (uint32_t i = sh->size; i-- > 0 && i + 2 >= sh->size;) {
-      if (__builtin_expect(sh->objs[i] == obj, 0)) {
+      if (__builtin_expect(sh->objs()[i] == obj, 0)) {
         ReportDoubleFree(s, obj);
         return;
       }
@@ -527,7 +528,7 @@ void Slub<PS>::SheafPushSlow(kmem_cache* s, unsigned cpu, Sheaf** slot, void* ob
     ReturnRun(s, HeadPageOf(*pages_, obj), obj, obj, 1, cpu);
     return;
   }
-  sh->objs[sh->size++] = obj;
+  sh->objs()[sh->size++] = obj;
 }
 
 template <PageSource PS>
@@ -597,7 +598,7 @@ void Slub<PS>::FlushSheaf(kmem_cache* s, Sheaf* sh, unsigned cpu) {
   const unsigned size = sh->size < kSheafMax ? sh->size : kSheafMax;
   sh->size = 0;
   for (unsigned i = 0; i < size; ++i) {
-    void* p = sh->objs[i];
+    void* p = sh->objs()[i];
     unsigned h = static_cast<unsigned>((reinterpret_cast<uintptr_t>(p) >> 3) * 0x9E3779B1u) >> 26;
     bool dup = false;
     while (seen[h] != nullptr) {
@@ -1147,16 +1148,17 @@ bool Slub<PS>::CheckCache(kmem_cache* s) {
   };
   unsigned attached[kMaxNodes] = {};
   auto sheaf_entries_ok = [&](Sheaf* sh) {
+    if (sh->slot[0] != nullptr || sh->slot[1] != nullptr) fail("sheaf guard slot not nullptr", sh);
     const unsigned n = sh->size < kSheafMax ? sh->size : kSheafMax;
     for (unsigned i = 0; i < n; ++i) {
-      void* p = sh->objs[i];
+      void* p = sh->objs()[i];
       page* pg = HeadPageOf(*pages_, p);
       if (pg == nullptr || (pg->flags & PG_slab) == 0 || pg->slab_cache != s || !IsObjectOf(s, pg, p)) {
         fail("sheaf entry not an object of this cache", p);
         return;
       }
       for (unsigned j = 0; j < i; ++j) {
-        if (sh->objs[j] == p) fail("sheaf entry twice (double free)", p);
+        if (sh->objs()[j] == p) fail("sheaf entry twice (double free)", p);
       }
       unsigned k = 0;
       for (void* f = SlabFreelist(s, pg); f != nullptr && k++ <= pg->objects; f = GetFreePointer(s, f)) {

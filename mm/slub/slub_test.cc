@@ -446,7 +446,15 @@ void OwnFreesThroughTheSheaf(bool via_kfree) {
   ASSERT_GE(parked, nslabs - 1);
   // One object of each of three parked slabs: the slabs stay parked and full.
   void* freed[3] = {v[0], v[per_slab], v[2 * per_slab]};
-  for (void* p : freed) free_obj(p);
+  free_obj(freed[0]);
+  {
+    LogCapture log;
+    free_obj(freed[0]);  // the only entry (the check meets a guard slot too)
+    EXPECT_TRUE(log.Contains("already free (double free)")) << log.text();
+  }
+  EXPECT_EQ(S::SheafObjects(c), 1u);
+  free_obj(freed[1]);
+  free_obj(freed[2]);
   EXPECT_EQ(S::SheafObjects(c), 3u);
   EXPECT_EQ(c->nr_parked, parked);
   EXPECT_EQ(c->nr_partial, 0u);
@@ -709,7 +717,7 @@ TEST(SlubRemoteBuffer, RemoteFreesAreBufferedAndComeBackOnFlush) {
     // In this cpu's remote sheaf, the owner's slab untouched (no remote stack yet).
     EXPECT_EQ(S::SheafObjects(c), 10u);
     ASSERT_NE(c->rsheaf, nullptr);
-    EXPECT_EQ(c->rsheaf->objs[9], v[9]);
+    EXPECT_EQ(c->rsheaf->objs()[9], v[9]);
     EXPECT_EQ(Remote(pg).load(), kFrozen);
     SlabInfo info;
     sys.slub().GetSlabinfo(s, &info);
@@ -943,18 +951,27 @@ TEST(SlubSheaves, CheckCacheCatchesABadSheafEntry) {
   ASSERT_NE(c->sheaf, nullptr);
   ASSERT_EQ(c->sheaf->size, 1u);
   EXPECT_TRUE(sys.CheckInvariants());
-  c->sheaf->objs[0] = static_cast<char*>(v[0]) + 8;  // not an object boundary
+  c->sheaf->objs()[0] = static_cast<char*>(v[0]) + 8;  // not an object boundary
   {
     LogCapture log;
     EXPECT_FALSE(sys.CheckInvariants());
     EXPECT_TRUE(log.Contains("sheaf entry not an object")) << log.text();
   }
   // An object that is free in its slab (flushed there, then put back by hand).
-  c->sheaf->objs[0] = v[0];
+  c->sheaf->objs()[0] = v[0];
+  EXPECT_TRUE(sys.CheckInvariants());
+  // A guard slot that is not nullptr (the double-free check relies on them).
+  c->sheaf->slot[1] = v[1];
+  {
+    LogCapture log;
+    EXPECT_FALSE(sys.CheckInvariants());
+    EXPECT_TRUE(log.Contains("sheaf guard slot not nullptr")) << log.text();
+  }
+  c->sheaf->slot[1] = nullptr;
   EXPECT_TRUE(sys.CheckInvariants());
   sys.slub().FlushSheaves(s, platform::FastCpuId());
   ASSERT_EQ(c->sheaf->size, 0u);
-  c->sheaf->objs[0] = v[0];
+  c->sheaf->objs()[0] = v[0];
   c->sheaf->size = 1;
   {
     LogCapture log;
