@@ -4,7 +4,7 @@
 //   valgrind --tool=callgrind --cache-sim=yes --callgrind-out-file=/dev/null \
 //       bazel-bin/bench/workload_loop N WORKLOAD CONTENDER
 // WORKLOAD: random-1e4, random-1e5 (SlotReplace over the power-law sizes),
-// hot-SIZE (HotPair). CONTENDER: slub, slab, slob (kmalloc) or a peer (glibc,
+// large (SlotReplace over 64 KiB..4 MiB), hot-SIZE (HotPair). CONTENDER: slub, slab, slob (kmalloc) or a peer (glibc,
 // jemalloc, mimalloc, tcmalloc). Run two N and divide the difference of the
 // totals by the difference of N: setup, boot and teardown cancel out.
 #include <cstdio>
@@ -32,8 +32,13 @@ int Run(Api& api, const char* workload, long n) {
     if (exp < 2 || exp > 6) return 2;
     uint32_t slots = 1;
     for (int i = 0; i < exp; ++i) slots *= 10;
-    // As allocators_driver.cc's random rows: seed 42, the end of each object touched.
-    bench::SlotReplace<Api> w(api, bench::RandomSizes(), slots, 42, true);
+    // As allocators_driver.cc's random rows: seed 42, only the first bytes written.
+    bench::SlotReplace<Api> w(api, bench::RandomSizes(), slots, 42, false);
+    Steps(w, n);
+    return 0;
+  }
+  if (strcmp(workload, "large") == 0) {  // the large row: 16 slots, the last byte written too
+    bench::SlotReplace<Api> w(api, bench::LargeSizes(), 16, 42, true);
     Steps(w, n);
     return 0;
   }
@@ -49,7 +54,7 @@ int Run(Api& api, const char* workload, long n) {
 
 int main(int argc, char** argv) {
   if (argc != 4) {
-    fprintf(stderr, "usage: %s N random-1e4|random-1e5|hot-SIZE slub|slab|slob|PEER\n", argv[0]);
+    fprintf(stderr, "usage: %s N random-1e4|random-1e5|large|hot-SIZE slub|slab|slob|PEER\n", argv[0]);
     return 2;
   }
   const long n = atol(argv[1]);
