@@ -4,7 +4,8 @@
 //   valgrind --tool=callgrind --cache-sim=yes --callgrind-out-file=/dev/null \
 //       bazel-bin/bench/workload_loop N WORKLOAD CONTENDER
 // WORKLOAD: random-1e4, random-1e5 (SlotReplace over the power-law sizes),
-// large (SlotReplace over 64 KiB..4 MiB), hot-SIZE (HotPair). CONTENDER: slub, slab, slob (kmalloc) or a peer (glibc,
+// large (SlotReplace over 64 KiB..4 MiB), hot-SIZE (HotPair), batch-lifo and
+// batch-fifo (Batch: a step is 1000 allocations then 1000 frees). CONTENDER: slub, slab, slob (kmalloc) or a peer (glibc,
 // jemalloc, mimalloc, tcmalloc). Run two N and divide the difference of the
 // totals by the difference of N: setup, boot and teardown cancel out.
 #include <cstdio>
@@ -42,6 +43,12 @@ int Run(Api& api, const char* workload, long n) {
     Steps(w, n);
     return 0;
   }
+  if (strcmp(workload, "batch-lifo") == 0 || strcmp(workload, "batch-fifo") == 0) {
+    // One step: 1000 allocations of 64 bytes, then 1000 frees.
+    bench::Batch<Api> w(api, strcmp(workload, "batch-fifo") == 0);
+    Steps(w, n);
+    return 0;
+  }
   if (strncmp(workload, "hot-", 4) == 0) {
     bench::HotPair<Api> w(api, strtoul(workload + 4, nullptr, 10));
     Steps(w, n);
@@ -54,7 +61,7 @@ int Run(Api& api, const char* workload, long n) {
 
 int main(int argc, char** argv) {
   if (argc != 4) {
-    fprintf(stderr, "usage: %s N random-1e4|random-1e5|large|hot-SIZE slub|slab|slob|PEER\n", argv[0]);
+    fprintf(stderr, "usage: %s N random-1e4|random-1e5|large|hot-SIZE|batch-lifo|batch-fifo slub|slab|slob|PEER\n", argv[0]);
     return 2;
   }
   const long n = atol(argv[1]);
