@@ -3,7 +3,8 @@
 // /proc/slabinfo, and the runtime dispatch to the allocator chosen once at boot.
 //
 // DISPATCH. Every entry point makes one branch on kind_ (fixed at Init), SLUB
-// first, and then calls the selected allocator's member function directly;
+// first (the hot ones none, given kKnownSlub by a caller that already knows),
+// and then calls the selected allocator's member function directly;
 // each allocator satisfies the ObjectAllocator concept, so SLUB's and SLAB's
 // fast paths are inlined into the entry points and SLOB's is one call: no
 // virtual call, no function pointer. Adding
@@ -92,9 +93,14 @@ class BasicSlabSystem {
 
   // `caller` (recorded by SLAB_STORE_USER) defaults to the return address of
   // the function the call is written in: the facade's caller.
+  // The hot entry points (Alloc, Free, Kmalloc, Kfree) take kKnownSlub = true
+  // from a caller that knows kind() is kSlub (the facade keeps a pointer that
+  // is set only then): the same SLUB arm without the branch on kind_.
+  template <bool kKnownSlub = false>
   [[gnu::always_inline]] void* Alloc(kmem_cache* s, gfp_t gfp,
                                      const void* caller = __builtin_return_address(0)) {
-    if (kind_ == AllocatorKind::kSlub) [[likely]] return slub_.Alloc(s, gfp, caller, platform::FastCpuId());
+    if (kKnownSlub || kind_ == AllocatorKind::kSlub) [[likely]]
+      return slub_.Alloc(s, gfp, caller, platform::FastCpuId());
     if (kind_ == AllocatorKind::kSlab) return slab_.Alloc(s, gfp, caller, platform::FastCpuId());
     return SlobAlloc(s, gfp, caller);
   }
@@ -102,10 +108,12 @@ class BasicSlabSystem {
     const void* caller = __builtin_return_address(0);
     return Dispatch([=](auto& a) { return a.Alloc(s, gfp | __GFP_ZERO, caller); });
   }
+  template <bool kKnownSlub = false>
   [[gnu::always_inline]] void Free(kmem_cache* s, void* obj,
                                    const void* caller = __builtin_return_address(0)) {
     if (obj == nullptr) return;
-    if (kind_ == AllocatorKind::kSlub) [[likely]] return slub_.Free(s, obj, caller, platform::FastCpuId());
+    if (kKnownSlub || kind_ == AllocatorKind::kSlub) [[likely]]
+      return slub_.Free(s, obj, caller, platform::FastCpuId());
     if (kind_ == AllocatorKind::kSlab) return slab_.Free(s, obj, caller, platform::FastCpuId());
     SlobFree(s, obj, caller);
   }
@@ -123,12 +131,13 @@ class BasicSlabSystem {
   unsigned CacheSize(const kmem_cache* s) const { return s->object_size; }
 
   // ---- kmalloc family ----
+  template <bool kKnownSlub = false>
   [[gnu::always_inline]] void* Kmalloc(size_t size, gfp_t gfp,
                                        const void* caller = __builtin_return_address(0)) {
     if (__builtin_expect(size - 1 < kKmallocMaxCacheSize, 1)) {
       // SLUB and SLAB allocate from the size class's cache; SLOB (exact
       // sizes, no classes) takes the request whole.
-      if (kind_ == AllocatorKind::kSlub) [[likely]]
+      if (kKnownSlub || kind_ == AllocatorKind::kSlub) [[likely]]
         return slub_.Alloc(kmalloc_[KmallocIndex(size)], gfp, caller, platform::FastCpuId());
       if (kind_ == AllocatorKind::kSlab)
         return slab_.Alloc(kmalloc_[KmallocIndex(size)], gfp, caller, platform::FastCpuId());
@@ -154,6 +163,7 @@ class BasicSlabSystem {
   // ZERO_SIZE_PTR; on failure returns nullptr and leaves p alone.
   void* Krealloc(const void* p, size_t new_size, gfp_t gfp);
   // Accepts nullptr and ZERO_SIZE_PTR.
+  template <bool kKnownSlub = false>
   [[gnu::always_inline]] void Kfree(const void* p, const void* caller = __builtin_return_address(0)) {
     if (ZERO_OR_NULL_PTR(p)) return;
     // The cpu is read before the page: the relaxed atomic load of page->flags
@@ -166,7 +176,8 @@ class BasicSlabSystem {
       void* obj = const_cast<void*>(p);
       // SLUB is given the head page already looked up (FreeInSlab); the
       // others look it up again.
-      if (kind_ == AllocatorKind::kSlub) [[likely]] return slub_.FreeInSlab(s, obj, pg, caller, cpu);
+      if (kKnownSlub || kind_ == AllocatorKind::kSlub) [[likely]]
+        return slub_.FreeInSlab(s, obj, pg, caller, cpu);
       if (kind_ == AllocatorKind::kSlab) return slab_.Free(s, obj, caller, cpu);
       SlobFree(s, obj, caller);
       return;
