@@ -93,6 +93,9 @@
 //        barn_max with every full sheaf at cap, nr_empty == |empty| of size 0,
 //        and nr_sheaves == nr_full + nr_empty + the sheaves its cpus hold.
 //        Debug caches and caches with sheaf_cap 0 have none.
+//   (S9) a cpu's remote run (rrun_start/rrun_bytes, bytes != 0) is exactly
+//        the bounds of a slab of this cache, and the cpu's rsheaf holds at
+//        least one object of it; rrun_bytes == 0 => rrun_start == 0.
 //   Debug caches never use the cpu structures: every operation runs under the
 //   node lock, and every object carries a state tag (slab_debug.h); quarantined
 //   objects count as in use.
@@ -217,6 +220,15 @@ struct alignas(kCacheLineSize) SlubCpu {
   alignas(kCacheLineSize) page* partial_tail;  // newest partial slab (nullptr iff none)
   List parked;  // full slabs still frozen to this cpu, via page->lru
   unsigned nr_parked;
+  // THE REMOTE RUN: the bounds of the slab of the newest rsheaf entry pushed
+  // by FreeRemote/FreeSlower (a slab frozen to another cpu when that free
+  // looked at its page); rrun_bytes 0: none. A kmem_cache_free that misses
+  // the active and last-partial bounds and falls inside them goes straight
+  // into rsheaf, with no page lookup (a consumer frees its producer's objects
+  // slab by slab). Invariant: rrun_bytes != 0 => rsheaf holds an object of
+  // that slab (set only right after such a push, cleared whenever rsheaf is
+  // handed over or flushed), so the slab is live and a slab of this cache.
+  uint32_t rrun_bytes;
   // SHEAVES (non-debug caches with sheaf_cap != 0; nullptr until first used).
   // `sheaf`: frees into slabs this cpu may reuse (its own partial and parked
   // slabs, unfrozen slabs); allocations pop it. `rsheaf`: frees into slabs
@@ -228,6 +240,7 @@ struct alignas(kCacheLineSize) SlubCpu {
   // slabs; |sheaf|, |rsheaf| <= cap.
   Sheaf* sheaf;
   Sheaf* rsheaf;
+  uintptr_t rrun_start;  // first slot of the remote run's slab (see THE REMOTE RUN)
   // Set (a plain atomic store) by a cpu whose remote free made the remote stack
   // of one of this cpu's frozen slabs non-empty: the owner then looks for
   // parked slabs with remote frees before taking a node's or a new slab.
@@ -496,8 +509,35 @@ class Slub {
   // (Out of line, so that the fast paths stay small enough for the compiler to
   // inline the dispatch's lambdas.)
   [[gnu::noinline]] void FreeSlow(kmem_cache* s, void* obj, const void* caller, unsigned cpu) {
-    if (FreeToLastPartial(s, obj, CpuOf(s, cpu))) return;
+    SlubCpu* c = CpuOf(s, cpu);
+    if (FreeToLastPartial(s, obj, c)) return;
+    if (FreeToRemoteRun(obj, c)) return;
     FreeOwnPartial(s, obj, caller, cpu, HeadPageOf(*pages_, obj));
+  }
+  // A free into the slab of the remote run (see THE REMOTE RUN): into rsheaf
+  // with no page lookup, while it has room and obj is neither of its two
+  // newest entries (anything else takes the general path, which reports).
+  [[gnu::always_inline]] static bool FreeToRemoteRun(void* obj, SlubCpu* c) {
+    if (__builtin_expect(reinterpret_cast<uintptr_t>(obj) - c->rrun_start < c->rrun_bytes, 1)) {
+      Sheaf* sh = c->rsheaf;
+      const uint32_t n = sh->size;  // >= 1: rsheaf holds an object of the run's slab
+      if (__builtin_expect(n < sh->cap && sh->objs[n - 1] != obj && (n < 2 || sh->objs[n - 2] != obj), 1)) {
+        sh->objs[n] = obj;
+        sh->size = n + 1;
+        return true;
+      }
+    }
+    return false;
+  }
+  // obj, of slab pg, has just been pushed onto c->rsheaf: pg's bounds become
+  // the remote run.
+  void SetRemoteRun(kmem_cache* s, SlubCpu* c, const page* pg) {
+    c->rrun_start = SlabBase(pg);
+    c->rrun_bytes = pg->objects * s->size;
+  }
+  static void ClearRemoteRun(SlubCpu* c) {
+    c->rrun_start = 0;
+    c->rrun_bytes = 0;
   }
   // FreeSlow with obj's head page (nullptr if obj is outside the page source).
   [[gnu::noinline]] void FreeSlowPage(kmem_cache* s, void* obj, const void* caller, unsigned cpu,
@@ -551,18 +591,24 @@ class Slub {
   // of s, one load of its state word, the sheaf it chooses present and not
   // full (a cpu holds sheaves only for a non-debug cache with sheaf_cap != 0,
   // so neither is tested here), and no repeat of the sheaf's two newest
-  // entries. Anything else, including every report, is FreeSlower's (whose
-  // SheafPush makes the same push; calling SheafPush here instead measured 5
-  // instructions more per random replacement and per prodcons object).
+  // entries. A slab frozen to another cpu goes to FreeToRemoteSheaf (a tail
+  // call: kept out of here, the remote run's bookkeeping cost the random
+  // loop's own and unfrozen frees 7 instructions of register saves). Anything
+  // else, including every report, is FreeSlower's (whose SheafPush makes the
+  // same push; calling SheafPush here instead measured 5 instructions more per
+  // random replacement and per prodcons object).
   [[gnu::always_inline]] void FreeRemote(kmem_cache* s, void* obj, const void* caller,
                                          unsigned cpu, page* pg) {
     if (__builtin_expect(pg != nullptr && (pg->flags & PG_slab) != 0 && pg->slab_cache == s, 1)) {
       const uintptr_t w = Remote(pg).load(std::memory_order_relaxed);
-      SlubCpu* c = CpuOf(s, cpu);
       // Frozen (to another cpu: the caller ruled out this one): the remote
       // sheaf. Unfrozen with objects in use: the local sheaf. (Unfrozen with
       // nothing in use is a double free, reported by FreeSlower.)
-      Sheaf* sh = (w & kFrozen) != 0 ? c->rsheaf : (StateInuse(w) != 0 ? c->sheaf : nullptr);
+      if ((w & kFrozen) != 0) {
+        FreeToRemoteSheaf(s, obj, caller, cpu, pg);
+        return;
+      }
+      Sheaf* sh = StateInuse(w) != 0 ? CpuOf(s, cpu)->sheaf : nullptr;
       if (__builtin_expect(sh != nullptr, 1)) {
         const uint32_t n = sh->size;
         if (__builtin_expect(n < sh->cap && (n == 0 || sh->objs[n - 1] != obj) &&
@@ -571,6 +617,24 @@ class Slub {
           sh->size = n + 1;
           return;
         }
+      }
+    }
+    FreeSlower(s, obj, caller, cpu, pg);
+  }
+  // obj's slab pg (of s) is frozen to another cpu: onto the remote sheaf, and
+  // pg becomes the remote run (the next frees into it skip the page lookup).
+  // A full or missing sheaf, or a repeat of its two newest entries: FreeSlower.
+  [[gnu::noinline]] void FreeToRemoteSheaf(kmem_cache* s, void* obj, const void* caller,
+                                           unsigned cpu, page* pg) {
+    SlubCpu* c = CpuOf(s, cpu);
+    if (Sheaf* sh = c->rsheaf; __builtin_expect(sh != nullptr, 1)) {
+      const uint32_t n = sh->size;
+      if (__builtin_expect(n < sh->cap && (n == 0 || sh->objs[n - 1] != obj) &&
+                               (n < 2 || sh->objs[n - 2] != obj), 1)) {
+        sh->objs[n] = obj;
+        sh->size = n + 1;
+        SetRemoteRun(s, c, pg);
+        return;
       }
     }
     FreeSlower(s, obj, caller, cpu, pg);
@@ -631,7 +695,9 @@ class Slub {
 
   int Shrink(kmem_cache* s);
   int ShutdownCache(kmem_cache* s);
-  void FlushCpu(kmem_cache* s, unsigned cpu);
+  // Returns cpu's sheaves and slabs (cpu dead; with drain_barns, as shrink on
+  // this cpu and destroy, also every barn's full sheaves).
+  void FlushCpu(kmem_cache* s, unsigned cpu, bool drain_barns = false);
   void GetSlabinfo(kmem_cache* s, SlabInfo* info);
   bool CheckCache(kmem_cache* s);
 
@@ -641,6 +707,7 @@ class Slub {
   void FlushSheaves(kmem_cache* s, unsigned cpu) {
     SlubCpu* c = CpuOf(s, cpu);
     if (c->sheaf != nullptr) FlushSheaf(s, c->sheaf, cpu);
+    ClearRemoteRun(c);
     if (c->rsheaf != nullptr) FlushSheaf(s, c->rsheaf, cpu);
     DrainBarns(s, cpu);
   }

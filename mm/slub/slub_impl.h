@@ -413,7 +413,16 @@ void Slub<PS>::FreeSlower(kmem_cache* s, void* obj, const void* caller, unsigned
   // Frozen to another cpu (see SHEAVES): the remote sheaf, which this cpu never
   // allocates from. Unfrozen (on a node list or full): the local sheaf.
   SlubCpu* c = CpuOf(s, cpu);
-  SheafPush(s, cpu, (w & kFrozen) != 0 ? &c->rsheaf : &c->sheaf, obj);
+  if ((w & kFrozen) == 0) {
+    SheafPush(s, cpu, &c->sheaf, obj);
+    return;
+  }
+  SheafPush(s, cpu, &c->rsheaf, obj);
+  // Pushed (not a reported double free, and a container was found): pg is
+  // the remote run.
+  if (Sheaf* sh = c->rsheaf; sh != nullptr && sh->size != 0 && sh->objs[sh->size - 1] == obj) {
+    SetRemoteRun(s, c, pg);
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -473,6 +482,9 @@ template <PageSource PS>
 void Slub<PS>::SheafPushSlow(kmem_cache* s, unsigned cpu, Sheaf** slot, void* obj) {
   SlubCache* sc = CacheOf(s);
   SlubBarn& b = BarnOf(s, cpu);
+  // The remote sheaf is handed over or replaced: its run ends (FreeSlower
+  // starts the next one after the push).
+  if (SlubCpu* c = CpuOf(s, cpu); slot == &c->rsheaf) ClearRemoteRun(c);
   Sheaf* sh = *slot;
   if (sh != nullptr) {  // full
     for (uint32_t i = sh->size; i-- > 0 && i + 2 >= sh->size;) {
@@ -942,11 +954,12 @@ void Slub<PS>::DebugFree(kmem_cache* s, page* pg, void* obj, const void* caller)
 // ---------------------------------------------------------------------------
 
 template <PageSource PS>
-void Slub<PS>::FlushCpu(kmem_cache* s, unsigned cpu) {
+void Slub<PS>::FlushCpu(kmem_cache* s, unsigned cpu, bool drain_barns) {
   SlubCpu* c = CpuOf(s, cpu);
-  // The sheaves and the barns first: their frees may freeze full slabs onto
-  // this cpu, which the rest of the flush then unfreezes. The containers go
-  // back to the barn's empty list.
+  // The sheaves (and for shrink and destroy the barns) first: their frees
+  // may freeze full slabs onto this cpu, which the rest of the flush then
+  // unfreezes. The containers go back to the barn's empty list.
+  ClearRemoteRun(c);
   for (Sheaf** slot : {&c->sheaf, &c->rsheaf}) {
     Sheaf* sh = *slot;
     if (sh == nullptr) continue;
@@ -958,7 +971,11 @@ void Slub<PS>::FlushCpu(kmem_cache* s, unsigned cpu) {
     b.empty = sh;
     ++b.nr_empty;
   }
-  DrainBarns(s, cpu);
+  // A cpu going away leaves the barn's full sheaves where they are, as Linux's
+  // slub_cpu_dead does: they belong to the node, and the next cpu whose sheaf
+  // runs dry takes them (a producer whose consumer thread exited gets its
+  // objects back without a slab transition).
+  if (drain_barns) DrainBarns(s, cpu);
   if (c->slab != nullptr) {
     page* pg = c->slab;
     void* fl = c->freelist;
@@ -984,7 +1001,7 @@ void Slub<PS>::FlushCpu(kmem_cache* s, unsigned cpu) {
 // returns every empty slab on the node partial lists, ignoring min_partial.
 template <PageSource PS>
 int Slub<PS>::Shrink(kmem_cache* s) {
-  if (!CacheDebug(s)) FlushCpu(s, platform::FastCpuId());
+  if (!CacheDebug(s)) FlushCpu(s, platform::FastCpuId(), /*drain_barns=*/true);
   SlubCache* sc = CacheOf(s);
   int remaining = 0;
   for (unsigned k = 0; k < sc->nr_nodes; ++k) {
@@ -1042,7 +1059,7 @@ unsigned Slub<PS>::LiveObjects(kmem_cache* s, page* pg, bool report) {
 // every cpu's slabs may be flushed from here.
 template <PageSource PS>
 int Slub<PS>::ShutdownCache(kmem_cache* s) {
-  for (unsigned cpu = 0; cpu < kMaxCpus; ++cpu) FlushCpu(s, cpu);
+  for (unsigned cpu = 0; cpu < kMaxCpus; ++cpu) FlushCpu(s, cpu, /*drain_barns=*/true);
   SlubCache* sc = CacheOf(s);
   bool live = false;
   for (unsigned k = 0; k < sc->nr_nodes; ++k) {
@@ -1229,6 +1246,21 @@ bool Slub<PS>::CheckCache(kmem_cache* s) {
       if (sc->sheaf_cap == 0) fail("sheaf on a cache without sheaves", c);
       if (sh->cap != sc->sheaf_cap || sh->size > sh->cap) fail("sheaf size over its capacity", sh);
       sheaf_entries_ok(sh);
+    }
+    if (c->rrun_bytes != 0) {  // (S9) the remote run: a live slab of s with an object in rsheaf
+      page* pg = HeadPageOf(*pages_, reinterpret_cast<void*>(c->rrun_start));
+      bool held = false;
+      for (unsigned i = 0; c->rsheaf != nullptr && i < c->rsheaf->size && i < kSheafMax; ++i) {
+        held |= reinterpret_cast<uintptr_t>(c->rsheaf->objs[i]) - c->rrun_start < c->rrun_bytes;
+      }
+      if (pg == nullptr || (pg->flags & PG_slab) == 0 || pg->slab_cache != s || SlabBase(pg) != c->rrun_start ||
+          c->rrun_bytes != pg->objects * s->size) {
+        fail("cpu remote run is not a slab of this cache", reinterpret_cast<void*>(c->rrun_start));
+      } else if (!held) {
+        fail("cpu remote run without an object in the remote sheaf", pg);
+      }
+    } else if (c->rrun_start != 0) {
+      fail("cpu remote run start without bounds", c);
     }
     if (c->free_page != nullptr) {
       bool listed = false;
