@@ -425,6 +425,23 @@ void Slub<PS>::FreeSlower(kmem_cache* s, void* obj, const void* caller, unsigned
   }
 }
 
+template <PageSource PS>
+void Slub<PS>::RemoteRunSlow(kmem_cache* s, void* obj, unsigned cpu) {
+  SlubCpu* c = CpuOf(s, cpu);
+  Sheaf* sh = c->rsheaf;
+  if (sh->size < sh->cap) {  // a repeat of one of the two newest entries
+    ReportDoubleFree(s, obj);
+    return;
+  }
+  const uintptr_t start = c->rrun_start;
+  const uint32_t bytes = c->rrun_bytes;
+  SheafPushSlow(s, cpu, &c->rsheaf, obj);  // ends the run
+  if (Sheaf* next = c->rsheaf; next != nullptr && next->size != 0 && next->objs[next->size - 1] == obj) {
+    c->rrun_start = start;  // obj (of the run's slab) is in the new sheaf
+    c->rrun_bytes = bytes;
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Sheaves and barns
 // ---------------------------------------------------------------------------

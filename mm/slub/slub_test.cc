@@ -942,14 +942,28 @@ TEST(SlubSheaves, RemoteRunsSkipThePageLookup) {
   }
   EXPECT_EQ(S::SheafObjects(c), 5u);
   EXPECT_TRUE(sys.CheckInvariants());
-  // A run that fills the sheaf: the hand-over ends it, and the push into the
-  // new sheaf starts the next one.
-  for (unsigned i = 5; i <= cap; ++i) sys.Free(s, v[i]);
+  // A run that fills the sheaf: the hand-over (still no page lookup) puts
+  // the sheaf in the barn, and the run goes on in the new sheaf.
+  ASSERT_EQ(HeadPageOf(sys.pages(), v[cap]), pg);
+  {
+    LogCapture log;
+    kmem_cache* saved = pg->slab_cache;
+    pg->slab_cache = other;
+    for (unsigned i = 5; i <= cap; ++i) sys.Free(s, v[i]);
+    pg->slab_cache = saved;
+    EXPECT_FALSE(log.Contains("Wrong slab cache")) << log.text();
+  }
   EXPECT_EQ(S::BarnFullSheaves(S::CacheOf(s)->barn[0]), 1u);
   EXPECT_EQ(c->rsheaf->size, 1u);
   EXPECT_EQ(c->rsheaf->objs[0], v[cap]);
-  EXPECT_EQ(c->rrun_start, sys.slub().SlabBase(HeadPageOf(sys.pages(), v[cap])));
+  EXPECT_EQ(c->rrun_start, sys.slub().SlabBase(pg));
   EXPECT_TRUE(sys.CheckInvariants());
+  {
+    LogCapture log;
+    sys.Free(s, v[cap]);  // the newest entry of the new sheaf again
+    EXPECT_TRUE(log.Contains("already free (double free)")) << log.text();
+  }
+  EXPECT_EQ(c->rsheaf->size, 1u);
   // (S9) a run without an object of its slab in the remote sheaf is caught.
   const uintptr_t saved_start = c->rrun_start;
   c->rrun_start = sys.slub().SlabBase(HeadPageOf(sys.pages(), v[cap])) + (uintptr_t{1} << 30);
