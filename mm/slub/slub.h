@@ -691,6 +691,9 @@ class Slub {
   void DrainBarns(kmem_cache* s, unsigned cpu);
   // Frees a barn's container pages when no cpu holds a sheaf of it.
   void FreeIdleSheafPages(kmem_cache* s);
+  // True if some cpu holds a sheaf container of s (a snapshot: cpus may take
+  // or return one meanwhile).
+  bool SheavesHeld(kmem_cache* s);
   SlubBarn& BarnOf(kmem_cache* s, unsigned cpu) {
     SlubCache* sc = CacheOf(s);
     return sc->barn[LocalNode(sc, cpu)];
@@ -706,7 +709,8 @@ class Slub {
   int Shrink(kmem_cache* s);
   int ShutdownCache(kmem_cache* s);
   // Returns cpu's sheaves and slabs (cpu dead; with drain_barns, as shrink on
-  // this cpu and destroy, also every barn's full sheaves).
+  // this cpu and destroy, or when no cpu holds a sheaf any more, also every
+  // barn's full sheaves).
   void FlushCpu(kmem_cache* s, unsigned cpu, bool drain_barns = false);
   void GetSlabinfo(kmem_cache* s, SlabInfo* info);
   bool CheckCache(kmem_cache* s);

@@ -723,6 +723,19 @@ void Slub<PS>::DrainBarns(kmem_cache* s, unsigned cpu) {
 }
 
 template <PageSource PS>
+bool Slub<PS>::SheavesHeld(kmem_cache* s) {
+  SlubCache* sc = CacheOf(s);
+  for (unsigned k = 0; k < sc->nr_nodes; ++k) {
+    SlubBarn& b = sc->barn[k];
+    SpinLockGuard guard(b.lock);
+    const unsigned in_barn = b.nr_empty + static_cast<unsigned>(b.nr_full) +
+                             (b.slot.load(std::memory_order_relaxed) != 0);
+    if (b.nr_sheaves > in_barn) return true;
+  }
+  return false;
+}
+
+template <PageSource PS>
 void Slub<PS>::FreeIdleSheafPages(kmem_cache* s) {
   SlubCache* sc = CacheOf(s);
   for (unsigned k = 0; k < sc->nr_nodes; ++k) {
@@ -1007,8 +1020,10 @@ void Slub<PS>::FlushCpu(kmem_cache* s, unsigned cpu, bool drain_barns) {
   // A cpu going away leaves the barn's full sheaves where they are, as Linux's
   // slub_cpu_dead does: they belong to the node, and the next cpu whose sheaf
   // runs dry takes them (a producer whose consumer thread exited gets its
-  // objects back without a slab transition).
-  if (drain_barns) DrainBarns(s, cpu);
+  // objects back without a slab transition). The last cpu out, the one after
+  // which no cpu holds a sheaf of the cache, drains them: nobody is left to
+  // take them, and an idle cache then holds no sheaf memory.
+  if (drain_barns || !SheavesHeld(s)) DrainBarns(s, cpu);
   if (c->slab != nullptr) {
     page* pg = c->slab;
     void* fl = c->freelist;

@@ -983,8 +983,9 @@ TEST(SlubSheaves, RemoteRunsSkipThePageLookup) {
 }
 
 // A cpu that goes away (its thread exits) flushes its own sheaves but leaves
-// the barn's full sheaves to the node (Linux's slub_cpu_dead): the next cpu
-// whose sheaf runs dry allocates exactly those objects.
+// the barn's full sheaves to the node (Linux's slub_cpu_dead) while another
+// cpu still holds a sheaf: the next cpu whose sheaf runs dry allocates exactly
+// those objects. The last cpu out drains the barn.
 TEST(SlubSheaves, CpuDeadLeavesTheBarnToTheNextCpu) {
   testing::SlabEnv env(AllocatorKind::kSlub, 64 << 20);
   SlabSystem& sys = env.sys();
@@ -994,7 +995,12 @@ TEST(SlubSheaves, CpuDeadLeavesTheBarnToTheNextCpu) {
   const unsigned cap = sc->sheaf_cap;
   std::vector<void*> v;
   LiveThread owner([&] {
+    // The owner's free of its first object (a parked slab of its own) goes
+    // into its local sheaf: a live cpu holds a sheaf from here on.
+    void* first = sys.Alloc(s, GFP_KERNEL);
     for (unsigned i = 0; i < 4 * cap; ++i) v.push_back(sys.Alloc(s, GFP_KERNEL));
+    sys.Free(s, first);
+    EXPECT_EQ(S::SheafObjects(S::CpuOf(s, platform::FastCpuId())), 1u);
   });
   std::thread([&] {
     for (void* p : v) sys.Free(s, p);  // three full sheaves to the barn, the fourth held
@@ -1014,6 +1020,40 @@ TEST(SlubSheaves, CpuDeadLeavesTheBarnToTheNextCpu) {
     for (void* p : got) sys.Free(s, p);
   }).join();
   EXPECT_EQ(std::set<void*>(got.begin(), got.end()).size(), got.size());
+  EXPECT_TRUE(sys.CheckInvariants());
+  EXPECT_EQ(sys.DestroyCache(s), 0);
+}
+
+// The last cpu holding a sheaf of a cache drains the barn when it goes away:
+// the objects are back in their slabs and the container pages are returned.
+TEST(SlubSheaves, LastCpuOutDrainsTheBarn) {
+  testing::SlabEnv env(AllocatorKind::kSlub, 64 << 20);
+  SlabSystem& sys = env.sys();
+  kmem_cache* s = sys.CreateCache("sh_last", 64, 0, 0, nullptr);
+  ASSERT_NE(s, nullptr);
+  SlubCache* sc = S::CacheOf(s);
+  const unsigned cap = sc->sheaf_cap;
+  std::vector<void*> v;
+  LiveThread owner([&] {
+    for (unsigned i = 0; i < 4 * cap; ++i) v.push_back(sys.Alloc(s, GFP_KERNEL));
+  });
+  std::thread([&] {
+    for (void* p : v) sys.Free(s, p);
+    EXPECT_EQ(S::BarnFullSheaves(sc->barn[0]), 3u);
+  }).join();  // no other cpu holds a sheaf
+  EXPECT_EQ(S::BarnFullSheaves(sc->barn[0]), 0u);
+  EXPECT_EQ(sc->barn[0].nr_sheaves, 0u);  // container pages returned
+  // Every object is on the remote stack of its (the owner's frozen) slab.
+  std::set<page*> slabs;
+  for (void* p : v) slabs.insert(HeadPageOf(sys.pages(), p));
+  size_t stacked = 0;
+  for (page* pg : slabs) {
+    for (void* p = reinterpret_cast<void*>(Remote(pg).load() & ~kFrozen); p != nullptr && stacked <= v.size();
+         p = S::GetFreePointer(s, p)) {
+      ++stacked;
+    }
+  }
+  EXPECT_EQ(stacked, v.size());
   EXPECT_TRUE(sys.CheckInvariants());
   EXPECT_EQ(sys.DestroyCache(s), 0);
 }
