@@ -413,7 +413,33 @@ void Slub<PS>::FreeSlower(kmem_cache* s, void* obj, const void* caller, unsigned
   // Frozen to another cpu (see SHEAVES): the remote sheaf, which this cpu never
   // allocates from. Unfrozen (on a node list or full): the local sheaf.
   SlubCpu* c = CpuOf(s, cpu);
-  SheafPush(s, cpu, (w & kFrozen) != 0 ? &c->rsheaf : &c->sheaf, obj);
+  if ((w & kFrozen) == 0) {
+    SheafPush(s, cpu, &c->sheaf, obj);
+    return;
+  }
+  SheafPush(s, cpu, &c->rsheaf, obj);
+  // Pushed (not a reported double free, and a container was found): pg is
+  // the remote run.
+  if (Sheaf* sh = c->rsheaf; sh != nullptr && sh->size != 0 && sh->objs()[sh->size - 1] == obj) {
+    SetRemoteRun(s, c, pg);
+  }
+}
+
+template <PageSource PS>
+void Slub<PS>::RemoteRunSlow(kmem_cache* s, void* obj, unsigned cpu) {
+  SlubCpu* c = CpuOf(s, cpu);
+  Sheaf* sh = c->rsheaf;
+  if (sh->size < sh->cap) {  // a repeat of one of the two newest entries
+    ReportDoubleFree(s, obj);
+    return;
+  }
+  const uintptr_t start = c->rrun_start;
+  const uint32_t bytes = c->rrun_bytes;
+  SheafPushSlow(s, cpu, &c->rsheaf, obj);  // ends the run
+  if (Sheaf* next = c->rsheaf; next != nullptr && next->size != 0 && next->objs()[next->size - 1] == obj) {
+    c->rrun_start = start;  // obj (of the run's slab) is in the new sheaf
+    c->rrun_bytes = bytes;
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -456,13 +482,26 @@ Sheaf* Slub<PS>::GetEmptySheaf(kmem_cache* s, SlubBarn& b) {
 }
 
 namespace internal {
-// Warms the lines of a sheaf container that has just changed cpus (the other
-// cpu wrote or read it last) while the next objects go in or come out.
+// A prefetch that asks for the line in a writable state (x86-64's PREFETCHW;
+// GCC emits it for __builtin_prefetch(p, 1) only with -mprfchw, and plain
+// PREFETCHT0 otherwise, after which the first store still waits for the other
+// cpu to give the line up).
+inline void PrefetchForWrite(const void* p) {
+#if defined(__x86_64__)
+  asm volatile("prefetchw %0" : : "m"(*static_cast<const char*>(p)));
+#else
+  __builtin_prefetch(p, 1);
+#endif
+}
+// Warms the four lines of a sheaf container that has just changed cpus (the
+// other cpu wrote or read it last), all at once, so that their transfers
+// overlap instead of stalling the pushes or pops one line at a time. The
+// first line (size) is written on both sides.
 inline void PrefetchSheaf(const Sheaf* sh, bool write) {
-  for (unsigned k = 1; k < sizeof(Sheaf) / kCacheLineSize; ++k) {
+  for (unsigned k = 0; k < sizeof(Sheaf) / kCacheLineSize; ++k) {
     const char* line = reinterpret_cast<const char*>(sh) + k * kCacheLineSize;
-    if (write) {
-      __builtin_prefetch(line, 1);
+    if (write || k == 0) {
+      PrefetchForWrite(line);
     } else {
       __builtin_prefetch(line, 0);
     }
@@ -474,6 +513,9 @@ template <PageSource PS>
 void Slub<PS>::SheafPushSlow(kmem_cache* s, unsigned cpu, Sheaf** slot, void* obj) {
   SlubCache* sc = CacheOf(s);
   SlubBarn& b = BarnOf(s, cpu);
+  // The remote sheaf is handed over or replaced: its run ends (FreeSlower
+  // starts the next one after the push).
+  if (SlubCpu* c = CpuOf(s, cpu); slot == &c->rsheaf) ClearRemoteRun(c);
   Sheaf* sh = *slot;
   if (sh != nullptr) {  // full
     for (uint32_t i = sh->size; i-- > 0 && i + 2 >= sh->size;) {
@@ -528,7 +570,10 @@ void Slub<PS>::SheafPushSlow(kmem_cache* s, unsigned cpu, Sheaf** slot, void* ob
     ReturnRun(s, HeadPageOf(*pages_, obj), obj, obj, 1, cpu);
     return;
   }
-  sh->objs()[sh->size++] = obj;
+  // An empty sheaf (S8): stores only, no load of a line that may still be on
+  // its way from the cpu that emptied it.
+  sh->objs()[0] = obj;
+  sh->size = 1;
 }
 
 template <PageSource PS>
@@ -676,6 +721,19 @@ void Slub<PS>::DrainBarns(kmem_cache* s, unsigned cpu) {
       list = next;
     }
   }
+}
+
+template <PageSource PS>
+bool Slub<PS>::SheavesHeld(kmem_cache* s) {
+  SlubCache* sc = CacheOf(s);
+  for (unsigned k = 0; k < sc->nr_nodes; ++k) {
+    SlubBarn& b = sc->barn[k];
+    SpinLockGuard guard(b.lock);
+    const unsigned in_barn = b.nr_empty + static_cast<unsigned>(b.nr_full) +
+                             (b.slot.load(std::memory_order_relaxed) != 0);
+    if (b.nr_sheaves > in_barn) return true;
+  }
+  return false;
 }
 
 template <PageSource PS>
@@ -943,11 +1001,12 @@ void Slub<PS>::DebugFree(kmem_cache* s, page* pg, void* obj, const void* caller)
 // ---------------------------------------------------------------------------
 
 template <PageSource PS>
-void Slub<PS>::FlushCpu(kmem_cache* s, unsigned cpu) {
+void Slub<PS>::FlushCpu(kmem_cache* s, unsigned cpu, bool drain_barns) {
   SlubCpu* c = CpuOf(s, cpu);
-  // The sheaves and the barns first: their frees may freeze full slabs onto
-  // this cpu, which the rest of the flush then unfreezes. The containers go
-  // back to the barn's empty list.
+  // The sheaves (and for shrink and destroy the barns) first: their frees
+  // may freeze full slabs onto this cpu, which the rest of the flush then
+  // unfreezes. The containers go back to the barn's empty list.
+  ClearRemoteRun(c);
   for (Sheaf** slot : {&c->sheaf, &c->rsheaf}) {
     Sheaf* sh = *slot;
     if (sh == nullptr) continue;
@@ -959,7 +1018,13 @@ void Slub<PS>::FlushCpu(kmem_cache* s, unsigned cpu) {
     b.empty = sh;
     ++b.nr_empty;
   }
-  DrainBarns(s, cpu);
+  // A cpu going away leaves the barn's full sheaves where they are, as Linux's
+  // slub_cpu_dead does: they belong to the node, and the next cpu whose sheaf
+  // runs dry takes them (a producer whose consumer thread exited gets its
+  // objects back without a slab transition). The last cpu out, the one after
+  // which no cpu holds a sheaf of the cache, drains them: nobody is left to
+  // take them, and an idle cache then holds no sheaf memory.
+  if (drain_barns || !SheavesHeld(s)) DrainBarns(s, cpu);
   if (c->slab != nullptr) {
     page* pg = c->slab;
     void* fl = c->freelist;
@@ -985,7 +1050,7 @@ void Slub<PS>::FlushCpu(kmem_cache* s, unsigned cpu) {
 // returns every empty slab on the node partial lists, ignoring min_partial.
 template <PageSource PS>
 int Slub<PS>::Shrink(kmem_cache* s) {
-  if (!CacheDebug(s)) FlushCpu(s, platform::FastCpuId());
+  if (!CacheDebug(s)) FlushCpu(s, platform::FastCpuId(), /*drain_barns=*/true);
   SlubCache* sc = CacheOf(s);
   int remaining = 0;
   for (unsigned k = 0; k < sc->nr_nodes; ++k) {
@@ -1043,7 +1108,7 @@ unsigned Slub<PS>::LiveObjects(kmem_cache* s, page* pg, bool report) {
 // every cpu's slabs may be flushed from here.
 template <PageSource PS>
 int Slub<PS>::ShutdownCache(kmem_cache* s) {
-  for (unsigned cpu = 0; cpu < kMaxCpus; ++cpu) FlushCpu(s, cpu);
+  for (unsigned cpu = 0; cpu < kMaxCpus; ++cpu) FlushCpu(s, cpu, /*drain_barns=*/true);
   SlubCache* sc = CacheOf(s);
   bool live = false;
   for (unsigned k = 0; k < sc->nr_nodes; ++k) {
@@ -1231,6 +1296,21 @@ bool Slub<PS>::CheckCache(kmem_cache* s) {
       if (sc->sheaf_cap == 0) fail("sheaf on a cache without sheaves", c);
       if (sh->cap != sc->sheaf_cap || sh->size > sh->cap) fail("sheaf size over its capacity", sh);
       sheaf_entries_ok(sh);
+    }
+    if (c->rrun_bytes != 0) {  // (S9) the remote run: a live slab of s with an object in rsheaf
+      page* pg = HeadPageOf(*pages_, reinterpret_cast<void*>(c->rrun_start));
+      bool held = false;
+      for (unsigned i = 0; c->rsheaf != nullptr && i < c->rsheaf->size && i < kSheafMax; ++i) {
+        held |= reinterpret_cast<uintptr_t>(c->rsheaf->objs()[i]) - c->rrun_start < c->rrun_bytes;
+      }
+      if (pg == nullptr || (pg->flags & PG_slab) == 0 || pg->slab_cache != s || SlabBase(pg) != c->rrun_start ||
+          c->rrun_bytes != pg->objects * s->size) {
+        fail("cpu remote run is not a slab of this cache", reinterpret_cast<void*>(c->rrun_start));
+      } else if (!held) {
+        fail("cpu remote run without an object in the remote sheaf", pg);
+      }
+    } else if (c->rrun_start != 0) {
+      fail("cpu remote run start without bounds", c);
     }
     if (c->free_page != nullptr) {
       bool listed = false;

@@ -12,6 +12,10 @@
 // the count is deterministic): per object one kmem_cache_alloc on one cpu and
 // one remote kmem_cache_free on the other, with the sheaf hand-over through the
 // barn (//bench:slab_compare's ProdCons without the ring and the timing).
+// "prodcons-4096" (and "slab-prodcons-4096") hands over batches of 4096, the
+// size of the benchmark's ring: what the benchmark does when its two threads
+// share one core and each runs a ring's worth per time slice (the barn then
+// overflows and most sheaves go back to their slabs).
 // "mimalloc" runs mi_malloc(64)/mi_free through dlopen, "jemalloc" the
 // statically linked je_malloc/je_free, for comparison.
 #include <dlfcn.h>
@@ -79,21 +83,21 @@ void RandomReplace(long n, A alloc, F free_fn) {
     sys->Kfree(p);
   }
 }
-// n objects in batches of kBatch: the caller allocates, a second thread frees.
-void ProdCons(mm::SlabSystem* sys, mm::kmem_cache* s, long n) {
-  constexpr int kBatch = 256;
-  static void* v[kBatch];
+// n / batch batches of `batch` (<= 4096) objects: the caller allocates, a
+// second thread frees.
+void ProdCons(mm::SlabSystem* sys, mm::kmem_cache* s, long n, int batch) {
+  static void* v[4096];
   std::binary_semaphore full(0), empty(0);
-  const long rounds = n / kBatch;
+  const long rounds = n / batch;
   std::thread consumer([&] {
     for (long r = 0; r < rounds; ++r) {
       full.acquire();
-      for (int i = 0; i < kBatch; ++i) sys->Free(s, v[i]);
+      for (int i = 0; i < batch; ++i) sys->Free(s, v[i]);
       empty.release();
     }
   });
   for (long r = 0; r < rounds; ++r) {
-    for (int i = 0; i < kBatch; ++i) {
+    for (int i = 0; i < batch; ++i) {
       v[i] = sys->Alloc(s, mm::GFP_KERNEL);
       *static_cast<long*>(v[i]) = i;
     }
@@ -152,9 +156,10 @@ int main(int argc, char** argv) {
   // SLUB-vs-SLAB comparison (issue 4).
   if (strncmp(mode, "slab", 4) == 0) {
     scfg.kind = mm::AllocatorKind::kSlab;
-    mode = strcmp(mode, "slab-kmalloc") == 0   ? "kmalloc"
-           : strcmp(mode, "slab-prodcons") == 0 ? "prodcons"
-                                                : "slub";
+    mode = strcmp(mode, "slab-kmalloc") == 0        ? "kmalloc"
+           : strcmp(mode, "slab-prodcons") == 0      ? "prodcons"
+           : strcmp(mode, "slab-prodcons-4096") == 0 ? "prodcons-4096"
+                                                     : "slub";
   }
   if (sys->Init(*b, scfg) != 0) return 1;
   mm::kmem_cache* s = sys->CreateCache("loop64", 64, 0, 0, nullptr);
@@ -168,8 +173,8 @@ int main(int argc, char** argv) {
     printf("%ld batch pairs\n", n);
     return 0;
   }
-  if (strcmp(mode, "prodcons") == 0) {
-    ProdCons(sys, s, n);
+  if (strcmp(mode, "prodcons") == 0 || strcmp(mode, "prodcons-4096") == 0) {
+    ProdCons(sys, s, n, mode[8] == '\0' ? 256 : 4096);
     printf("%ld objects handed over\n", n);
     return 0;
   }

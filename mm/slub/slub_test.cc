@@ -258,9 +258,12 @@ TEST(SlubLockFree, PartialSlabFreeUpdatesThePackedWordAndDiscardsEmpties) {
   std::vector<void*> v = AllocOnOtherThread(sys, s, static_cast<int>(per_slab * nslabs));
   // Make every slab partial on the node: a second thread frees one object of
   // each (freezing them onto its partial list, over quota they are unfrozen to
-  // the node), then exits (its remaining slabs are unfrozen by cpu-dead).
+  // the node), then exits (its remaining slabs are unfrozen by cpu-dead). The
+  // frees wait in sheaves, and cpu-dead leaves the barn's full ones alone: the
+  // thread flushes them itself before it exits.
   std::thread([&] {
     for (unsigned k = 0; k < nslabs; ++k) sys.Free(s, v[k * per_slab]);
+    sys.slub().FlushSheaves(s, platform::FastCpuId());
   }).join();
   SlubNode& n = sc->node[0];
   EXPECT_EQ(n.nr_partial, nslabs);
@@ -911,6 +914,167 @@ TEST(SlubSheaves, RemoteFreesReachAnotherCpuThroughTheBarnUntouched) {
   EXPECT_EQ(S::BarnFullSheaves(b), 0u);
   EXPECT_EQ(S::SheafObjects(c), 0u);
   EXPECT_TRUE(sys.CheckInvariants());
+}
+
+// kmem_cache_free of another cpu's objects, slab by slab: the first free into
+// a slab looks at its struct page and makes it the remote run; the next ones
+// into it go straight into the remote sheaf, without reading the page (here:
+// a page whose slab_cache was overwritten, which the page lookup would report
+// as a free to the wrong cache). The run ends when the sheaf is handed over
+// or flushed; a repeat of the newest entry is still caught at the push.
+TEST(SlubSheaves, RemoteRunsSkipThePageLookup) {
+  testing::SlabEnv env(AllocatorKind::kSlub, 64 << 20);
+  SlabSystem& sys = env.sys();
+  kmem_cache* s = sys.CreateCache("sh_run", 64, 0, 0, nullptr);
+  kmem_cache* other = sys.CreateCache("sh_run_other", 64, 0, 0, nullptr);
+  ASSERT_NE(s, nullptr);
+  ASSERT_NE(other, nullptr);
+  const unsigned cap = S::CacheOf(s)->sheaf_cap;
+  ASSERT_EQ(cap, kSheafMax);
+  std::vector<void*> v;
+  LiveThread owner([&] {
+    for (unsigned i = 0; i < 2 * cap; ++i) v.push_back(sys.Alloc(s, GFP_KERNEL));
+  });
+  page* pg = HeadPageOf(sys.pages(), v[0]);
+  ASSERT_EQ(pg, HeadPageOf(sys.pages(), v[cap - 1]));  // one slab (64 objects)
+  const unsigned cpu = platform::FastCpuId();
+  SlubCpu* c = S::CpuOf(s, cpu);
+  EXPECT_EQ(c->rrun_bytes, 0u);
+  sys.Free(s, v[0]);
+  EXPECT_EQ(c->rrun_start, sys.slub().SlabBase(pg));
+  EXPECT_EQ(c->rrun_bytes, pg->objects * s->size);
+  EXPECT_TRUE(sys.CheckInvariants());
+  {
+    LogCapture log;
+    kmem_cache* saved = pg->slab_cache;
+    pg->slab_cache = other;  // what a page lookup would see
+    for (unsigned i = 1; i < 5; ++i) sys.Free(s, v[i]);
+    pg->slab_cache = saved;
+    EXPECT_FALSE(log.Contains("Wrong slab cache")) << log.text();
+  }
+  EXPECT_EQ(S::SheafObjects(c), 5u);
+  EXPECT_EQ(c->rsheaf->objs()[4], v[4]);
+  {
+    LogCapture log;
+    sys.Free(s, v[4]);  // the newest entry again
+    EXPECT_TRUE(log.Contains("already free (double free)")) << log.text();
+  }
+  EXPECT_EQ(S::SheafObjects(c), 5u);
+  EXPECT_TRUE(sys.CheckInvariants());
+  // A run that fills the sheaf: the hand-over (still no page lookup) puts
+  // the sheaf in the barn, and the run goes on in the new sheaf.
+  ASSERT_EQ(HeadPageOf(sys.pages(), v[cap]), pg);
+  {
+    LogCapture log;
+    kmem_cache* saved = pg->slab_cache;
+    pg->slab_cache = other;
+    for (unsigned i = 5; i <= cap; ++i) sys.Free(s, v[i]);
+    pg->slab_cache = saved;
+    EXPECT_FALSE(log.Contains("Wrong slab cache")) << log.text();
+  }
+  EXPECT_EQ(S::BarnFullSheaves(S::CacheOf(s)->barn[0]), 1u);
+  EXPECT_EQ(c->rsheaf->size, 1u);
+  EXPECT_EQ(c->rsheaf->objs()[0], v[cap]);
+  EXPECT_EQ(c->rrun_start, sys.slub().SlabBase(pg));
+  EXPECT_TRUE(sys.CheckInvariants());
+  {
+    LogCapture log;
+    sys.Free(s, v[cap]);  // the newest entry of the new sheaf again
+    EXPECT_TRUE(log.Contains("already free (double free)")) << log.text();
+  }
+  EXPECT_EQ(c->rsheaf->size, 1u);
+  // (S9) a run without an object of its slab in the remote sheaf is caught.
+  const uintptr_t saved_start = c->rrun_start;
+  c->rrun_start = sys.slub().SlabBase(HeadPageOf(sys.pages(), v[cap])) + (uintptr_t{1} << 30);
+  {
+    LogCapture log;
+    EXPECT_FALSE(sys.CheckInvariants());
+    EXPECT_TRUE(log.Contains("remote run")) << log.text();
+  }
+  c->rrun_start = saved_start;
+  EXPECT_TRUE(sys.CheckInvariants());
+  for (unsigned i = cap + 1; i < v.size(); ++i) sys.Free(s, v[i]);
+  sys.slub().FlushSheaves(s, cpu);
+  EXPECT_EQ(c->rrun_bytes, 0u);
+  EXPECT_EQ(c->rrun_start, 0u);
+  EXPECT_TRUE(sys.CheckInvariants());
+  EXPECT_EQ(sys.DestroyCache(other), 0);
+}
+
+// A cpu that goes away (its thread exits) flushes its own sheaves but leaves
+// the barn's full sheaves to the node (Linux's slub_cpu_dead) while another
+// cpu still holds a sheaf: the next cpu whose sheaf runs dry allocates exactly
+// those objects. The last cpu out drains the barn.
+TEST(SlubSheaves, CpuDeadLeavesTheBarnToTheNextCpu) {
+  testing::SlabEnv env(AllocatorKind::kSlub, 64 << 20);
+  SlabSystem& sys = env.sys();
+  kmem_cache* s = sys.CreateCache("sh_dead", 64, 0, 0, nullptr);
+  ASSERT_NE(s, nullptr);
+  SlubCache* sc = S::CacheOf(s);
+  const unsigned cap = sc->sheaf_cap;
+  std::vector<void*> v;
+  LiveThread owner([&] {
+    // The owner's free of its first object (a parked slab of its own) goes
+    // into its local sheaf: a live cpu holds a sheaf from here on.
+    void* first = sys.Alloc(s, GFP_KERNEL);
+    for (unsigned i = 0; i < 4 * cap; ++i) v.push_back(sys.Alloc(s, GFP_KERNEL));
+    sys.Free(s, first);
+    EXPECT_EQ(S::SheafObjects(S::CpuOf(s, platform::FastCpuId())), 1u);
+  });
+  std::thread([&] {
+    for (void* p : v) sys.Free(s, p);  // three full sheaves to the barn, the fourth held
+    EXPECT_EQ(S::BarnFullSheaves(sc->barn[0]), 3u);
+  }).join();  // cpu dead
+  EXPECT_EQ(S::BarnFullSheaves(sc->barn[0]), 3u);
+  EXPECT_TRUE(sys.CheckInvariants());
+  std::set<void*> barn(v.begin(), v.begin() + 3 * cap);
+  std::vector<void*> got;
+  std::thread([&] {
+    for (unsigned i = 0; i < 3 * cap; ++i) {
+      void* p = sys.Alloc(s, GFP_KERNEL);
+      EXPECT_EQ(barn.count(p), 1u) << i;
+      got.push_back(p);
+    }
+    EXPECT_EQ(S::BarnFullSheaves(sc->barn[0]), 0u);
+    for (void* p : got) sys.Free(s, p);
+  }).join();
+  EXPECT_EQ(std::set<void*>(got.begin(), got.end()).size(), got.size());
+  EXPECT_TRUE(sys.CheckInvariants());
+  EXPECT_EQ(sys.DestroyCache(s), 0);
+}
+
+// The last cpu holding a sheaf of a cache drains the barn when it goes away:
+// the objects are back in their slabs and the container pages are returned.
+TEST(SlubSheaves, LastCpuOutDrainsTheBarn) {
+  testing::SlabEnv env(AllocatorKind::kSlub, 64 << 20);
+  SlabSystem& sys = env.sys();
+  kmem_cache* s = sys.CreateCache("sh_last", 64, 0, 0, nullptr);
+  ASSERT_NE(s, nullptr);
+  SlubCache* sc = S::CacheOf(s);
+  const unsigned cap = sc->sheaf_cap;
+  std::vector<void*> v;
+  LiveThread owner([&] {
+    for (unsigned i = 0; i < 4 * cap; ++i) v.push_back(sys.Alloc(s, GFP_KERNEL));
+  });
+  std::thread([&] {
+    for (void* p : v) sys.Free(s, p);
+    EXPECT_EQ(S::BarnFullSheaves(sc->barn[0]), 3u);
+  }).join();  // no other cpu holds a sheaf
+  EXPECT_EQ(S::BarnFullSheaves(sc->barn[0]), 0u);
+  EXPECT_EQ(sc->barn[0].nr_sheaves, 0u);  // container pages returned
+  // Every object is on the remote stack of its (the owner's frozen) slab.
+  std::set<page*> slabs;
+  for (void* p : v) slabs.insert(HeadPageOf(sys.pages(), p));
+  size_t stacked = 0;
+  for (page* pg : slabs) {
+    for (void* p = reinterpret_cast<void*>(Remote(pg).load() & ~kFrozen); p != nullptr && stacked <= v.size();
+         p = S::GetFreePointer(s, p)) {
+      ++stacked;
+    }
+  }
+  EXPECT_EQ(stacked, v.size());
+  EXPECT_TRUE(sys.CheckInvariants());
+  EXPECT_EQ(sys.DestroyCache(s), 0);
 }
 
 // kmem_cache_shrink returns the objects of this cpu's sheaves and of the barn,
