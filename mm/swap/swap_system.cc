@@ -728,6 +728,7 @@ int SwapSystem::SwapOutPage(page* p) {
       reserved = p->_mapcount.load(std::memory_order_relaxed) + 8;
     }
   }
+  ReclaimStep();
   if (shmem) return SwapOutShmemPage(p);
   if (!reuse) {
     entry = AllocSwapEntry();
@@ -748,6 +749,7 @@ int SwapSystem::SwapOutPage(page* p) {
     // a fork in between) and give back what was not used.
     reserved = p->_mapcount.load(std::memory_order_relaxed) + 8;
   }
+  ReclaimStep();
   const unsigned type = SwapPteType(entry);
   const uint64_t slot = SwapPteOffset(entry);
   SwapDevice& dev = devices_[type];
@@ -756,6 +758,7 @@ int SwapSystem::SwapOutPage(page* p) {
   const int n = vm_->UnmapAnonPage(p, entry, &dirty);
   for (int k = reserved; k < n; ++k) dev.Dup(slot);  // more sharers than reserved (racy fork)
   for (int k = n < 0 ? 0 : n; k < reserved; ++k) dev.Free(slot);
+  ReclaimStep();
   bool need_write;
   {
     SpinLockGuard vg(vm_->lock());
@@ -791,6 +794,7 @@ int SwapSystem::WriteAndFinishSwapOut(page* p, pte_t entry, bool need_write, boo
                                       bool recheck_mapped) {
   SwapDevice& dev = devices_[SwapPteType(entry)];
   const uint64_t slot = SwapPteOffset(entry);
+  ReclaimStep();
   const int err = need_write ? dev.WritePage(slot, buddy_->PageAddress(p)) : 0;
   SpinLockGuard vg(vm_->lock());
   SpinLockGuard g(lock_);
@@ -820,11 +824,15 @@ int SwapSystem::WriteAndFinishSwapOut(page* p, pte_t entry, bool need_write, boo
 }
 
 // shmem_writepage: one shared anonymous page (pinned; unpinned here) goes
-// to a fresh slot. It enters the swap cache under PG_writeback with one more
-// slot reference for its index node, the VM unmaps it from every PTE and
-// leaves the entry in the node (ShmemSwapOut), then it is written and the
-// swap cache lets go of it. A fault meanwhile finds the entry in the node
-// and the page in the swap cache (copied while PG_writeback). 1 when freed.
+// to a fresh slot. In one vm_lock section it enters the swap cache under
+// PG_writeback with one more slot reference for its index node, the VM
+// unmaps it from every PTE and leaves the entry in the node
+// (ShmemSwapOutLocked), or, when that fails, it leaves the swap cache again:
+// no vm_lock holder ever sees it in the page cache and the swap cache at
+// once. (swap_lock is held for the swap-cache changes only, not while the VM
+// unmaps.) Then it is written and the swap cache lets go of it. A fault
+// meanwhile finds the entry in the node and the page in the swap cache
+// (copied while PG_writeback). 1 when freed.
 int SwapSystem::SwapOutShmemPage(page* p) {
   const pte_t entry = AllocSwapEntry();
   if (entry == 0) {
@@ -836,18 +844,17 @@ int SwapSystem::SwapOutShmemPage(page* p) {
   SwapDevice& dev = devices_[type];
   {
     SpinLockGuard vg(vm_->lock());
-    SpinLockGuard g(lock_);
-    if (!vm_->ShmemPageLocked(p) || (p->flags & PG_swapcache) || !CacheInsert(entry, p)) {
-      dev.Free(slot);
-      UnpinLocked(p);
-      return 0;
+    {
+      SpinLockGuard g(lock_);
+      if (!vm_->ShmemPageLocked(p) || (p->flags & PG_swapcache) || !CacheInsert(entry, p)) {
+        dev.Free(slot);
+        UnpinLocked(p);
+        return 0;
+      }
+      p->flags |= PG_writeback;
+      dev.Dup(slot);  // the index node's reference
     }
-    p->flags |= PG_writeback;
-    dev.Dup(slot);  // the index node's reference
-  }
-  const int moved = vm_->ShmemSwapOut(p, entry);
-  {
-    SpinLockGuard vg(vm_->lock());
+    const int moved = vm_->ShmemSwapOutLocked(p, entry);
     SpinLockGuard g(lock_);
     if (moved != 0) {  // still in the page cache (maybe unmapped): it stays
       p->flags &= ~PG_writeback;
@@ -868,8 +875,10 @@ int SwapSystem::SwapOutShmemPage(page* p) {
 int SwapSystem::EvictFilePage(page* p) {
   const uint64_t shadow = nonresident_age_.fetch_add(1) + 1;
   bool wrote = false;
+  ReclaimStep();
   const int err = vm_->PageCacheEvict(p, shadow, &wrote);
   if (wrote) pgwrite_file_.fetch_add(1, std::memory_order_relaxed);
+  ReclaimStep();
   Unpin(p);
   return err == 0 ? 1 : 0;
 }
