@@ -34,7 +34,10 @@
 // (SetReclaimStepHook marks those points for tests): in particular a shmem
 // page enters the swap cache and leaves the page cache (or, on failure,
 // leaves the swap cache again) inside one vm_lock section
-// (SwapOutShmemPage), so no vm_lock holder sees it in both caches.
+// (SwapOutShmemPage), so no vm_lock holder sees it in both caches. Under
+// swap_lock, a swap slot is taken and its page put in the swap cache in one
+// section (AddToSwapCacheLocked): a counted slot outside the cache is
+// always one whose data is on the device (what Readahead reads).
 #ifndef MM_SWAP_SWAP_SYSTEM_H_
 #define MM_SWAP_SWAP_SYSTEM_H_
 
@@ -185,7 +188,9 @@ class SwapSystem {
   bool CacheInsert(pte_t entry, page* p) MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
   void CacheErase(pte_t entry) MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
   // Picks a device by priority and takes a slot; 0 when every device is full.
-  pte_t AllocSwapEntry();
+  pte_t AllocSwapEntryLocked() MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
+  // A fresh slot and p in the swap cache under it (PG_writeback), at once.
+  pte_t AddToSwapCacheLocked(page* p, int* err) MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
   // Reclaim's hold on p (vm_lock taken inside): false if p is not (any more)
   // a page of that LRU or is held already.
   bool Pin(page* p, LruKind kind);

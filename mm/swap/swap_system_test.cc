@@ -1059,6 +1059,75 @@ TEST(SwapSystem, VmInvariantsHoldAtEveryReclaimStep) {
   ::unlink(path.c_str());
 }
 
+// Swap-in readahead racing reclaim at every step where reclaim has vm_lock
+// released: at each step the hook faults in the page swapped out last
+// before this reclaim round, so readahead reads the slots after its own,
+// which include the slot reclaim has just taken for its page. That slot
+// must never look like a swapped-out page (counted, but neither in the swap
+// cache nor written): readahead read it (zeros) into the swap cache, and
+// reclaim's own insertion of the entry was then a duplicate ("check failed:
+// keys_[i] != page" in PageMap::Insert; in an opt build, two pages for one
+// entry). KswapdConcurrentWithFaultingTasks hit it about once in 120 runs.
+TEST(SwapSystem, ReadaheadAtEveryReclaimStep) {
+  Stack s(16u << 20, Config(SwapKind::kZram, 32u << 20));
+  ASSERT_TRUE(s.ok());
+  task_struct* init = s.vm().InitTask();
+  const unsigned long n = 64;
+  const unsigned long a = s.MmapAnon(n * kPageSize);
+  ASSERT_FALSE(IsErrValue(a));
+  ASSERT_EQ(s.FillRange(init, a, n, 61), 0);
+  struct Faults {
+    Stack* s;
+    task_struct* t;
+    unsigned long a, n;
+    std::vector<bool> out;               // seen swapped out
+    std::vector<unsigned long> order;    // pages in the order they went out
+    std::vector<unsigned long> earlier;  // out before this round, oldest first
+    int steps = 0, loads = 0, bad = 0;
+    bool Resident(unsigned long i) { return PaOf(*s, t, a + i * kPageSize) != 0; }
+  } st{&s, init, a, n, std::vector<bool>(n)};
+  s.swap().SetReclaimStepHook(
+      [](void* c) {
+        auto* st = static_cast<Faults*>(c);
+        ++st->steps;
+        for (unsigned long i = 0; i < st->n; ++i) {
+          if (!st->out[i] && !st->Resident(i)) {
+            st->out[i] = true;
+            st->order.push_back(i);
+          }
+        }
+        while (!st->earlier.empty()) {
+          const unsigned long i = st->earlier.back();
+          st->earlier.pop_back();
+          if (st->Resident(i)) continue;
+          std::vector<uint64_t> buf(kPageSize / 8);
+          ++st->loads;
+          if (st->s->Load(st->t, st->a + i * kPageSize, buf.data(), kPageSize) != 0) ++st->bad;
+          st->out[i] = false;
+          break;
+        }
+        if (!st->s->vm().CheckInvariants()) ++st->bad;
+      },
+      &st);
+  for (int k = 0; k < 16; ++k) {
+    st.earlier.clear();
+    for (unsigned long i : st.order)
+      if (st.out[i]) st.earlier.push_back(i);
+    s.swap().ReclaimPages(4, -1);
+  }
+  s.swap().SetReclaimStepHook(nullptr, nullptr);
+  EXPECT_GT(st.steps, 0);
+  EXPECT_GT(st.loads, 0);
+  EXPECT_EQ(st.bad, 0);
+  EXPECT_GT(s.swap().pswpout(), 0u);
+  EXPECT_GT(s.swap().pswpin(), 0u) << st.steps << " steps, " << st.loads << " loads";
+  EXPECT_TRUE(s.Check());
+  EXPECT_EQ(s.VerifyRange(init, a, n, 61), -1);
+  EXPECT_TRUE(s.Check());
+  EXPECT_EQ(s.vm().VmMunmap(a, n * kPageSize), 0);
+  EXPECT_TRUE(s.Check());
+}
+
 // Swappiness splits reclaim between anon and file as get_scan_count does:
 // with a quarter of RAM each resident, 0 takes file pages only, 200 anon
 // only, 60 both (file more: 60 : 140 on lists of equal size).
