@@ -674,8 +674,7 @@ bool SwapSystem::NodeBelow(int nid, int mark) {
   return false;
 }
 
-pte_t SwapSystem::AllocSwapEntry() {
-  SpinLockGuard g(lock_);
+pte_t SwapSystem::AllocSwapEntryLocked() {
   for (int tries = 0; tries < 2; ++tries) {
     int best = -1;
     for (int k = 0; k < nr_devices_; ++k) {
@@ -691,6 +690,27 @@ pte_t SwapSystem::AllocSwapEntry() {
     }
   }
   return 0;
+}
+
+// add_to_swap (vm_lock and swap_lock held): a fresh slot, and p in the swap
+// cache under it with PG_writeback, in one swap_lock section. A slot that
+// is counted but neither cached nor written is never visible: Readahead
+// (swap_lock) would take it for a swapped-out page, read it (zeros) into
+// the swap cache, and this insertion would then be a duplicate. Returns the
+// entry, or 0 with *err = -ENOSPC (no free slot) or 0 (the cache is full).
+pte_t SwapSystem::AddToSwapCacheLocked(page* p, int* err) {
+  const pte_t entry = AllocSwapEntryLocked();
+  if (entry == 0) {
+    *err = -kENOSPC;
+    return 0;
+  }
+  if (!CacheInsert(entry, p)) {
+    devices_[SwapPteType(entry)].Free(SwapPteOffset(entry));
+    *err = 0;
+    return 0;
+  }
+  p->flags |= PG_writeback;
+  return entry;
 }
 
 // A swap write failed (vm_lock and swap_lock held): the page stays in the
@@ -728,26 +748,23 @@ int SwapSystem::SwapOutPage(page* p) {
       reserved = p->_mapcount.load(std::memory_order_relaxed) + 8;
     }
   }
+  ReclaimStep();
   if (shmem) return SwapOutShmemPage(p);
   if (!reuse) {
-    entry = AllocSwapEntry();
-    if (entry == 0) {
-      Unpin(p);
-      return -kENOSPC;
-    }
     SpinLockGuard vg(vm_->lock());
     SpinLockGuard g(lock_);
-    if (!OfKind(p, kAnonLru) || (p->flags & PG_swapcache) || !CacheInsert(entry, p)) {
-      devices_[SwapPteType(entry)].Free(SwapPteOffset(entry));
+    int err = 0;
+    if (!OfKind(p, kAnonLru) || (p->flags & PG_swapcache) ||
+        (entry = AddToSwapCacheLocked(p, &err)) == 0) {
       UnpinLocked(p);
-      return 0;
+      return err;
     }
-    p->flags |= PG_writeback;
     // Every PTE UnmapAnonPage rewrites holds a slot reference, and a fault
     // may drop one as soon as it is there: take them first (with room for
     // a fork in between) and give back what was not used.
     reserved = p->_mapcount.load(std::memory_order_relaxed) + 8;
   }
+  ReclaimStep();
   const unsigned type = SwapPteType(entry);
   const uint64_t slot = SwapPteOffset(entry);
   SwapDevice& dev = devices_[type];
@@ -756,6 +773,7 @@ int SwapSystem::SwapOutPage(page* p) {
   const int n = vm_->UnmapAnonPage(p, entry, &dirty);
   for (int k = reserved; k < n; ++k) dev.Dup(slot);  // more sharers than reserved (racy fork)
   for (int k = n < 0 ? 0 : n; k < reserved; ++k) dev.Free(slot);
+  ReclaimStep();
   bool need_write;
   {
     SpinLockGuard vg(vm_->lock());
@@ -791,6 +809,7 @@ int SwapSystem::WriteAndFinishSwapOut(page* p, pte_t entry, bool need_write, boo
                                       bool recheck_mapped) {
   SwapDevice& dev = devices_[SwapPteType(entry)];
   const uint64_t slot = SwapPteOffset(entry);
+  ReclaimStep();
   const int err = need_write ? dev.WritePage(slot, buddy_->PageAddress(p)) : 0;
   SpinLockGuard vg(vm_->lock());
   SpinLockGuard g(lock_);
@@ -820,40 +839,38 @@ int SwapSystem::WriteAndFinishSwapOut(page* p, pte_t entry, bool need_write, boo
 }
 
 // shmem_writepage: one shared anonymous page (pinned; unpinned here) goes
-// to a fresh slot. It enters the swap cache under PG_writeback with one more
-// slot reference for its index node, the VM unmaps it from every PTE and
-// leaves the entry in the node (ShmemSwapOut), then it is written and the
-// swap cache lets go of it. A fault meanwhile finds the entry in the node
-// and the page in the swap cache (copied while PG_writeback). 1 when freed.
+// to a fresh slot. In one vm_lock section it gets the slot and enters the
+// swap cache under PG_writeback (AddToSwapCacheLocked) with one more slot reference for its index node, the VM
+// unmaps it from every PTE and leaves the entry in the node
+// (ShmemSwapOutLocked), or, when that fails, it leaves the swap cache again:
+// no vm_lock holder ever sees it in the page cache and the swap cache at
+// once. (swap_lock is held for the swap-cache changes only, not while the VM
+// unmaps.) Then it is written and the swap cache lets go of it. A fault
+// meanwhile finds the entry in the node and the page in the swap cache
+// (copied while PG_writeback). 1 when freed.
 int SwapSystem::SwapOutShmemPage(page* p) {
-  const pte_t entry = AllocSwapEntry();
-  if (entry == 0) {
-    Unpin(p);
-    return -kENOSPC;
-  }
-  const unsigned type = SwapPteType(entry);
-  const uint64_t slot = SwapPteOffset(entry);
-  SwapDevice& dev = devices_[type];
+  pte_t entry = 0;
   {
     SpinLockGuard vg(vm_->lock());
-    SpinLockGuard g(lock_);
-    if (!vm_->ShmemPageLocked(p) || (p->flags & PG_swapcache) || !CacheInsert(entry, p)) {
-      dev.Free(slot);
-      UnpinLocked(p);
-      return 0;
+    {
+      SpinLockGuard g(lock_);
+      int err = 0;
+      if (!vm_->ShmemPageLocked(p) || (p->flags & PG_swapcache) ||
+          (entry = AddToSwapCacheLocked(p, &err)) == 0) {
+        UnpinLocked(p);
+        return err;
+      }
+      devices_[SwapPteType(entry)].Dup(SwapPteOffset(entry));  // the index node's reference
     }
-    p->flags |= PG_writeback;
-    dev.Dup(slot);  // the index node's reference
-  }
-  const int moved = vm_->ShmemSwapOut(p, entry);
-  {
-    SpinLockGuard vg(vm_->lock());
+    const int moved = vm_->ShmemSwapOutLocked(p, entry);
+    const unsigned type = SwapPteType(entry);
+    const uint64_t slot = SwapPteOffset(entry);
     SpinLockGuard g(lock_);
     if (moved != 0) {  // still in the page cache (maybe unmapped): it stays
       p->flags &= ~PG_writeback;
       CacheErase(entry);
-      dev.Free(slot);
-      dev.Free(slot);
+      devices_[type].Free(slot);
+      devices_[type].Free(slot);
       UnpinLocked(p);
       return 0;
     }
@@ -868,8 +885,10 @@ int SwapSystem::SwapOutShmemPage(page* p) {
 int SwapSystem::EvictFilePage(page* p) {
   const uint64_t shadow = nonresident_age_.fetch_add(1) + 1;
   bool wrote = false;
+  ReclaimStep();
   const int err = vm_->PageCacheEvict(p, shadow, &wrote);
   if (wrote) pgwrite_file_.fetch_add(1, std::memory_order_relaxed);
+  ReclaimStep();
   Unpin(p);
   return err == 0 ? 1 : 0;
 }

@@ -29,7 +29,15 @@
 //
 // Reclaim's hold on a page: one reference plus PG_locked, both taken and
 // dropped under vm_lock (Pin/Unpin), so VmSystem::CheckInvariants' refcount
-// check stays exact while kswapd runs.
+// check stays exact while kswapd runs. Whenever reclaim releases vm_lock
+// while it holds a page, the page is in a state the VM's invariants allow
+// (SetReclaimStepHook marks those points for tests): in particular a shmem
+// page enters the swap cache and leaves the page cache (or, on failure,
+// leaves the swap cache again) inside one vm_lock section
+// (SwapOutShmemPage), so no vm_lock holder sees it in both caches. Under
+// swap_lock, a swap slot is taken and its page put in the swap cache in one
+// section (AddToSwapCacheLocked): a counted slot outside the cache is
+// always one whose data is on the device (what Readahead reads).
 #ifndef MM_SWAP_SWAP_SYSTEM_H_
 #define MM_SWAP_SWAP_SYSTEM_H_
 
@@ -146,6 +154,15 @@ class SwapSystem {
   // a slot reference) and the LRU (tracked == frames the policy holds).
   bool CheckInvariants();
 
+  // Test hook: called with no lock held (reclaim_lock_ aside) every time
+  // reclaim, holding a page pinned, is between two vm_lock sections of its
+  // swap-out or eviction, i.e. wherever a vm_lock holder (CheckInvariants)
+  // may look at a page reclaim is part way through. nullptr: none.
+  void SetReclaimStepHook(void (*fn)(void* ctx), void* ctx) {
+    step_ctx_ = ctx;
+    step_hook_ = fn;
+  }
+
  private:
   struct NodeLru;  // per node and kind: the policy and its frames (swap_system.cc)
   enum LruKind { kAnonLru = 0, kFileLru = 1 };
@@ -171,7 +188,9 @@ class SwapSystem {
   bool CacheInsert(pte_t entry, page* p) MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
   void CacheErase(pte_t entry) MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
   // Picks a device by priority and takes a slot; 0 when every device is full.
-  pte_t AllocSwapEntry();
+  pte_t AllocSwapEntryLocked() MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
+  // A fresh slot and p in the swap cache under it (PG_writeback), at once.
+  pte_t AddToSwapCacheLocked(page* p, int* err) MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
   // Reclaim's hold on p (vm_lock taken inside): false if p is not (any more)
   // a page of that LRU or is held already.
   bool Pin(page* p, LruKind kind);
@@ -205,6 +224,9 @@ class SwapSystem {
   void PsiUpdate();
   int OomAdjOf(int pid) MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
   void ShowPressure(TextBuffer& out);
+  void ReclaimStep() {
+    if (step_hook_ != nullptr) step_hook_(step_ctx_);
+  }
 
   BuddyAllocator* buddy_ = nullptr;
   SlabSystem* slab_ = nullptr;
@@ -213,6 +235,8 @@ class SwapSystem {
   swap::PolicyKind policy_kind_ = swap::kDefaultPolicy;
   SwapHooks hooks_;
   bool initialized_ = false;
+  void (*step_hook_)(void* ctx) = nullptr;  // SetReclaimStepHook
+  void* step_ctx_ = nullptr;
 
   swap::SwapDevice devices_[swap::kMaxSwapDevices];
   // zram's compressor: the host's, with cfg.zram_level (algorithm_params).
@@ -225,8 +249,10 @@ class SwapSystem {
   // page reference and one slot reference. The page is unmapped (mapping
   // nullptr) or an anonymous page mapped read-only by PTEs that swapped it in
   // while others still hold the entry (writable only while a reclaimer swaps
-  // it out). PG_dirty: the data is not (or no longer) on the device;
-  // PG_writeback: a reclaimer is writing it (never handed over as exclusive).
+  // it out); a shmem page is in its page cache too only inside one vm_lock
+  // section of SwapOutShmemPage (never seen so by a vm_lock holder).
+  // PG_dirty: the data is not (or no longer) on the device; PG_writeback: a
+  // reclaimer is writing it (never handed over as exclusive).
   SpinLock lock_;
   swap::PageMap cache_ MM_GUARDED_BY(lock_);
   page* cache_mem_ = nullptr;  // the cache table's buddy block

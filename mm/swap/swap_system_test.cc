@@ -36,6 +36,20 @@ unsigned long SharedFilled(Stack& s, task_struct* t, unsigned long n, uint64_t k
   return a;
 }
 
+// A host file of n pages at path, opened and mapped MAP_SHARED read-write
+// whole; the address (and *f), or 0 when a step failed.
+unsigned long SharedFileMapping(Stack& s, const std::string& path, unsigned long n, file** f) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return 0;
+  const bool sized = ::ftruncate(fd, static_cast<off_t>(n * kPageSize)) == 0;
+  ::close(fd);
+  if (!sized) return 0;
+  *f = s.vm().FilpOpen(path.c_str(), O_RDWR, 0);
+  if (IsErrValue(reinterpret_cast<unsigned long>(*f))) return 0;
+  const unsigned long a = s.vm().VmMmap(*f, 0, n * kPageSize, kRW, MAP_SHARED, 0);
+  return IsErrValue(a) ? 0 : a;
+}
+
 TEST(SwapSystem, NoDevicesViews) {
   SwapConfig c;
   c.kswapd_thread = false;
@@ -345,7 +359,7 @@ TEST(SwapSystem, FailedWriteKeepsPage) {
 
 // The shmem counterpart of FailedWriteKeepsPage: a MAP_SHARED|MAP_ANONYMOUS
 // region shared by parent and child, every swap write failing. The pages are
-// unmapped before the write (ShmemSwapOut, as Linux's try_to_unmap comes
+// unmapped before the write (ShmemSwapOutLocked, as Linux's try_to_unmap comes
 // before writepage), so after the failure each stays resident in the swap
 // cache (PG_dirty), its entry in the index node; reclaim retries and fails
 // again without losing it. Each sharer's next access maps that same page
@@ -920,16 +934,9 @@ TEST_P(FileReclaimTest, FileMappingLargerThanRam) {
   task_struct* init = s.vm().InitTask();
   const unsigned long n = 2 * kRam / kPageSize;
   const std::string path = TmpPath(std::string("bigfile_") + (with_swap ? "swap" : "noswap"));
-  {
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
-    ASSERT_GE(fd, 0);
-    ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(n * kPageSize)), 0);
-    ::close(fd);
-  }
-  file* f = s.vm().FilpOpen(path.c_str(), O_RDWR, 0);
-  ASSERT_FALSE(IsErrValue(reinterpret_cast<unsigned long>(f)));
-  const unsigned long a = s.vm().VmMmap(f, 0, n * kPageSize, kRW, MAP_SHARED, 0);
-  ASSERT_FALSE(IsErrValue(a));
+  file* f = nullptr;
+  const unsigned long a = SharedFileMapping(s, path, n, &f);
+  ASSERT_NE(a, 0u);
   ASSERT_EQ(s.FillRange(init, a, n, 31), 0);
   EXPECT_GT(s.swap().pgsteal_file(), n / 2);
   EXPECT_GE(s.swap().pgwrite_file(), n / 2);  // evicted pages were dirty: written first
@@ -986,6 +993,140 @@ TEST_P(FileReclaimTest, FileMappingLargerThanRam) {
 
 INSTANTIATE_TEST_SUITE_P(WithAndWithoutSwap, FileReclaimTest, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "zram" : "noswap"; });
+
+// Every point where reclaim holds a page pinned with vm_lock released (the
+// step hook) must leave the VM's invariants exact: there a vm_lock holder
+// (the checker thread of KswapdConcurrentWithFaultingTasks) can look at the
+// page. Shared anonymous pages mapped by two tasks, private anonymous pages
+// and a MAP_SHARED file's pages all go through reclaim; the VM is checked at
+// each step. (A shmem page used to sit in both the page cache and the swap
+// cache, mapped, between two of these sections: refcount 1 + mapcount +
+// reclaim + the swap cache's, which the check reported, 1 run in ~20, as
+// "file refcount != 1 + mapcount + reclaim".)
+TEST(SwapSystem, VmInvariantsHoldAtEveryReclaimStep) {
+  Stack s(16u << 20, Config(SwapKind::kZram, 32u << 20));
+  ASSERT_TRUE(s.ok());
+  task_struct* init = s.vm().InitTask();
+  const unsigned long n = 64;
+  const unsigned long shm = SharedFilled(s, init, n, 51);
+  ASSERT_NE(shm, 0u);
+  const int pid = s.Fork("child");
+  ASSERT_GT(pid, 0);
+  task_struct* child = s.vm().FindTaskByPid(pid);
+  ASSERT_EQ(s.VerifyRange(child, shm, n, 51), -1);  // mapped in both tasks
+  const unsigned long anon = s.MmapAnon(n * kPageSize);
+  ASSERT_FALSE(IsErrValue(anon));
+  ASSERT_EQ(s.FillRange(init, anon, n, 52), 0);
+  const std::string path = TmpPath("step_hook_file");
+  file* f = nullptr;
+  const unsigned long fa = SharedFileMapping(s, path, n, &f);
+  ASSERT_NE(fa, 0u);
+  ASSERT_EQ(s.FillRange(init, fa, n, 53), 0);
+  ASSERT_TRUE(s.Check());
+  struct Steps {
+    VmSystem* vm;
+    int steps = 0, bad = 0;
+  } st{&s.vm()};
+  s.swap().SetReclaimStepHook(
+      [](void* c) {
+        auto* st = static_cast<Steps*>(c);
+        ++st->steps;
+        if (!st->vm->CheckInvariants()) ++st->bad;
+      },
+      &st);
+  uint64_t freed = 0;
+  for (int k = 0; k < 64 && freed < 3 * n; ++k) freed += s.swap().ReclaimPages(64, -1);
+  s.swap().SetReclaimStepHook(nullptr, nullptr);
+  EXPECT_GT(st.steps, 0);
+  EXPECT_EQ(st.bad, 0) << "of " << st.steps << " steps";
+  EXPECT_GT(s.vm().shmem_swapouts(), 0u);
+  EXPECT_GT(s.swap().pgsteal_anon(), s.vm().shmem_swapouts());
+  EXPECT_GT(s.swap().pgsteal_file(), 0u);
+  EXPECT_TRUE(s.Check());
+  EXPECT_EQ(s.VerifyRange(child, shm, n, 51), -1);
+  EXPECT_EQ(s.VerifyRange(init, shm, n, 51), -1);
+  EXPECT_EQ(s.VerifyRange(init, anon, n, 52), -1);
+  EXPECT_EQ(s.VerifyRange(init, fa, n, 53), -1);
+  EXPECT_TRUE(s.Check());
+  EXPECT_EQ(s.vm().VmMunmap(fa, n * kPageSize), 0);
+  EXPECT_EQ(s.vm().FilpClose(f), 0);
+  s.vm().DoExitTask(child, 0);
+  int status;
+  EXPECT_EQ(s.vm().KernelWait(pid, &status), pid);
+  EXPECT_EQ(s.vm().VmMunmap(anon, n * kPageSize), 0);
+  EXPECT_EQ(s.vm().VmMunmap(shm, n * kPageSize), 0);
+  EXPECT_TRUE(s.Check());
+  ::unlink(path.c_str());
+}
+
+// Swap-in readahead racing reclaim at every step where reclaim has vm_lock
+// released: at each step the hook faults in the page swapped out last
+// before this reclaim round, so readahead reads the slots after its own,
+// which include the slot reclaim has just taken for its page. That slot
+// must never look like a swapped-out page (counted, but neither in the swap
+// cache nor written): readahead read it (zeros) into the swap cache, and
+// reclaim's own insertion of the entry was then a duplicate ("check failed:
+// keys_[i] != page" in PageMap::Insert; in an opt build, two pages for one
+// entry). KswapdConcurrentWithFaultingTasks hit it about once in 120 runs.
+TEST(SwapSystem, ReadaheadAtEveryReclaimStep) {
+  Stack s(16u << 20, Config(SwapKind::kZram, 32u << 20));
+  ASSERT_TRUE(s.ok());
+  task_struct* init = s.vm().InitTask();
+  const unsigned long n = 64;
+  const unsigned long a = s.MmapAnon(n * kPageSize);
+  ASSERT_FALSE(IsErrValue(a));
+  ASSERT_EQ(s.FillRange(init, a, n, 61), 0);
+  struct Faults {
+    Stack* s;
+    task_struct* t;
+    unsigned long a, n;
+    std::vector<bool> out;               // seen swapped out
+    std::vector<unsigned long> order;    // pages in the order they went out
+    std::vector<unsigned long> earlier;  // out before this round, oldest first
+    int steps = 0, loads = 0, bad = 0;
+    bool Resident(unsigned long i) { return PaOf(*s, t, a + i * kPageSize) != 0; }
+  } st{&s, init, a, n, std::vector<bool>(n)};
+  s.swap().SetReclaimStepHook(
+      [](void* c) {
+        auto* st = static_cast<Faults*>(c);
+        ++st->steps;
+        for (unsigned long i = 0; i < st->n; ++i) {
+          if (!st->out[i] && !st->Resident(i)) {
+            st->out[i] = true;
+            st->order.push_back(i);
+          }
+        }
+        while (!st->earlier.empty()) {
+          const unsigned long i = st->earlier.back();
+          st->earlier.pop_back();
+          if (st->Resident(i)) continue;
+          std::vector<uint64_t> buf(kPageSize / 8);
+          ++st->loads;
+          if (st->s->Load(st->t, st->a + i * kPageSize, buf.data(), kPageSize) != 0) ++st->bad;
+          st->out[i] = false;
+          break;
+        }
+        if (!st->s->vm().CheckInvariants()) ++st->bad;
+      },
+      &st);
+  for (int k = 0; k < 16; ++k) {
+    st.earlier.clear();
+    for (unsigned long i : st.order)
+      if (st.out[i]) st.earlier.push_back(i);
+    s.swap().ReclaimPages(4, -1);
+  }
+  s.swap().SetReclaimStepHook(nullptr, nullptr);
+  EXPECT_GT(st.steps, 0);
+  EXPECT_GT(st.loads, 0);
+  EXPECT_EQ(st.bad, 0);
+  EXPECT_GT(s.swap().pswpout(), 0u);
+  EXPECT_GT(s.swap().pswpin(), 0u) << st.steps << " steps, " << st.loads << " loads";
+  EXPECT_TRUE(s.Check());
+  EXPECT_EQ(s.VerifyRange(init, a, n, 61), -1);
+  EXPECT_TRUE(s.Check());
+  EXPECT_EQ(s.vm().VmMunmap(a, n * kPageSize), 0);
+  EXPECT_TRUE(s.Check());
+}
 
 // Swappiness splits reclaim between anon and file as get_scan_count does:
 // with a quarter of RAM each resident, 0 takes file pages only, 200 anon

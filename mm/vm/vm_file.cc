@@ -168,8 +168,7 @@ bool VmSystem::ShmemPageLocked(const page* p) const {
          p->mapping != nullptr && IsShmem(static_cast<const address_space*>(p->mapping));
 }
 
-int VmSystem::ShmemSwapOut(page* p, pte_t entry) {
-  SpinLockGuard g(lock_);
+int VmSystem::ShmemSwapOutLocked(page* p, pte_t entry) {
   if (p == nullptr || !PteSwap(entry) || !ShmemPageLocked(p)) return -kEINVAL;
   address_space* as = static_cast<address_space*>(p->mapping);
   PcNode* n = PageCacheFind(as, p->index);

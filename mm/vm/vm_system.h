@@ -15,6 +15,10 @@
 // calls SwapHooks::reclaim (and, without progress, out_of_memory), takes it
 // again and retries the access from the page-table walk (VM_FAULT_RETRY);
 // nothing found before the drop is trusted after it.
+// The swap layer calls some *Locked helpers (ShmemPageLocked,
+// EvictableFilePageLocked, ShmemSwapOutLocked) holding vm_lock itself
+// (VmSystem::lock()), so that a multi-step change to a page (a shmem page
+// moving from the page cache to the swap cache) is one vm_lock section.
 //
 // "current" is per cpu (platform::CpuId()), like Linux's per-cpu current:
 // SetCurrent on a host thread selects the task the Linux-style calls act for.
@@ -205,7 +209,12 @@ class VmSystem {
   // `entry` (nrswapped) and the cache's page reference goes. 0 on success;
   // -EINVAL: not a shmem page (any more); -EBUSY: referenced by someone
   // else (it stays cached, unmapped). On failure the index holds no entry.
-  int ShmemSwapOut(page* p, pte_t entry);
+  // vm_lock held, and held by the caller from the swap-cache insertion to
+  // here (and through the undo on failure): a page in the page cache and the
+  // swap cache at once is never seen by another vm_lock holder (its refcount
+  // would be 1 + mapcount + reclaim + the swap cache's, against the rule
+  // above and CheckInvariants).
+  int ShmemSwapOutLocked(page* p, pte_t entry) MM_EXCLUSIVE_LOCKS_REQUIRED(lock_);
   uint64_t nr_shmem_pages() const { return nr_shmem_.load(std::memory_order_relaxed); }
   uint64_t shmem_swapouts() const { return shmem_swapout_.load(std::memory_order_relaxed); }
   uint64_t shmem_swapins() const { return shmem_swapin_.load(std::memory_order_relaxed); }

@@ -288,7 +288,7 @@ struct vm_area_struct {
 // Shared anonymous memory (shmem: the unnamed file behind MAP_SHARED|
 // MAP_ANONYMOUS, no backing) has PG_swapbacked pages instead, which sit on
 // the anon LRU; reclaim moves such a page to a swap slot and leaves the swap
-// entry in its index node (VmSystem::ShmemSwapOut; Linux keeps it in the
+// entry in its index node (VmSystem::ShmemSwapOutLocked; Linux keeps it in the
 // shmem mapping's xarray), and the next fault of any sharer swaps it back in
 // there (the PTEs of a shmem page are none while it is out).
 struct address_space {
