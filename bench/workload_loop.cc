@@ -5,7 +5,9 @@
 //       bazel-bin/bench/workload_loop N WORKLOAD CONTENDER
 // WORKLOAD: random-1e4, random-1e5 (SlotReplace over the power-law sizes),
 // large (SlotReplace over 64 KiB..4 MiB), hot-SIZE (HotPair), batch-lifo and
-// batch-fifo (Batch: a step is 1000 allocations then 1000 frees). CONTENDER: slub, slab, slob (kmalloc) or a peer (glibc,
+// batch-fifo (Batch: a step is 1000 allocations then 1000 frees), churn
+// (RunServerChurn: two threads, N replacements each; callgrind runs one thread
+// at a time, so its counts are of the instructions, not of the contention). CONTENDER: slub, slab, slob (kmalloc) or a peer (glibc,
 // jemalloc, mimalloc, tcmalloc). Run two N and divide the difference of the
 // totals by the difference of N: setup, boot and teardown cancel out.
 #include <cstdio>
@@ -49,6 +51,10 @@ int Run(Api& api, const char* workload, long n) {
     Steps(w, n);
     return 0;
   }
+  if (strcmp(workload, "churn") == 0) {  // the churn row: 2 threads, n replacements each, 10^4 slots
+    bench::RunServerChurn(api, 10000, static_cast<uint64_t>(n), 7);
+    return 0;
+  }
   if (strncmp(workload, "hot-", 4) == 0) {
     bench::HotPair<Api> w(api, strtoul(workload + 4, nullptr, 10));
     Steps(w, n);
@@ -61,7 +67,7 @@ int Run(Api& api, const char* workload, long n) {
 
 int main(int argc, char** argv) {
   if (argc != 4) {
-    fprintf(stderr, "usage: %s N random-1e4|random-1e5|large|hot-SIZE|batch-lifo|batch-fifo slub|slab|slob|PEER\n", argv[0]);
+    fprintf(stderr, "usage: %s N random-1e4|random-1e5|large|hot-SIZE|batch-lifo|batch-fifo|churn slub|slab|slob|PEER\n", argv[0]);
     return 2;
   }
   const long n = atol(argv[1]);

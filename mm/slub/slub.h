@@ -419,9 +419,9 @@ class Slub {
 
   // kfree's entry: pg is obj's head page, a PG_slab page of cache s (the caller
   // read s from it), so the slow path need not look it up again. In order: the
-  // active slab (the hot pair), the last partial slab's run (a batch), the
-  // local sheaf for any other slab frozen to this cpu (random frees: inline,
-  // so that they take no call), then the general path.
+  // active slab (the hot pair), the last partial slab's run (a batch), a
+  // sheaf for any other frozen slab (inline, so that random and remote frees
+  // take no call), then the general path.
   [[gnu::always_inline]] void FreeInSlab(kmem_cache* s, void* obj, page* pg, const void* caller,
                                          unsigned cpu = platform::FastCpuId()) {
     SlubCpu* c = CpuOf(s, cpu);
@@ -430,19 +430,28 @@ class Slub {
       return;
     }
     if (FreeToLastPartial(s, obj, c)) return;
-    if (FreeToOwnSheaf(obj, pg, cpu, c)) return;
+    if (FreeToCpuSheaf(obj, pg, cpu, c)) return;
     FreeOwnPartial(s, obj, caller, cpu, pg);
   }
-  // A free into a slab frozen to this cpu (not its active slab) goes into the
-  // local sheaf when there is one with room and obj is not one of its two
-  // newest entries (a double free; FreeOwnPartial reports it). pg is obj's
-  // head page, a slab page of obj's cache. Returns false to leave obj to the
-  // general path. kfree's only: kmem_cache_free's miss path (FreeSlow) looks
-  // the page up out of line and goes through FreeOwnPartial, whose run
-  // detection this skips (a batch's frees reach it once the sheaf is full).
-  [[gnu::always_inline]] static bool FreeToOwnSheaf(void* obj, page* pg, unsigned cpu, SlubCpu* c) {
-    Sheaf* sh = c->sheaf;
-    if (__builtin_expect(sh == nullptr || Owner(pg) != cpu + 1, 0)) return false;
+  // A free into a frozen slab that is not this cpu's active slab goes into a
+  // sheaf of this cpu: the local one if the slab is frozen to this cpu, the
+  // remote one (rsheaf) if it is frozen to another, when that sheaf exists,
+  // has room and obj is not one of its two newest entries (a double free;
+  // FreeOwnPartial and FreeSlower report it). pg is obj's head page, a slab
+  // page of obj's cache. Returns false to leave obj to the general path
+  // (unfrozen slabs, whose free checks the state word, and full sheaves).
+  // Another cpu's id may be stale by the time it is read (the slab may be
+  // unfrozen meanwhile): that only changes which sheaf holds the object, as a
+  // sheaf may hold objects of slabs in any state (S8). kfree's only:
+  // kmem_cache_free's miss path (FreeSlow) looks the page up out of line and
+  // goes through FreeOwnPartial, whose run detection this skips (a batch's
+  // frees reach it once the sheaf is full), and through FreeToRemoteSheaf,
+  // which also starts a remote run (kfree, which has the page, needs none).
+  [[gnu::always_inline]] static bool FreeToCpuSheaf(void* obj, page* pg, unsigned cpu, SlubCpu* c) {
+    const uintptr_t owner = Owner(pg);
+    if (__builtin_expect(owner == 0, 0)) return false;
+    Sheaf* sh = owner == cpu + 1 ? c->sheaf : c->rsheaf;
+    if (__builtin_expect(sh == nullptr, 0)) return false;
     const size_t n = sh->size;
     if (__builtin_expect(n >= sh->cap || sh->NewestTwoHold(obj), 0)) return false;
     sh->objs()[n] = obj;

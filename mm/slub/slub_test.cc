@@ -421,7 +421,7 @@ TEST(SlubLockFree, ConsecutiveFreesIntoOnePartialSlabSkipThePageLookup) {
 // slab switch; a full sheaf lets the next own free go straight to its slab;
 // a double free of a sheaved object is reported and changes nothing.
 // Run through kmem_cache_free and through kfree (whose inline path,
-// FreeToOwnSheaf, must keep the same decisions and the double-free report).
+// FreeToCpuSheaf, must keep the same decisions and the double-free report).
 void OwnFreesThroughTheSheaf(bool via_kfree) {
   testing::SlabEnv env(AllocatorKind::kSlub, 64 << 20);
   SlabSystem& sys = env.sys();
@@ -1100,6 +1100,47 @@ TEST(SlubSheaves, ShrinkAndDestroyReturnSheavesAndTheirPages) {
   EXPECT_EQ(S::BarnFullSheaves(sc->barn[0]), 0u);
   EXPECT_EQ(sc->barn[0].nr_sheaves, 0u);  // container pages returned
   EXPECT_EQ(env.FreePages(), free_before);
+  EXPECT_TRUE(sys.CheckInvariants());
+  EXPECT_EQ(sys.DestroyCache(s), 0);
+}
+
+// kfree of an object whose slab is frozen to another cpu goes into the freeing
+// cpu's remote sheaf on kfree's inline path (FreeToCpuSheaf), not into its
+// local sheaf, and a repeat of one of the two newest entries is reported and
+// changes nothing.
+TEST(SlubSheaves, RemoteKfreeGoesIntoTheRemoteSheaf) {
+  testing::SlabEnv env(AllocatorKind::kSlub, 64 << 20);
+  SlabSystem& sys = env.sys();
+  kmem_cache* s = sys.CreateCache("rkfree", 64, 0, 0, nullptr);
+  ASSERT_NE(s, nullptr);
+  std::vector<void*> v;
+  for (int i = 0; i < 8; ++i) v.push_back(sys.Alloc(s, GFP_KERNEL));  // this cpu's active slab
+  std::thread t([&] {
+    const unsigned cpu = platform::FastCpuId();
+    SlubCpu* c = S::CpuOf(s, cpu);
+    // This cpu's own local sheaf first: fill a slab (it parks) and free one
+    // of its objects.
+    std::vector<void*> own;
+    for (unsigned i = 0; i <= s->objects; ++i) own.push_back(sys.Alloc(s, GFP_KERNEL));
+    sys.Kfree(own[0]);
+    ASSERT_NE(c->sheaf, nullptr);
+    ASSERT_EQ(c->sheaf->size, 1u);
+    for (int i = 0; i < 4; ++i) sys.Kfree(v[i]);
+    ASSERT_NE(c->rsheaf, nullptr);
+    EXPECT_EQ(c->rsheaf->size, 4u);
+    EXPECT_EQ(c->sheaf->size, 1u);
+    for (int i : {3, 2}) {
+      LogCapture log;
+      sys.Kfree(v[i]);
+      EXPECT_TRUE(log.Contains("already free (double free)")) << log.text();
+    }
+    EXPECT_EQ(c->rsheaf->size, 4u);
+    EXPECT_TRUE(sys.CheckInvariants());
+    for (size_t i = 1; i < own.size(); ++i) sys.Kfree(own[i]);
+    sys.slub().FlushSheaves(s, cpu);
+  });
+  t.join();
+  for (int i = 4; i < 8; ++i) sys.Free(s, v[i]);
   EXPECT_TRUE(sys.CheckInvariants());
   EXPECT_EQ(sys.DestroyCache(s), 0);
 }
