@@ -91,9 +91,10 @@
 //   (S8) sheaves: every entry of a cpu's sheaf/rsheaf and of a barn's full
 //        sheaves is an allocated object boundary of a slab of this cache
 //        (not on its slab's free chains) and no entry appears twice in a
-//        sheaf, whose two guard slots are nullptr; size <= cap == sheaf_cap; a barn's nr_full == |full| <=
-//        barn_max with every full sheaf at cap, nr_empty == |empty| of size 0,
-//        and nr_sheaves == nr_full + nr_empty + the sheaves its cpus hold.
+//        sheaf, whose two guard slots are nullptr; size <= cap == sheaf_cap;
+//        a barn's nr_full == |full| <= barn_max with every full sheaf at cap,
+//        nr_empty == |empty| of size 0, and nr_sheaves == nr_full +
+//        nr_empty + the sheaves its cpus hold.
 //        Debug caches and caches with sheaf_cap 0 have none.
 //   (S9) a cpu's remote run (rrun_start/rrun_bytes, bytes != 0) is exactly
 //        the bounds of a slab of this cache, and the cpu's rsheaf holds at
@@ -190,6 +191,15 @@ struct Sheaf {
   bool NewestTwoHold(const void* obj) const {
     const size_t n = size;
     return slot[n + 1] == obj || slot[n] == obj;
+  }
+  // Appends obj if there is room and it is not one of the two newest entries
+  // (a double free, for the caller to report); false leaves the sheaf alone.
+  [[gnu::always_inline]] bool TryPush(void* obj) {
+    const size_t n = size;
+    if (__builtin_expect(n >= cap || NewestTwoHold(obj), 0)) return false;
+    objs()[n] = obj;
+    size = static_cast<uint32_t>(n + 1);
+    return true;
   }
 };
 static_assert(sizeof(Sheaf) == 256);
@@ -452,11 +462,7 @@ class Slub {
     if (__builtin_expect(owner == 0, 0)) return false;
     Sheaf* sh = owner == cpu + 1 ? c->sheaf : c->rsheaf;
     if (__builtin_expect(sh == nullptr, 0)) return false;
-    const size_t n = sh->size;
-    if (__builtin_expect(n >= sh->cap || sh->NewestTwoHold(obj), 0)) return false;
-    sh->objs()[n] = obj;
-    sh->size = static_cast<uint32_t>(n + 1);
-    return true;
+    return sh->TryPush(obj);
   }
 
   // Bulk: the cpu is looked up once for the whole batch.
@@ -568,14 +574,8 @@ class Slub {
   // newest entries; otherwise RemoteRunSlow (the hand-over, or the report).
   [[gnu::always_inline]] bool FreeToRemoteRun(kmem_cache* s, void* obj, unsigned cpu, SlubCpu* c) {
     if (__builtin_expect(reinterpret_cast<uintptr_t>(obj) - c->rrun_start < c->rrun_bytes, 1)) {
-      Sheaf* sh = c->rsheaf;
-      const size_t n = sh->size;  // >= 1: rsheaf holds an object of the run's slab
-      if (__builtin_expect(n < sh->cap && !sh->NewestTwoHold(obj), 1)) {
-        sh->objs()[n] = obj;
-        sh->size = static_cast<uint32_t>(n + 1);
-      } else {
-        RemoteRunSlow(s, obj, cpu);
-      }
+      // (rsheaf exists and holds an object of the run's slab: S9.)
+      if (__builtin_expect(!c->rsheaf->TryPush(obj), 0)) RemoteRunSlow(s, obj, cpu);
       return true;
     }
     return false;
@@ -593,17 +593,11 @@ class Slub {
     c->rrun_start = 0;
     c->rrun_bytes = 0;
   }
-  // FreeSlow with obj's head page (nullptr if obj is outside the page source).
-  [[gnu::noinline]] void FreeSlowPage(kmem_cache* s, void* obj, const void* caller, unsigned cpu,
-                                      page* pg) {
-    if (FreeToLastPartial(s, obj, CpuOf(s, cpu))) return;
-    FreeOwnPartial(s, obj, caller, cpu, pg);
-  }
   // A slab on this cpu's partial list: its page freelist is ours, a plain push.
   // (Owner is 0 for every slab of a debug cache, and slab_cache tells a slab
   // of s from any other page.) Anything else: FreeRemote. Out of line, so
-  // that FreeSlow/FreeSlowPage keep the last-partial hit path (the batch
-  // free's common case) free of this body's register pressure.
+  // that the inline paths in front of it (FreeInSlab, FreeOnCpu) keep none of
+  // this body's register pressure.
   [[gnu::noinline]] void FreeOwnPartial(kmem_cache* s, void* obj, const void* caller,
                                              unsigned cpu, page* pg) {
     if (__builtin_expect(pg != nullptr && Owner(pg) == cpu + 1 && pg->slab_cache == s, 1)) {
@@ -663,14 +657,7 @@ class Slub {
         return;
       }
       Sheaf* sh = StateInuse(w) != 0 ? CpuOf(s, cpu)->sheaf : nullptr;
-      if (__builtin_expect(sh != nullptr, 1)) {
-        const size_t n = sh->size;
-        if (__builtin_expect(n < sh->cap && !sh->NewestTwoHold(obj), 1)) {
-          sh->objs()[n] = obj;
-          sh->size = static_cast<uint32_t>(n + 1);
-          return;
-        }
-      }
+      if (__builtin_expect(sh != nullptr && sh->TryPush(obj), 1)) return;
     }
     FreeSlower(s, obj, caller, cpu, pg);
   }
@@ -680,14 +667,9 @@ class Slub {
   [[gnu::noinline]] void FreeToRemoteSheaf(kmem_cache* s, void* obj, const void* caller,
                                            unsigned cpu, page* pg) {
     SlubCpu* c = CpuOf(s, cpu);
-    if (Sheaf* sh = c->rsheaf; __builtin_expect(sh != nullptr, 1)) {
-      const size_t n = sh->size;
-      if (__builtin_expect(n < sh->cap && !sh->NewestTwoHold(obj), 1)) {
-        sh->objs()[n] = obj;
-        sh->size = static_cast<uint32_t>(n + 1);
-        SetRemoteRun(s, c, pg);
-        return;
-      }
+    if (Sheaf* sh = c->rsheaf; __builtin_expect(sh != nullptr && sh->TryPush(obj), 1)) {
+      SetRemoteRun(s, c, pg);
+      return;
     }
     FreeSlower(s, obj, caller, cpu, pg);
   }

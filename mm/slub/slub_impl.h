@@ -518,11 +518,9 @@ void Slub<PS>::SheafPushSlow(kmem_cache* s, unsigned cpu, Sheaf** slot, void* ob
   if (SlubCpu* c = CpuOf(s, cpu); slot == &c->rsheaf) ClearRemoteRun(c);
   Sheaf* sh = *slot;
   if (sh != nullptr) {  // full
-    for (uint32_t i = sh->size; i-- > 0 && i + 2 >= sh->size;) {
-      if (__builtin_expect(sh->objs()[i] == obj, 0)) {
-        ReportDoubleFree(s, obj);
-        return;
-      }
+    if (__builtin_expect(sh->NewestTwoHold(obj), 0)) {
+      ReportDoubleFree(s, obj);
+      return;
     }
     // The hand-over slot: one exchange trades the full sheaf for what the
     // slot held (see THE HAND-OVER SLOT).
