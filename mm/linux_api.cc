@@ -53,13 +53,10 @@ VmSystem& VmForAccess(const char* function) { return M(function).vm(); }
 // memset) -- is tested first, with one branch, and taken out of line, so the
 // inlined path calls nothing but tail calls to slow paths and needs no saved
 // registers (in callgrind: 114 -> 58 instructions per kmalloc(64)+kfree pair).
-[[gnu::always_inline]] inline bool HotPathReady(gfp_t gfp) {
-  return g_slab != nullptr && platform::FastCpuIdReady() && (gfp & __GFP_ZERO) == 0;
-}
-// The same for SLUB (g_slub set), tested first: SLAB and SLOB pay one more
-// load and branch, SLUB none for the kind.
-[[gnu::always_inline]] inline bool SlubHotPathReady(gfp_t gfp) {
-  return g_slub != nullptr && platform::FastCpuIdReady() && (gfp & __GFP_ZERO) == 0;
+// `slab` is g_slub, tested first (SLAB and SLOB then pay one more load and
+// branch, SLUB none for the allocator kind), or g_slab.
+[[gnu::always_inline]] inline bool HotPathReady(const SlabSystem* slab, gfp_t gfp) {
+  return slab != nullptr && platform::FastCpuIdReady() && (gfp & __GFP_ZERO) == 0;
 }
 
 // The same operations with the checks done and the caller passed down (the
@@ -185,16 +182,16 @@ struct kmem_cache* kmem_cache_create(const char* name, unsigned int size, unsign
 void kmem_cache_destroy(struct kmem_cache* s) { M(__func__).slab().DestroyCache(s); }
 
 void* kmem_cache_alloc(struct kmem_cache* s, gfp_t gfp) {
-  if (__builtin_expect(SlubHotPathReady(gfp), 1)) return g_slub->Alloc<true>(s, gfp);
-  if (__builtin_expect(!HotPathReady(gfp), 0)) return CacheAllocCold(s, gfp, __builtin_return_address(0));
+  if (__builtin_expect(HotPathReady(g_slub, gfp), 1)) return g_slub->Alloc<true>(s, gfp);
+  if (__builtin_expect(!HotPathReady(g_slab, gfp), 0)) return CacheAllocCold(s, gfp, __builtin_return_address(0));
   return g_slab->Alloc(s, gfp);
 }
 
 void* kmem_cache_zalloc(struct kmem_cache* s, gfp_t gfp) { return M(__func__).slab().Zalloc(s, gfp); }
 
 void kmem_cache_free(struct kmem_cache* s, void* obj) {
-  if (__builtin_expect(SlubHotPathReady(0), 1)) return g_slub->Free<true>(s, obj);
-  if (__builtin_expect(!HotPathReady(0), 0)) return CacheFreeCold(s, obj, __builtin_return_address(0));
+  if (__builtin_expect(HotPathReady(g_slub, 0), 1)) return g_slub->Free<true>(s, obj);
+  if (__builtin_expect(!HotPathReady(g_slab, 0), 0)) return CacheFreeCold(s, obj, __builtin_return_address(0));
   g_slab->Free(s, obj);
 }
 
@@ -211,8 +208,8 @@ int kmem_cache_shrink(struct kmem_cache* s) { return M(__func__).slab().Shrink(s
 unsigned int kmem_cache_size(struct kmem_cache* s) { return M(__func__).slab().CacheSize(s); }
 
 void* kmalloc(size_t size, gfp_t gfp) {
-  if (__builtin_expect(SlubHotPathReady(gfp), 1)) return g_slub->Kmalloc<true>(size, gfp);
-  if (__builtin_expect(!HotPathReady(gfp), 0)) return KmallocCold(size, gfp, __builtin_return_address(0));
+  if (__builtin_expect(HotPathReady(g_slub, gfp), 1)) return g_slub->Kmalloc<true>(size, gfp);
+  if (__builtin_expect(!HotPathReady(g_slab, gfp), 0)) return KmallocCold(size, gfp, __builtin_return_address(0));
   return g_slab->Kmalloc(size, gfp);
 }
 
@@ -229,8 +226,8 @@ void* krealloc(const void* p, size_t new_size, gfp_t gfp) {
 }
 
 void kfree(const void* p) {
-  if (__builtin_expect(SlubHotPathReady(0), 1)) return g_slub->Kfree<true>(p);
-  if (__builtin_expect(!HotPathReady(0), 0)) return KfreeCold(p, __builtin_return_address(0));
+  if (__builtin_expect(HotPathReady(g_slub, 0), 1)) return g_slub->Kfree<true>(p);
+  if (__builtin_expect(!HotPathReady(g_slab, 0), 0)) return KfreeCold(p, __builtin_return_address(0));
   g_slab->Kfree(p);
 }
 

@@ -192,6 +192,8 @@ struct Sheaf {
     const size_t n = size;
     return slot[n + 1] == obj || slot[n] == obj;
   }
+  // True iff obj is the newest entry (false when empty: the guard).
+  bool NewestIs(const void* obj) const { return slot[size_t{size} + 1] == obj; }
   // Appends obj if there is room and it is not one of the two newest entries
   // (a double free, for the caller to report); false leaves the sheaf alone.
   [[gnu::always_inline]] bool TryPush(void* obj) {

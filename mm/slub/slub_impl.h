@@ -420,7 +420,7 @@ void Slub<PS>::FreeSlower(kmem_cache* s, void* obj, const void* caller, unsigned
   SheafPush(s, cpu, &c->rsheaf, obj);
   // Pushed (not a reported double free, and a container was found): pg is
   // the remote run.
-  if (Sheaf* sh = c->rsheaf; sh != nullptr && sh->size != 0 && sh->objs()[sh->size - 1] == obj) {
+  if (Sheaf* sh = c->rsheaf; sh != nullptr && sh->NewestIs(obj)) {
     SetRemoteRun(s, c, pg);
   }
 }
@@ -436,7 +436,7 @@ void Slub<PS>::RemoteRunSlow(kmem_cache* s, void* obj, unsigned cpu) {
   const uintptr_t start = c->rrun_start;
   const uint32_t bytes = c->rrun_bytes;
   SheafPushSlow(s, cpu, &c->rsheaf, obj);  // ends the run
-  if (Sheaf* next = c->rsheaf; next != nullptr && next->size != 0 && next->objs()[next->size - 1] == obj) {
+  if (Sheaf* next = c->rsheaf; next != nullptr && next->NewestIs(obj)) {
     c->rrun_start = start;  // obj (of the run's slab) is in the new sheaf
     c->rrun_bytes = bytes;
   }
