@@ -418,68 +418,31 @@ void BuddyAllocator::SyncAllocGate(Zone& zone) {
 // Allocation
 // ---------------------------------------------------------------------------
 
-// The order-0 allocation fast path: one page from the calling cpu's list in its
-// node's highest allowed zone. The alloc gate entry is that zone's pcp only
-// while the zone is above its low watermark (for the zone itself lowmem_reserve
-// is 0, so that is __zone_watermark_ok for order 0) and pcp lists are on.
+// The allocation fast paths share one body, PcpListPop, with the order a
+// constant in each (the order-0 path compiles to what it was when written out).
+//
+// Order 0: one page from the calling cpu's list in its node's highest allowed
+// zone. The alloc gate entry is that zone's pcp only while the zone is above
+// its low watermark (for the zone itself lowmem_reserve is 0, so that is
+// __zone_watermark_ok for order 0) and pcp lists are on.
+// Orders 1..kPcpMaxOrder: the same steps behind high_order_gate_ (open only
+// while __zone_watermark_ok at low holds for every order up to kPcpMaxOrder in
+// the zone, so the general path would take this zone's list too), then
+// prep_new_page for a compound block: the head word (PG_head, the order, which
+// the list already recorded, node, zone, free_mt) and one reference; the tail
+// pages stayed prepared on the list.
 // Anything else (an unknown cpu, a closed gate, a busy pcp lock, an empty list)
 // tail-calls the general path, which decides.
-page* BuddyAllocator::AllocPcpFast(gfp_t gfp, size_t mt) {
-  const unsigned cpu = PeekCpuId();
-  if (__builtin_expect(cpu >= kMaxCpus, 0)) return AllocPagesGeneral(gfp, 0, kNumaNoNode);
-  PerCpuPages* pcp = alloc_gate_[cpu][gfp & __GFP_DMA].load(std::memory_order_relaxed);
-  if (__builtin_expect(pcp == nullptr || !pcp->lock.TryLockOnce(), 0)) {
-    return AllocPagesGeneral(gfp, 0, kNumaNoNode);
-  }
-  // list_del of the first entry; the head is the list's end().
-  ListNode* head = const_cast<ListNode*>(pcp->lists[0][mt].end());
-  ListNode* n = head->next;
-  if (__builtin_expect(n == head, 0)) {
-    pcp->lock.Unlock();
-    return AllocPagesGeneral(gfp, 0, kNumaNoNode);
-  }
-  ListNode* next = n->next;
-  head->next = next;
-  next->prev = head;
-  pcp->headroom += 1;
-  pcp->pgalloc += 1;
-  const uint64_t head_word = pcp->alloc_head_word[mt];
-  pcp->lock.Unlock();
-  // prep_new_page for order 0: flags 0 (order is already 0 and free_mt names
-  // the list it came from); one reference (mapping and mapcount were checked
-  // clear at free). Both words are written whole, as FreePcpFast reads them.
-  page* p = Entry(n);
-  n->next = nullptr;  // not on any list (lru.linked() is false)
-  PageSetHeadWord(p, head_word);
-  PageSetRefWord(p, 1);  // _refcount 1, _mapcount 0
-  p->private_ = 0;
-  if (gfp & __GFP_ZERO) return ZeroNewPage(p);
-  return p;
-}
-
-__attribute__((noinline)) page* BuddyAllocator::ZeroNewPage(page* p) {
-  __builtin_memset(PageAddress(p), 0, kPageSize);
-  return p;
-}
-
-__attribute__((noinline)) page* BuddyAllocator::ZeroNewPages(page* p, unsigned order) {
-  __builtin_memset(PageAddress(p), 0, kPageSize << order);
-  return p;
-}
-
-// The fast path for orders 1..kPcpMaxOrder: AllocPcpFast's steps behind
-// high_order_gate_ (open only while __zone_watermark_ok at low holds for every
-// order up to kPcpMaxOrder in the zone, so the general path would take this
-// zone's list too), then prep_new_page for a compound block: the head word
-// (PG_head, the order, which the list already recorded, node, zone, free_mt)
-// and one reference; the tail pages stayed prepared on the list.
-page* BuddyAllocator::AllocPcpFastHigh(gfp_t gfp, unsigned order, size_t mt) {
+template <bool kCompound>
+[[gnu::always_inline]] inline page* BuddyAllocator::PcpListPop(gfp_t gfp, unsigned order, size_t mt) {
   const unsigned cpu = PeekCpuId();
   if (__builtin_expect(cpu >= kMaxCpus, 0)) return AllocPagesGeneral(gfp, order, kNumaNoNode);
-  PerCpuPages* pcp = high_order_gate_[cpu][gfp & __GFP_DMA].load(std::memory_order_relaxed);
+  PerCpuPages* pcp = (kCompound ? high_order_gate_ : alloc_gate_)[cpu][gfp & __GFP_DMA].load(
+      std::memory_order_relaxed);
   if (__builtin_expect(pcp == nullptr || !pcp->lock.TryLockOnce(), 0)) {
     return AllocPagesGeneral(gfp, order, kNumaNoNode);
   }
+  // list_del of the first entry; the head is the list's end().
   ListNode* head = const_cast<ListNode*>(pcp->lists[order][mt].end());
   ListNode* n = head->next;
   if (__builtin_expect(n == head, 0)) {
@@ -492,16 +455,32 @@ page* BuddyAllocator::AllocPcpFastHigh(gfp_t gfp, unsigned order, size_t mt) {
   const int pages = 1 << order;
   pcp->headroom += pages;
   pcp->pgalloc += static_cast<uint64_t>(pages);
-  const uint64_t head_word = pcp->alloc_head_word[mt] | PG_head | uint64_t{order} << 32;
+  uint64_t head_word = pcp->alloc_head_word[mt];
+  if (kCompound) head_word |= PG_head | uint64_t{order} << 32;
   pcp->lock.Unlock();
+  // prep_new_page: the head word (order 0: flags 0, the order is already 0 and
+  // free_mt names the list it came from); one reference (mapping and mapcount
+  // were checked clear at free). Both words are written whole, as the free
+  // fast paths read them. A compound block's tail pages are prepared already
+  // (PG_tail, compound_head = p).
   page* p = Entry(n);
-  n->next = nullptr;
+  n->next = nullptr;  // not on any list (lru.linked() is false)
   PageSetHeadWord(p, head_word);
-  PageSetRefWord(p, 1);
+  PageSetRefWord(p, 1);  // _refcount 1, _mapcount 0
   p->private_ = 0;
-  // The tail pages are prepared already (PG_tail, compound_head = p).
   if (gfp & __GFP_ZERO) return ZeroNewPages(p, order);
   return p;
+}
+
+page* BuddyAllocator::AllocPcpFast(gfp_t gfp, size_t mt) { return PcpListPop<false>(gfp, 0, mt); }
+
+__attribute__((noinline)) page* BuddyAllocator::ZeroNewPages(page* p, unsigned order) {
+  __builtin_memset(PageAddress(p), 0, kPageSize << order);
+  return p;
+}
+
+page* BuddyAllocator::AllocPcpFastHigh(gfp_t gfp, unsigned order, size_t mt) {
+  return PcpListPop<true>(gfp, order, mt);
 }
 
 __attribute__((noinline)) page* BuddyAllocator::AllocPagesGeneral(gfp_t gfp, unsigned order,

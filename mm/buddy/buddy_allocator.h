@@ -200,8 +200,10 @@ class BuddyAllocator {
   void FreePcpFastHigh(page* p, unsigned order);
   page* AllocPagesGeneral(gfp_t gfp, unsigned order, int nid);
   void FreePagesGeneral(page* p, unsigned order);
-  // Cold tails of the fast paths.
-  page* ZeroNewPage(page* p);
+  // AllocPcpFast and AllocPcpFastHigh's shared body (kCompound: order >= 1).
+  template <bool kCompound>
+  page* PcpListPop(gfp_t gfp, unsigned order, size_t mt);
+  // Cold tail of the fast paths.
   page* ZeroNewPages(page* p, unsigned order);
   // Returns pages to the zone (PcpFreeCount of them, starting with the list
   // `freed`, the block just freed, is on) and unlocks.
