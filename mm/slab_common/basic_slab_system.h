@@ -169,15 +169,20 @@ class BasicSlabSystem {
     // The cpu is read before the page: the relaxed atomic load of page->flags
     // would keep the compiler from reusing a caller's read of it.
     const unsigned cpu = platform::FastCpuId();
+    // SLUB: the slab map names the cache without a struct page read; what it
+    // does not know (kmalloc-large blocks, debug caches, bad pointers) takes
+    // the call below.
+    // (A caller that does not know the kind takes one call for SLUB.)
+    if (kKnownSlub) {
+      if (__builtin_expect(slub_.KfreeMapped(p, caller, cpu), 1)) return;
+      return SlubKfreeUnmapped(p, caller, cpu);
+    }
+    if (kind_ == AllocatorKind::kSlub) [[likely]] return SlubKfree(p, caller, cpu);
     uint32_t flags = 0;
     page* pg = KfreeHeadPage(p, &flags);
     if (__builtin_expect((flags & PG_slab) != 0, 1)) {
       kmem_cache* s = pg->slab_cache;
       void* obj = const_cast<void*>(p);
-      // SLUB is given the head page already looked up (FreeInSlab); the
-      // others look it up again.
-      if (kKnownSlub || kind_ == AllocatorKind::kSlub) [[likely]]
-        return slub_.FreeInSlab(s, obj, pg, caller, cpu);
       if (kind_ == AllocatorKind::kSlab) return slab_.Free(s, obj, caller, cpu);
       SlobFree(s, obj, caller);
       return;
@@ -240,6 +245,19 @@ class BasicSlabSystem {
   }
   [[gnu::noinline]] void SlobFree(kmem_cache* s, void* obj, const void* caller) {
     slob_.Free(s, obj, caller);
+  }
+  // SLUB's kfree of a pointer the slab map does not know: struct page says
+  // what it is (a slab of an unmapped cache, a kmalloc-large block, or
+  // neither, which KfreeLarge reports).
+  [[gnu::noinline]] void SlubKfree(const void* p, const void* caller, unsigned cpu) {
+    if (slub_.KfreeMapped(p, caller, cpu)) return;
+    SlubKfreeUnmapped(p, caller, cpu);
+  }
+  [[gnu::noinline]] void SlubKfreeUnmapped(const void* p, const void* caller, unsigned cpu) {
+    uint32_t flags = 0;
+    page* pg = KfreeHeadPage(p, &flags);
+    if ((flags & PG_slab) != 0) return slub_.FreeInSlab(pg->slab_cache, const_cast<void*>(p), pg, caller, cpu);
+    KfreeLarge(p, pg);
   }
   [[gnu::noinline]] void* SlobKmalloc(size_t size, gfp_t gfp, const void* caller) {
     return slob_.Kmalloc(size, gfp, caller);

@@ -94,6 +94,7 @@ int BasicSlabSystem<PS>::Shutdown() {
     if (boot_cache_.list.linked()) List::Remove(&boot_cache_.list);
   }
   for (auto& k : kmalloc_) k = nullptr;
+  if (kind_ == AllocatorKind::kSlub) slub_.Shutdown();
   up_ = false;
   return result;
 }

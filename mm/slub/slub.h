@@ -40,7 +40,11 @@
 //     the active slab goes, with plain stores and no write to the object, into
 //     one of the freeing cpu's two sheaves (SlubCpu::sheaf for its own and
 //     unfrozen slabs, SlubCpu::rsheaf for slabs frozen to another cpu; owner
-//     only). A full sheaf is exchanged for an empty one at the node's barn
+//     only). kfree fills the local sheaf with any slab's objects while it has
+//     room (as Linux's sheaves do), and only then chooses by the slab's owner.
+//   - THE SLAB MAP (slab_map.h): kfree reads the cache from one byte per page
+//     (relaxed atomics, written by NewSlab and DiscardSlab) instead of from
+//     struct page. A full sheaf is exchanged for an empty one at the node's barn
 //     (SlubBarn::lock); at barn_max full sheaves the sheaf is flushed to its
 //     slabs instead (FlushSheaf: runs of one slab, a plain splice for the
 //     cpu's own slabs, one CAS of the paths above otherwise). AllocSlow pops
@@ -126,6 +130,7 @@
 #include "mm/slab_common/kmem_cache.h"
 #include "mm/slab_common/page_source.h"
 #include "mm/slab_common/slab_debug.h"
+#include "mm/slub/slab_map.h"
 
 namespace mm::slub {
 
@@ -348,6 +353,7 @@ struct SlubCache {
   unsigned cpu_partial_slabs = 0;   // quota of a cpu's partial list
   unsigned cpu_partial_refill = 0;  // slabs GetPartial moves to a cpu (Linux's quota / 2)
   unsigned nr_nodes = 1;
+  bool mapped = false;  // the SlabMap names this cache's slabs (not for debug caches)
 };
 static_assert(sizeof(SlubCache) <= kCachePrivateBytes, "grow kCachePrivateBytes");
 
@@ -369,7 +375,11 @@ class Slub {
   void Init(PS* pages, unsigned nr_cpus) {
     pages_ = pages;
     nr_cpus_ = nr_cpus == 0 ? 1 : nr_cpus;
+    map_.Init(*pages);
   }
+  // Returns the slab map's pages (after every cache was shut down).
+  void Shutdown() { map_.Release(*pages_); }
+  const SlabMap& slab_map() const { return map_; }
   PS* pages() const { return pages_; }
 
   int InitCache(kmem_cache* s) {
@@ -413,6 +423,8 @@ class Slub {
       const unsigned full = kBarnBytes / (c->sheaf_cap * s->size);
       c->barn_max = full < 2 ? 2 : (full > kBarnMaxFull ? kBarnMaxFull : full);
     }
+    // Debug caches stay off the map: their frees take the checked path.
+    c->mapped = !CacheDebug(s) && map_.bytes() != 0;
     return 0;
   }
 
@@ -429,40 +441,74 @@ class Slub {
     FreeOnCpu(s, obj, caller, cpu, CpuOf(s, cpu));
   }
 
-  // kfree's entry: pg is obj's head page, a PG_slab page of cache s (the caller
-  // read s from it), so the slow path need not look it up again. In order: the
-  // active slab (the hot pair), the last partial slab's run (a batch), a
-  // sheaf for any other frozen slab (inline, so that random and remote frees
-  // take no call), then the general path.
+  // kfree's entries. In order: the active slab (the hot pair), the last
+  // partial slab's run (a batch), the local sheaf while it has room, whatever
+  // slab obj lies in (random frees; S8 lets a sheaf hold objects of any
+  // slab), then, with the head page, the remote sheaf for a slab frozen to
+  // another cpu and the general path. head() yields obj's head page, a
+  // PG_slab page of cache s; it is read only past the sheaf.
+  //
+  // KfreeMapped: the cache from the slab map, no struct page read unless the
+  // sheaf is full. False if the map does not know p (the caller looks at
+  // struct page: kmalloc-large blocks, debug caches, bad pointers).
+  [[gnu::always_inline]] bool KfreeMapped(const void* p, const void* caller, unsigned cpu) {
+    kmem_cache* s = map_.Lookup(p);
+    if (__builtin_expect(s == nullptr, 0)) return false;
+    if constexpr (LinearMemMap<PS>) {
+      // The head page from p, which is live anyway (a captured index would
+      // keep one more register busy across the sheaf push).
+      FreeInSlab(s, const_cast<void*>(p),
+                 [this, p] { return HeadPageFrom(pages_->mem_map() + map_.PageIndex(p)); }, caller,
+                 cpu);
+    }
+    return true;
+  }
+  // pg is obj's head page, a PG_slab page of cache s (the caller read s from it).
   [[gnu::always_inline]] void FreeInSlab(kmem_cache* s, void* obj, page* pg, const void* caller,
                                          unsigned cpu = platform::FastCpuId()) {
+    FreeInSlab(s, obj, [pg] { return pg; }, caller, cpu);
+  }
+  template <typename HeadFn>
+  [[gnu::always_inline]] void FreeInSlab(kmem_cache* s, void* obj, HeadFn head, const void* caller,
+                                         unsigned cpu) {
     SlubCpu* c = CpuOf(s, cpu);
     if (__builtin_expect(reinterpret_cast<uintptr_t>(obj) - c->slab_start < c->slab_bytes, 1)) {
       FreeOnCpu(s, obj, caller, cpu, c);
       return;
     }
     if (FreeToLastPartial(s, obj, c)) return;
-    if (FreeToCpuSheaf(obj, pg, cpu, c)) return;
+    if (Sheaf* sh = c->sheaf; __builtin_expect(sh != nullptr, 1)) {
+      // A repeat of one of its two newest entries is a double free whether or
+      // not the sheaf has room (else the remote sheaf would take it again).
+      if (__builtin_expect(sh->NewestTwoHold(obj), 0)) return ReportDoubleFree(s, obj);
+      const size_t n = sh->size;
+      if (__builtin_expect(n < sh->cap, 1)) {
+        sh->objs()[n] = obj;
+        sh->size = static_cast<uint32_t>(n + 1);
+        return;
+      }
+    }
+    page* pg = head();
+    if (PushRemoteSheaf(obj, pg, cpu, c)) return;
     FreeOwnPartial(s, obj, caller, cpu, pg);
   }
-  // A free into a frozen slab that is not this cpu's active slab goes into a
-  // sheaf of this cpu: the local one if the slab is frozen to this cpu, the
-  // remote one (rsheaf) if it is frozen to another, when that sheaf exists,
-  // has room and obj is not one of its two newest entries (a double free;
-  // FreeOwnPartial and FreeSlower report it). pg is obj's head page, a slab
-  // page of obj's cache. Returns false to leave obj to the general path
-  // (unfrozen slabs, whose free checks the state word, and full sheaves).
-  // Another cpu's id may be stale by the time it is read (the slab may be
-  // unfrozen meanwhile): that only changes which sheaf holds the object, as a
-  // sheaf may hold objects of slabs in any state (S8). kfree's only:
+  // A free into a slab frozen to another cpu goes into this cpu's remote
+  // sheaf (rsheaf), when it exists, has room and obj is not one of its two
+  // newest entries (a double free; FreeOwnPartial and FreeSlower report it).
+  // pg is obj's head page, a slab page of obj's cache. Returns false to leave
+  // obj to the general path (the cpu's own and unfrozen slabs, whose free
+  // checks the state word, once the local sheaf is full). Another cpu's id
+  // may be stale by the time it is read (the slab may be unfrozen
+  // meanwhile): that only changes which sheaf holds the object, as a sheaf
+  // may hold objects of slabs in any state (S8). kfree's only:
   // kmem_cache_free's miss path (FreeSlow) looks the page up out of line and
   // goes through FreeOwnPartial, whose run detection this skips (a batch's
-  // frees reach it once the sheaf is full), and through FreeToRemoteSheaf,
-  // which also starts a remote run (kfree, which has the page, needs none).
-  [[gnu::always_inline]] static bool FreeToCpuSheaf(void* obj, page* pg, unsigned cpu, SlubCpu* c) {
+  // frees reach it once the sheaf is full), and through FreeToRemoteSheaf's
+  // out-of-line twin, which also starts a remote run (kfree needs none).
+  [[gnu::always_inline]] static bool PushRemoteSheaf(void* obj, page* pg, unsigned cpu, SlubCpu* c) {
     const uintptr_t owner = Owner(pg);
-    if (__builtin_expect(owner == 0, 0)) return false;
-    Sheaf* sh = owner == cpu + 1 ? c->sheaf : c->rsheaf;
+    if (__builtin_expect(owner == 0 || owner == cpu + 1, 0)) return false;
+    Sheaf* sh = c->rsheaf;
     if (__builtin_expect(sh == nullptr, 0)) return false;
     return sh->TryPush(obj);
   }
@@ -890,6 +936,7 @@ class Slub {
   unsigned LiveObjects(kmem_cache* s, page* pg, bool report);
 
   PS* pages_ = nullptr;
+  SlabMap map_;
   unsigned nr_cpus_ = 1;
 };
 

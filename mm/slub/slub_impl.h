@@ -44,6 +44,7 @@ page* Slub<PS>::NewSlab(kmem_cache* s, gfp_t gfp) {
   if (objects != s->objects && objects != s->min_objects) objects = s->min_objects;
   pg->flags |= PG_slab;
   pg->slab_cache = s;
+  if (CacheOf(s)->mapped) map_.SetSlab(*pages_, pg, pg->order, s);
   pg->objects = objects;
   pg->inuse = 0;
   Remote(pg).store(0, std::memory_order_relaxed);
@@ -85,6 +86,7 @@ void Slub<PS>::DiscardSlab(kmem_cache* s, page* pg) {
   n.nr_slabs.fetch_sub(1, std::memory_order_relaxed);
   n.total_objects.fetch_sub(pg->objects, std::memory_order_relaxed);
   const unsigned order = pg->order;
+  if (CacheOf(s)->mapped) map_.SetSlab(*pages_, pg, order, nullptr);
   pg->flags &= ~PG_slab;
   pg->slab_cache = nullptr;
   pg->freelist = nullptr;
@@ -1206,6 +1208,7 @@ bool Slub<PS>::CheckCache(kmem_cache* s) {
   auto slab_ok = [&](page* pg) {  // (S1)
     if ((pg->flags & PG_slab) == 0 || pg->slab_cache != s) fail("slab page not PG_slab of this cache", pg);
     if (pg->objects != s->objects && pg->objects != s->min_objects) fail("bad objects count", pg);
+    if (!map_.SlabIs(*pages_, pg, pg->order, sc->mapped ? s : nullptr)) fail("slab map does not name this cache", pg);
     unsigned len = chain(pg, SlabFreelist(s, pg), "page freelist entry not an object");
     if (SlabInuse(s, pg) + len != pg->objects) fail("inuse + |freelist| != objects", pg);
   };

@@ -1105,10 +1105,11 @@ TEST(SlubSheaves, ShrinkAndDestroyReturnSheavesAndTheirPages) {
 }
 
 // kfree of an object whose slab is frozen to another cpu goes into the freeing
-// cpu's remote sheaf on kfree's inline path (FreeToCpuSheaf), not into its
-// local sheaf, and a repeat of one of the two newest entries is reported and
-// changes nothing.
-TEST(SlubSheaves, RemoteKfreeGoesIntoTheRemoteSheaf) {
+// cpu's local sheaf while that has room (as Linux's sheaves take any object),
+// then into its remote sheaf on kfree's inline path (PushRemoteSheaf); a
+// repeat of one of the two newest entries of either is reported and changes
+// nothing.
+TEST(SlubSheaves, RemoteKfreeGoesIntoTheLocalThenTheRemoteSheaf) {
   testing::SlabEnv env(AllocatorKind::kSlub, 64 << 20);
   SlabSystem& sys = env.sys();
   kmem_cache* s = sys.CreateCache("rkfree", 64, 0, 0, nullptr);
@@ -1118,29 +1119,42 @@ TEST(SlubSheaves, RemoteKfreeGoesIntoTheRemoteSheaf) {
   std::thread t([&] {
     const unsigned cpu = platform::FastCpuId();
     SlubCpu* c = S::CpuOf(s, cpu);
-    // This cpu's own local sheaf first: fill a slab (it parks) and free one
-    // of its objects.
+    // This cpu's own slab: fill one (it parks) and free one of its objects.
     std::vector<void*> own;
     for (unsigned i = 0; i <= s->objects; ++i) own.push_back(sys.Alloc(s, GFP_KERNEL));
     sys.Kfree(own[0]);
     ASSERT_NE(c->sheaf, nullptr);
     ASSERT_EQ(c->sheaf->size, 1u);
-    for (int i = 0; i < 4; ++i) sys.Kfree(v[i]);
+    const unsigned cap = c->sheaf->cap;
+    // Another cpu's objects fill the local sheaf first...
+    sys.Kfree(v[0]);
+    EXPECT_EQ(c->sheaf->size, 2u);
+    {
+      LogCapture log;
+      sys.Kfree(v[0]);  // ...and a repeat of its newest entry is caught there.
+      EXPECT_TRUE(log.Contains("already free (double free)")) << log.text();
+      EXPECT_EQ(c->sheaf->size, 2u);
+    }
+    size_t next = 1;
+    while (c->sheaf->size < cap) sys.Kfree(own[next++]);
+    EXPECT_EQ(c->rsheaf, nullptr);
+    // ...then, with the local sheaf full, the remote sheaf.
+    for (int i = 1; i < 5; ++i) sys.Kfree(v[i]);
     ASSERT_NE(c->rsheaf, nullptr);
     EXPECT_EQ(c->rsheaf->size, 4u);
-    EXPECT_EQ(c->sheaf->size, 1u);
-    for (int i : {3, 2}) {
+    EXPECT_EQ(c->sheaf->size, cap);
+    for (int i : {4, 3}) {
       LogCapture log;
       sys.Kfree(v[i]);
       EXPECT_TRUE(log.Contains("already free (double free)")) << log.text();
     }
     EXPECT_EQ(c->rsheaf->size, 4u);
     EXPECT_TRUE(sys.CheckInvariants());
-    for (size_t i = 1; i < own.size(); ++i) sys.Kfree(own[i]);
+    for (size_t i = next; i < own.size(); ++i) sys.Kfree(own[i]);
     sys.slub().FlushSheaves(s, cpu);
   });
   t.join();
-  for (int i = 4; i < 8; ++i) sys.Free(s, v[i]);
+  for (int i = 5; i < 8; ++i) sys.Free(s, v[i]);
   EXPECT_TRUE(sys.CheckInvariants());
   EXPECT_EQ(sys.DestroyCache(s), 0);
 }
@@ -1205,6 +1219,108 @@ TEST(SlubSheaves, DebugCachesHaveNoSheaves) {
   EXPECT_EQ(S::CacheOf(s)->barn[0].nr_sheaves, 0u);
   EXPECT_TRUE(sys.CheckInvariants());
   EXPECT_EQ(sys.DestroyCache(s), 0);
+}
+
+// ---- The slab map (slab_map.h): kfree's cache lookup without struct page ----
+
+// Every page of a slab, tail pages of a compound slab included, names its
+// cache; kfree through the map frees into it; a discarded slab's pages name
+// nothing, so a stale kfree falls to struct page and is refused, freeing
+// nothing.
+TEST_F(SlubTest, SlabMapNamesTheCacheOfEverySlabPage) {
+  kmem_cache* s = sys_->CreateCache("map2k", 2048, 0, 0, nullptr);
+  ASSERT_NE(s, nullptr);
+  ASSERT_GT(s->order, 0u);  // compound slabs
+  const SlabMap& map = sys_->slub().slab_map();
+  ASSERT_NE(map.bytes(), 0u);
+  EXPECT_TRUE(S::CacheOf(s)->mapped);
+  const uint64_t free_before = buddy_->NrFreePages();
+  std::vector<void*> v;
+  for (unsigned i = 0; i < 4 * s->objects; ++i) v.push_back(sys_->Alloc(s, GFP_KERNEL));
+  bool saw_tail = false;
+  for (void* p : v) {
+    EXPECT_EQ(map.Lookup(p), s);
+    EXPECT_EQ(map.Lookup(static_cast<char*>(p) + 2047), s);
+    page* pg = buddy_->VirtToPage(p);
+    saw_tail |= (pg->flags & PG_tail) != 0;
+  }
+  EXPECT_TRUE(saw_tail);
+  EXPECT_TRUE(sys_->CheckInvariants());
+  for (void* p : v) sys_->Kfree(p);
+  EXPECT_TRUE(sys_->CheckInvariants());
+  EXPECT_EQ(sys_->Shrink(s), 0);
+  EXPECT_EQ(buddy_->NrFreePages(), free_before);
+  for (void* p : v) EXPECT_EQ(map.Lookup(p), nullptr);
+  {
+    LogCapture log;
+    sys_->Kfree(v[1]);
+    EXPECT_TRUE(log.Contains("invalid pointer")) << log.text();
+  }
+  EXPECT_EQ(buddy_->NrFreePages(), free_before);
+  EXPECT_TRUE(sys_->CheckInvariants());
+  EXPECT_EQ(sys_->DestroyCache(s), 0);
+}
+
+// Debug caches stay off the map (their kfree takes the checked path), and
+// pointers outside RAM miss it.
+TEST_F(SlubTest, SlabMapLeavesDebugCachesAndForeignPointersOut) {
+  kmem_cache* s = sys_->CreateCache("mapdbg", 64, 0, SLAB_RED_ZONE, nullptr);
+  ASSERT_NE(s, nullptr);
+  EXPECT_FALSE(S::CacheOf(s)->mapped);
+  void* p = sys_->Alloc(s, GFP_KERNEL);
+  EXPECT_EQ(sys_->slub().slab_map().Lookup(p), nullptr);
+  sys_->Kfree(p);
+  {
+    LogCapture log;
+    sys_->Kfree(p);  // the debug path still catches the double free
+    EXPECT_TRUE(log.Contains("double free") || log.Contains("already free")) << log.text();
+  }
+  int local = 0;
+  EXPECT_EQ(sys_->slub().slab_map().Lookup(&local), nullptr);
+  EXPECT_TRUE(sys_->CheckInvariants());
+  EXPECT_EQ(sys_->DestroyCache(s), 0);
+}
+
+// Caches come and go far past any fixed number, each is mapped while it
+// lives, and a destroyed cache's pages name nothing: a later slab on the same
+// pages names its own cache.
+TEST_F(SlubTest, SlabMapForgetsADestroyedCache) {
+  const uintptr_t kPageMask = ~uintptr_t{kPageSize - 1};
+  uintptr_t prev_page = 0;
+  unsigned reused = 0;  // slabs built on the page the previous cache had
+  for (unsigned i = 0; i < 600; ++i) {
+    kmem_cache* s = sys_->CreateCache("mapid", 96, 0, 0, nullptr);
+    ASSERT_NE(s, nullptr);
+    ASSERT_TRUE(S::CacheOf(s)->mapped) << i;
+    void* p = sys_->Alloc(s, GFP_KERNEL);
+    ASSERT_EQ(sys_->slub().slab_map().Lookup(p), s) << i;
+    reused += (reinterpret_cast<uintptr_t>(p) & kPageMask) == prev_page;
+    sys_->Kfree(p);
+    ASSERT_EQ(sys_->DestroyCache(s), 0);
+    ASSERT_EQ(sys_->slub().slab_map().Lookup(p), nullptr) << i;
+    prev_page = reinterpret_cast<uintptr_t>(p) & kPageMask;
+  }
+  EXPECT_GT(reused, 0u);
+  EXPECT_TRUE(sys_->CheckInvariants());
+}
+
+// CheckCache catches a slab page the map does not name as its cache.
+TEST_F(SlubTest, CheckCacheCatchesAWrongSlabMapEntry) {
+  kmem_cache* s = sys_->CreateCache("mapbad", 64, 0, 0, nullptr);
+  ASSERT_NE(s, nullptr);
+  void* p = sys_->Alloc(s, GFP_KERNEL);
+  page* pg = buddy_->VirtToPage(p);
+  SlabMap& map = const_cast<SlabMap&>(sys_->slub().slab_map());
+  map.SetSlab(*buddy_, pg, 0, nullptr);
+  {
+    LogCapture log;
+    EXPECT_FALSE(sys_->CheckInvariants());
+    EXPECT_TRUE(log.Contains("slab map does not name this cache")) << log.text();
+  }
+  map.SetSlab(*buddy_, pg, 0, s);
+  EXPECT_TRUE(sys_->CheckInvariants());
+  sys_->Kfree(p);
+  EXPECT_EQ(sys_->DestroyCache(s), 0);
 }
 
 }  // namespace
