@@ -322,6 +322,7 @@ void* Slub<PS>::AllocSlow(kmem_cache* s, gfp_t gfp, const void* caller) {
   // The local sheaf, else a full sheaf from the barn (see SHEAVES in slub.h).
   if (Sheaf* sh = c->sheaf; (sh != nullptr && sh->size != 0) || TakeFullSheaf(s, c, cpu)) {
     sh = c->sheaf;
+    if (c->freelist == nullptr) c->slab_bytes = 0;  // detached (see DETACHED)
     obj = sh->objs()[--sh->size];
     if (gfp & __GFP_ZERO) __builtin_memset(obj, 0, s->object_size);
     return obj;
@@ -1255,9 +1256,11 @@ bool Slub<PS>::CheckCache(kmem_cache* s) {
       unsigned a = chain(pg, c->freelist, "cpu freelist entry not an object");
       unsigned b = chain(pg, reinterpret_cast<void*>(r & ~kFrozen), "remote free entry not an object");
       if (a + b > pg->objects) fail("cpu + remote free objects exceed the slab", pg);
-      if (c->slab_start != SlabBase(pg) || c->slab_bytes != uintptr_t{pg->objects} * s->size) {
+      if (c->slab_start != SlabBase(pg) ||
+          (c->slab_bytes != uintptr_t{pg->objects} * s->size && c->slab_bytes != 0)) {
         fail("cpu slab bounds", pg);
       }
+      if (c->slab_bytes == 0 && c->freelist != nullptr) fail("detached active slab with a cpu freelist", pg);
     } else if (c->freelist != nullptr || c->slab_bytes != 0) {
       fail("cpu freelist without a slab", c);
     }

@@ -1159,6 +1159,62 @@ TEST(SlubSheaves, RemoteKfreeGoesIntoTheLocalThenTheRemoteSheaf) {
   EXPECT_EQ(sys.DestroyCache(s), 0);
 }
 
+// DETACHED (slub.h): while the cpu allocates from its sheaf, the exhausted
+// active slab's own frees join the sheaf instead of the cpu freelist; once the
+// sheaf is full, a free into the slab re-attaches it and the next allocation
+// takes that object back. The invariants hold in every state.
+TEST(SlubSheaves, AnExhaustedActiveSlabIsDetachedWhileTheSheafServes) {
+  testing::SlabEnv env(AllocatorKind::kSlub, 64 << 20);
+  SlabSystem& sys = env.sys();
+  kmem_cache* s = sys.CreateCache("detach", 64, 0, 0, nullptr);
+  ASSERT_NE(s, nullptr);
+  std::thread t([&] {
+    const unsigned cpu = platform::FastCpuId();
+    SlubCpu* c = S::CpuOf(s, cpu);
+    std::vector<void*> a, b;  // two slabs' worth: a's slab parks, b's is active
+    for (unsigned i = 0; i < s->objects; ++i) a.push_back(sys.Alloc(s, GFP_KERNEL));
+    for (unsigned i = 0; i < s->objects; ++i) b.push_back(sys.Alloc(s, GFP_KERNEL));
+    ASSERT_NE(c->slab, nullptr);
+    ASSERT_EQ(c->freelist, nullptr);
+    const page* active = c->slab;
+    ASSERT_NE(c->slab_bytes, 0u);
+    for (int i = 0; i < 4; ++i) sys.Kfree(a[i]);  // the parked slab's frees: the sheaf
+    ASSERT_NE(c->sheaf, nullptr);
+    ASSERT_EQ(c->sheaf->size, 4u);
+    const unsigned cap = c->sheaf->cap;
+    ASSERT_GE(s->objects, 4 + cap);
+    EXPECT_EQ(sys.Alloc(s, GFP_KERNEL), a[3]);  // from the sheaf: detached
+    EXPECT_EQ(c->slab, active);
+    EXPECT_EQ(c->slab_bytes, 0u);
+    EXPECT_TRUE(sys.CheckInvariants());
+    sys.Kfree(b[0]);  // the detached slab's own free joins the sheaf
+    EXPECT_EQ(c->freelist, nullptr);
+    EXPECT_EQ(c->sheaf->size, 4u);
+    {
+      LogCapture log;
+      sys.Kfree(b[0]);  // and a repeat is caught there
+      EXPECT_TRUE(log.Contains("already free (double free)")) << log.text();
+      EXPECT_EQ(c->sheaf->size, 4u);
+    }
+    size_t next = 4;
+    while (c->sheaf->size < cap) sys.Kfree(a[next++]);
+    EXPECT_TRUE(sys.CheckInvariants());
+    sys.Kfree(b[1]);  // the sheaf is full: re-attached, onto the cpu freelist
+    EXPECT_EQ(c->freelist, b[1]);
+    EXPECT_EQ(c->slab_bytes, uintptr_t{s->objects} * s->size);
+    EXPECT_EQ(c->sheaf->size, cap);
+    EXPECT_TRUE(sys.CheckInvariants());
+    EXPECT_EQ(sys.Alloc(s, GFP_KERNEL), b[1]);
+    sys.Kfree(a[3]);
+    for (size_t i = next; i < a.size(); ++i) sys.Kfree(a[i]);
+    for (size_t i = 1; i < b.size(); ++i) sys.Kfree(b[i]);
+    sys.slub().FlushSheaves(s, cpu);
+    EXPECT_TRUE(sys.CheckInvariants());
+  });
+  t.join();
+  EXPECT_EQ(sys.DestroyCache(s), 0);
+}
+
 // CheckCache (S8) catches a sheaf entry that is not an allocated object.
 TEST(SlubSheaves, CheckCacheCatchesABadSheafEntry) {
   testing::SlabEnv env(AllocatorKind::kSlub, 64 << 20);
