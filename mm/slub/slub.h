@@ -177,8 +177,8 @@ inline constexpr unsigned kParkedScan = 32;  // parked slabs CollectParked looks
 // flushed back to its slabs. A sheaf is a 256-byte container carved out of
 // pages the cache takes from the page source (16 per page).
 inline constexpr unsigned kSheafMax = 28;       // entries a container holds
-inline constexpr unsigned kSheafBytes = 8192;   // object bytes per sheaf: capacity = min(28, 8 KiB / size)
-inline constexpr unsigned kSheafMinCap = 4;     // below this (objects over 2 KiB): no sheaves
+inline constexpr unsigned kSheafBytes = 28 * 1024;  // object bytes per sheaf: capacity = min(28, 28 KiB / size)
+inline constexpr unsigned kSheafMaxSize = 2048;     // larger objects: no sheaves
 inline constexpr unsigned kBarnBytes = 32768;   // object bytes the barn holds in full sheaves
 inline constexpr unsigned kBarnMaxFull = 16;    // and at most this many full sheaves
 // Entries live in slot[2 .. 2 + size); slot[0] and slot[1] are always nullptr,
@@ -426,8 +426,8 @@ class Slub {
     if (c->nr_nodes == 0 || c->nr_nodes > kMaxNodes) c->nr_nodes = 1;
     if (kFreelistHardened) s->random = MixRandom(reinterpret_cast<uintptr_t>(s));
     // Sheaves: debug caches keep their checked, unbuffered path.
-    const unsigned cap = s->size == 0 ? 0 : kSheafBytes / s->size;
-    if (!CacheDebug(s) && cap >= kSheafMinCap) {
+    const unsigned cap = s->size == 0 || s->size > kSheafMaxSize ? 0 : kSheafBytes / s->size;
+    if (!CacheDebug(s) && cap != 0) {
       c->sheaf_cap = cap > kSheafMax ? kSheafMax : cap;
       const unsigned full = kBarnBytes / (c->sheaf_cap * s->size);
       c->barn_max = full < 2 ? 2 : (full > kBarnMaxFull ? kBarnMaxFull : full);
