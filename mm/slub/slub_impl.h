@@ -617,6 +617,7 @@ void Slub<PS>::ReturnRun(kmem_cache* s, page* pg, void* head, void* tail, unsign
   if (pg == c->slab) {  // activated since the objects were put in the sheaf
     SetFreePointer(s, tail, c->freelist);
     c->freelist = head;
+    c->slab_bytes = uintptr_t{pg->objects} * s->size;  // re-attached if detached
     return;
   }
   if (__builtin_expect(pg->inuse < count, 0)) {

@@ -477,14 +477,19 @@ void OwnFreesThroughTheSheaf(bool via_kfree) {
   EXPECT_EQ(c->nr_parked, parked);
   EXPECT_TRUE(sys.CheckInvariants());
   // Fill the sheaf with one object from each of `cap` slabs; the next own free
-  // finds it full and goes to its slab (unparked to the partial list).
+  // finds it full and, the cpu allocating from its sheaf (detached, see
+  // slub.h), trades it at the barn for an empty one: no slab changes.
+  EXPECT_EQ(c->slab_bytes, 0u);
   for (unsigned k = 0; k < cap; ++k) free_obj(v[k * per_slab + 1]);
   EXPECT_EQ(S::SheafObjects(c), cap);
+  const Sheaf* full = c->sheaf;
   page* last = HeadPageOf(sys.pages(), v[cap * per_slab + 1]);
   free_obj(v[cap * per_slab + 1]);
-  EXPECT_EQ(S::SheafObjects(c), cap);
-  EXPECT_EQ(last->inuse, per_slab - 1);
-  EXPECT_EQ(c->nr_partial, 1u);
+  EXPECT_NE(c->sheaf, full);
+  EXPECT_EQ(S::SheafObjects(c), 1u);
+  EXPECT_EQ(last->inuse, per_slab);
+  EXPECT_EQ(c->nr_partial, 0u);
+  EXPECT_EQ(c->nr_parked, parked);
   EXPECT_TRUE(sys.CheckInvariants());
   for (unsigned k = 0; k < 3; ++k) v[k * per_slab] = nullptr;  // handed out again above
   for (unsigned k = 0; k <= cap; ++k) v[k * per_slab + 1] = nullptr;
@@ -1161,8 +1166,9 @@ TEST(SlubSheaves, RemoteKfreeGoesIntoTheLocalThenTheRemoteSheaf) {
 
 // DETACHED (slub.h): while the cpu allocates from its sheaf, the exhausted
 // active slab's own frees join the sheaf instead of the cpu freelist; once the
-// sheaf is full, a free into the slab re-attaches it and the next allocation
-// takes that object back. The invariants hold in every state.
+// sheaf is full, the next own free trades it at the barn for an empty one,
+// and when that runs dry the allocation takes the full one back instead of a
+// slab. The invariants hold in every state.
 TEST(SlubSheaves, AnExhaustedActiveSlabIsDetachedWhileTheSheafServes) {
   testing::SlabEnv env(AllocatorKind::kSlub, 64 << 20);
   SlabSystem& sys = env.sys();
@@ -1199,13 +1205,21 @@ TEST(SlubSheaves, AnExhaustedActiveSlabIsDetachedWhileTheSheafServes) {
     size_t next = 4;
     while (c->sheaf->size < cap) sys.Kfree(a[next++]);
     EXPECT_TRUE(sys.CheckInvariants());
-    sys.Kfree(b[1]);  // the sheaf is full: re-attached, onto the cpu freelist
-    EXPECT_EQ(c->freelist, b[1]);
-    EXPECT_EQ(c->slab_bytes, uintptr_t{s->objects} * s->size);
-    EXPECT_EQ(c->sheaf->size, cap);
+    const Sheaf* full = c->sheaf;
+    sys.Kfree(b[1]);  // the sheaf is full: traded at the barn, still detached
+    EXPECT_NE(c->sheaf, full);
+    EXPECT_EQ(c->sheaf->size, 1u);
+    EXPECT_EQ(c->freelist, nullptr);
+    EXPECT_EQ(c->slab_bytes, 0u);
     EXPECT_TRUE(sys.CheckInvariants());
     EXPECT_EQ(sys.Alloc(s, GFP_KERNEL), b[1]);
+    EXPECT_EQ(sys.Alloc(s, GFP_KERNEL), a[next - 1]);  // the full sheaf, back from the barn
+    EXPECT_EQ(c->sheaf, full);
+    EXPECT_EQ(c->sheaf->size, cap - 1);
+    EXPECT_EQ(c->slab, active);
+    EXPECT_TRUE(sys.CheckInvariants());
     sys.Kfree(a[3]);
+    sys.Kfree(a[next - 1]);
     for (size_t i = next; i < a.size(); ++i) sys.Kfree(a[i]);
     for (size_t i = 1; i < b.size(); ++i) sys.Kfree(b[i]);
     sys.slub().FlushSheaves(s, cpu);
