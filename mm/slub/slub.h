@@ -42,7 +42,7 @@
 //     unfrozen slabs, SlubCpu::rsheaf for slabs frozen to another cpu; owner
 //     only). kfree fills the local sheaf with any slab's objects while it has
 //     room (as Linux's sheaves do), and only then chooses by the slab's owner.
-//   - THE SLAB MAP (slab_map.h): kfree reads the cache from one byte per page
+//   - THE SLAB MAP (slab_map.h): kfree reads the cache from one pointer per page
 //     (relaxed atomics, written by NewSlab and DiscardSlab) instead of from
 //     struct page. A full sheaf is exchanged for an empty one at the node's barn
 //     (SlubBarn::lock); at barn_max full sheaves the sheaf is flushed to its
