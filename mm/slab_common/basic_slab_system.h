@@ -165,18 +165,21 @@ class BasicSlabSystem {
   // Accepts nullptr and ZERO_SIZE_PTR.
   template <bool kKnownSlub = false>
   [[gnu::always_inline]] void Kfree(const void* p, const void* caller = __builtin_return_address(0)) {
-    if (ZERO_OR_NULL_PTR(p)) return;
-    // The cpu is read before the page: the relaxed atomic load of page->flags
-    // would keep the compiler from reusing a caller's read of it.
-    const unsigned cpu = platform::FastCpuId();
     // SLUB: the slab map names the cache without a struct page read; what it
     // does not know (kmalloc-large blocks, debug caches, bad pointers) takes
-    // the call below.
-    // (A caller that does not know the kind takes one call for SLUB.)
+    // the call below. nullptr and ZERO_SIZE_PTR never map (SlabMap::Lookup
+    // of an address below the first page misses), so they are tested only
+    // after the miss. The cpu is read before the page: the relaxed atomic
+    // load of page->flags would keep the compiler from reusing a caller's read
+    // of it. (A caller that does not know the kind takes one call for SLUB.)
     if (kKnownSlub) {
+      const unsigned cpu = platform::FastCpuId();
       if (__builtin_expect(slub_.KfreeMapped(p, caller, cpu), 1)) return;
+      if (ZERO_OR_NULL_PTR(p)) return;
       return SlubKfreeUnmapped(p, caller, cpu);
     }
+    if (ZERO_OR_NULL_PTR(p)) return;
+    const unsigned cpu = platform::FastCpuId();
     if (kind_ == AllocatorKind::kSlub) [[likely]] return SlubKfree(p, caller, cpu);
     uint32_t flags = 0;
     page* pg = KfreeHeadPage(p, &flags);

@@ -55,12 +55,16 @@ class SlabMap {
       if (pages == 0) return;
       const uint64_t map_pages = (pages * sizeof(Entry) + kPageSize - 1) >> kPageShift;
       const unsigned order = Log2Ceil(map_pages);
+      // RAM at address 0 would put nullptr and ZERO_SIZE_PTR in the map's
+      // range, and kfree tests them only after a miss: no map then.
+      const uintptr_t start = reinterpret_cast<uintptr_t>(ps.PageAddress(ps.mem_map()));
+      if (start < kPageSize) return;
       page* block = ps.AllocPages(GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN, order, -1);
       if (block == nullptr) return;
       block_ = block;
       order_ = order;
       entries_ = static_cast<Entry*>(ps.PageAddress(block));  // zeroed: all nullptr
-      start_ = reinterpret_cast<uintptr_t>(ps.PageAddress(ps.mem_map()));
+      start_ = start;
       covered_ = pages;
       bytes_ = pages << kPageShift;
     }
@@ -81,6 +85,7 @@ class SlabMap {
 
   // The cache of the slab holding addr (any byte of it), or nullptr if the
   // map does not know (not a slab of a mapped cache, not covered, no map).
+  // Always nullptr for an address below kPageSize (nullptr, ZERO_SIZE_PTR).
   [[gnu::always_inline]] kmem_cache* Lookup(const void* addr) const {
     const uintptr_t off = reinterpret_cast<uintptr_t>(addr) - start_;
     if (__builtin_expect(off >= bytes_, 0)) return nullptr;

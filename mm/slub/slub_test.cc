@@ -1347,6 +1347,15 @@ TEST_F(SlubTest, SlabMapLeavesDebugCachesAndForeignPointersOut) {
   }
   int local = 0;
   EXPECT_EQ(sys_->slub().slab_map().Lookup(&local), nullptr);
+  // kfree tests nullptr and ZERO_SIZE_PTR only after the map misses.
+  EXPECT_EQ(sys_->slub().slab_map().Lookup(nullptr), nullptr);
+  EXPECT_EQ(sys_->slub().slab_map().Lookup(ZERO_SIZE_PTR), nullptr);
+  {
+    LogCapture log;
+    sys_->Kfree<true>(nullptr);
+    sys_->Kfree<true>(ZERO_SIZE_PTR);
+    EXPECT_EQ(log.text(), "");
+  }
   EXPECT_TRUE(sys_->CheckInvariants());
   EXPECT_EQ(sys_->DestroyCache(s), 0);
 }
