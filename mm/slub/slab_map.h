@@ -47,11 +47,13 @@ class SlabMap {
   // Pages one maximal buddy block of entries covers (2 GiB of RAM at 4 KiB).
   static constexpr uint64_t kMaxCovered = (kPageSize << kMaxPageOrder) / sizeof(Entry);
 
-  // Takes the map's pages from ps (a failure leaves the map off).
+  // Takes the map's pages from ps (a failure leaves the map off). It covers
+  // the first min(nr_pages, max_pages, kMaxCovered) pages of mem_map.
   template <PageSource PS>
-  void Init(PS& ps) {
+  void Init(PS& ps, uint64_t max_pages = kMaxCovered) {
     if constexpr (LinearMemMap<PS>) {
-      const uint64_t pages = ps.nr_pages() < kMaxCovered ? ps.nr_pages() : kMaxCovered;
+      if (max_pages > kMaxCovered) max_pages = kMaxCovered;
+      const uint64_t pages = ps.nr_pages() < max_pages ? ps.nr_pages() : max_pages;
       if (pages == 0) return;
       const uint64_t map_pages = (pages * sizeof(Entry) + kPageSize - 1) >> kPageShift;
       const unsigned order = Log2Ceil(map_pages);

@@ -1383,6 +1383,34 @@ TEST_F(SlubTest, SlabMapForgetsADestroyedCache) {
   EXPECT_TRUE(sys_->CheckInvariants());
 }
 
+// The map covers only its first pages: a slab past them reads nullptr (kfree
+// then takes the struct page path), SlabIs checks the covered pages only, and
+// Release gives the map's pages back.
+TEST_F(SlubTest, SlabMapCoversOnlyItsFirstPages) {
+  kmem_cache* s = sys_->CreateCache("mapcover", 64, 0, 0, nullptr);
+  ASSERT_NE(s, nullptr);
+  const uint64_t free_before = buddy_->NrFreePages();
+  SlabMap map;
+  map.Init(*buddy_, 64);
+  ASSERT_EQ(map.bytes(), 64 * kPageSize);
+  EXPECT_EQ(buddy_->NrFreePages(), free_before - 1);  // 64 entries: one page
+  page* pg = buddy_->mem_map() + 60;  // pages 60..67 straddle the end
+  auto addr = [&](int i) { return static_cast<char*>(buddy_->PageAddress(pg)) + i * kPageSize + 8; };
+  map.SetSlab(*buddy_, pg, 3, s);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(map.Lookup(addr(i)), s) << i;
+  for (int i = 4; i < 8; ++i) EXPECT_EQ(map.Lookup(addr(i)), nullptr) << i;
+  EXPECT_TRUE(map.SlabIs(*buddy_, pg, 3, s));
+  EXPECT_FALSE(map.SlabIs(*buddy_, pg, 3, nullptr));
+  map.SetSlab(*buddy_, pg, 3, nullptr);
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(map.Lookup(addr(i)), nullptr) << i;
+  EXPECT_TRUE(map.SlabIs(*buddy_, pg, 3, nullptr));
+  map.Release(*buddy_);
+  EXPECT_EQ(map.bytes(), 0u);
+  EXPECT_EQ(map.Lookup(addr(0)), nullptr);
+  EXPECT_EQ(buddy_->NrFreePages(), free_before);
+  EXPECT_EQ(sys_->DestroyCache(s), 0);
+}
+
 // CheckCache catches a slab page the map does not name as its cache.
 TEST_F(SlubTest, CheckCacheCatchesAWrongSlabMapEntry) {
   kmem_cache* s = sys_->CreateCache("mapbad", 64, 0, 0, nullptr);
