@@ -336,6 +336,7 @@ void* Slub<PS>::AllocSlow(kmem_cache* s, gfp_t gfp, const void* caller) {
         r = Remote(c->slab).exchange(kFrozen, std::memory_order_acquire) & ~kFrozen;
         if (r != 0) {
           obj = reinterpret_cast<void*>(r);
+          c->slab_bytes = uintptr_t{c->slab->objects} * s->size;  // re-attached if detached
           break;
         }
       }

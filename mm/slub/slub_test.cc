@@ -1229,6 +1229,44 @@ TEST(SlubSheaves, AnExhaustedActiveSlabIsDetachedWhileTheSheafServes) {
   EXPECT_EQ(sys.DestroyCache(s), 0);
 }
 
+// A detached active slab whose remote stack AllocSlow takes (another cpu
+// flushed its frees there) is re-attached with that stack as its freelist.
+TEST(SlubSheaves, ADetachedSlabTakingItsRemoteFreesIsReattached) {
+  testing::SlabEnv env(AllocatorKind::kSlub, 64 << 20);
+  SlabSystem& sys = env.sys();
+  kmem_cache* s = sys.CreateCache("detachr", 64, 0, 0, nullptr);
+  ASSERT_NE(s, nullptr);
+  std::thread t([&] {
+    SlubCpu* c = S::CpuOf(s, platform::FastCpuId());
+    std::vector<void*> a, b;
+    for (unsigned i = 0; i < s->objects; ++i) a.push_back(sys.Alloc(s, GFP_KERNEL));
+    for (unsigned i = 0; i < s->objects; ++i) b.push_back(sys.Alloc(s, GFP_KERNEL));
+    sys.Kfree(a[0]);
+    EXPECT_EQ(sys.Alloc(s, GFP_KERNEL), a[0]);  // from the sheaf: detached, sheaf empty
+    ASSERT_EQ(c->slab_bytes, 0u);
+    ASSERT_EQ(c->sheaf->size, 0u);
+    std::thread remote([&] {  // three frees into the slab, flushed onto its remote stack
+      for (int i = 0; i < 3; ++i) sys.Kfree(b[i]);
+      sys.slub().FlushSheaves(s, platform::FastCpuId());
+    });
+    remote.join();
+    void* got = sys.Alloc(s, GFP_KERNEL);
+    EXPECT_TRUE(got == b[0] || got == b[1] || got == b[2]);
+    EXPECT_NE(c->freelist, nullptr);
+    EXPECT_EQ(c->slab_bytes, uintptr_t{s->objects} * s->size);
+    EXPECT_TRUE(sys.CheckInvariants());
+    void* p1 = sys.Alloc(s, GFP_KERNEL);
+    void* p2 = sys.Alloc(s, GFP_KERNEL);
+    for (void* p : {got, p1, p2}) sys.Kfree(p);
+    for (size_t i = 3; i < b.size(); ++i) sys.Kfree(b[i]);
+    for (void* p : a) sys.Kfree(p);
+    sys.slub().FlushSheaves(s, platform::FastCpuId());
+    EXPECT_TRUE(sys.CheckInvariants());
+  });
+  t.join();
+  EXPECT_EQ(sys.DestroyCache(s), 0);
+}
+
 // CheckCache (S8) catches a sheaf entry that is not an allocated object.
 TEST(SlubSheaves, CheckCacheCatchesABadSheafEntry) {
   testing::SlabEnv env(AllocatorKind::kSlub, 64 << 20);
