@@ -232,7 +232,9 @@ static_assert(sizeof(Sheaf) == 256);
 // finds a full one there rather than activating a slab whose freelist would
 // serve the next allocations: on churn that took the mispredicts from 0.29 to
 // 0.07 per replacement, and random-1e4's D1 misses from 5.6 to 5.0. AllocSlow
-// replaces a detached slab as it replaces an exhausted one.
+// replaces a detached slab as it replaces an exhausted one. Whatever gives the
+// slab a cpu freelist again re-attaches it (sets slab_bytes): ActivateSlab,
+// ReturnRun (a flushed sheaf's run into it), AllocSlow taking its remote stack.
 // Invariant (S3/S4): slab == nullptr <=> slab_start == slab_bytes == 0 and
 // freelist == nullptr; otherwise slab is frozen with Owner == cpu + 1, and
 // either slab_bytes == 0 (detached) and freelist == nullptr, or every
