@@ -617,7 +617,7 @@ class Slub {
   void SetLastPartial(kmem_cache* s, SlubCpu* c, page* pg) {
     c->free_page = pg;
     c->free_start = SlabBase(pg);
-    c->free_bytes = pg->objects * s->size;
+    c->free_bytes = static_cast<uint32_t>(SlabBytes(s, pg));
   }
   static void ClearLastPartial(SlubCpu* c) {
     c->free_page = nullptr;
@@ -654,7 +654,7 @@ class Slub {
   // the remote run.
   void SetRemoteRun(kmem_cache* s, SlubCpu* c, const page* pg) {
     c->rrun_start = SlabBase(pg);
-    c->rrun_bytes = pg->objects * s->size;
+    c->rrun_bytes = static_cast<uint32_t>(SlabBytes(s, pg));
   }
   static void ClearRemoteRun(SlubCpu* c) {
     c->rrun_start = 0;
@@ -848,6 +848,10 @@ class Slub {
   // Slab memory start (first slot) of a slab page.
   uintptr_t SlabBase(const page* pg) const {
     return reinterpret_cast<uintptr_t>(pages_->PageAddress(pg));
+  }
+  // Bytes from SlabBase(pg) that its objects span (the cpu's cached bounds).
+  static uintptr_t SlabBytes(const kmem_cache* s, const page* pg) {
+    return uintptr_t{pg->objects} * s->size;
   }
   // The unfrozen state word (see THE STATE WORD above).
   uintptr_t PackState(const page* pg, const void* head, unsigned inuse) const {

@@ -108,7 +108,7 @@ void Slub<PS>::ActivateSlab(kmem_cache* s, SlubCpu* c, unsigned cpu, page* pg) {
   pg->freelist = nullptr;
   pg->inuse = pg->objects;
   c->slab_start = SlabBase(pg);
-  c->slab_bytes = static_cast<uintptr_t>(pg->objects) * s->size;
+  c->slab_bytes = SlabBytes(s, pg);
 }
 
 template <PageSource PS>
@@ -336,7 +336,7 @@ void* Slub<PS>::AllocSlow(kmem_cache* s, gfp_t gfp, const void* caller) {
         r = Remote(c->slab).exchange(kFrozen, std::memory_order_acquire) & ~kFrozen;
         if (r != 0) {
           obj = reinterpret_cast<void*>(r);
-          c->slab_bytes = uintptr_t{c->slab->objects} * s->size;  // re-attached if detached
+          c->slab_bytes = SlabBytes(s, c->slab);  // re-attached if detached
           break;
         }
       }
@@ -618,7 +618,7 @@ void Slub<PS>::ReturnRun(kmem_cache* s, page* pg, void* head, void* tail, unsign
   if (pg == c->slab) {  // activated since the objects were put in the sheaf
     SetFreePointer(s, tail, c->freelist);
     c->freelist = head;
-    c->slab_bytes = uintptr_t{pg->objects} * s->size;  // re-attached if detached
+    c->slab_bytes = SlabBytes(s, pg);  // re-attached if detached
     return;
   }
   if (__builtin_expect(pg->inuse < count, 0)) {
@@ -674,7 +674,7 @@ void Slub<PS>::FlushSheaf(kmem_cache* s, Sheaf* sh, unsigned cpu) {
       continue;
     }
     const uintptr_t base = SlabBase(pg);
-    const uintptr_t bytes = uintptr_t{pg->objects} * s->size;
+    const uintptr_t bytes = SlabBytes(s, pg);
     unsigned j = i + 1;
     while (j < n && reinterpret_cast<uintptr_t>(objs[j]) - base < bytes) {
       SetFreePointer(s, objs[j - 1], objs[j]);
@@ -1259,7 +1259,7 @@ bool Slub<PS>::CheckCache(kmem_cache* s) {
       unsigned b = chain(pg, reinterpret_cast<void*>(r & ~kFrozen), "remote free entry not an object");
       if (a + b > pg->objects) fail("cpu + remote free objects exceed the slab", pg);
       if (c->slab_start != SlabBase(pg) ||
-          (c->slab_bytes != uintptr_t{pg->objects} * s->size && c->slab_bytes != 0)) {
+          (c->slab_bytes != SlabBytes(s, pg) && c->slab_bytes != 0)) {
         fail("cpu slab bounds", pg);
       }
       if (c->slab_bytes == 0 && c->freelist != nullptr) fail("detached active slab with a cpu freelist", pg);
@@ -1310,7 +1310,7 @@ bool Slub<PS>::CheckCache(kmem_cache* s) {
         held |= reinterpret_cast<uintptr_t>(c->rsheaf->objs()[i]) - c->rrun_start < c->rrun_bytes;
       }
       if (pg == nullptr || (pg->flags & PG_slab) == 0 || pg->slab_cache != s || SlabBase(pg) != c->rrun_start ||
-          c->rrun_bytes != pg->objects * s->size) {
+          c->rrun_bytes != SlabBytes(s, pg)) {
         fail("cpu remote run is not a slab of this cache", reinterpret_cast<void*>(c->rrun_start));
       } else if (!held) {
         fail("cpu remote run without an object in the remote sheaf", pg);
@@ -1326,7 +1326,7 @@ bool Slub<PS>::CheckCache(kmem_cache* s) {
       }
       if (!listed) fail("cpu free_page not on its partial list", c->free_page);
       if (c->free_bytes != 0 && (c->free_start != SlabBase(c->free_page) ||
-                                 c->free_bytes != c->free_page->objects * s->size)) {
+                                 c->free_bytes != SlabBytes(s, c->free_page))) {
         fail("cpu free_page bounds", c->free_page);
       }
     } else if (c->free_bytes != 0) {

@@ -1164,22 +1164,39 @@ TEST(SlubSheaves, RemoteKfreeGoesIntoTheLocalThenTheRemoteSheaf) {
   EXPECT_EQ(sys.DestroyCache(s), 0);
 }
 
+// Runs body(sys, s, cpu, c) on a thread of its own (a fresh cpu slot) for a
+// new 64-byte SLUB cache, with a and b holding two slabs' worth of objects
+// allocated there first: a's slab is parked, b's is the active slab, exhausted.
+// The body frees what it still holds; then the cpu's sheaves are flushed, the
+// invariants must hold and the cache must be destroyable.
+template <typename Body>
+void WithTwoExhaustedSlabs(const char* name, Body body) {
+  testing::SlabEnv env(AllocatorKind::kSlub, 64 << 20);
+  SlabSystem& sys = env.sys();
+  kmem_cache* s = sys.CreateCache(name, 64, 0, 0, nullptr);
+  ASSERT_NE(s, nullptr);
+  std::thread t([&] {
+    const unsigned cpu = platform::FastCpuId();
+    SlubCpu* c = S::CpuOf(s, cpu);
+    std::vector<void*> a, b;
+    for (unsigned i = 0; i < s->objects; ++i) a.push_back(sys.Alloc(s, GFP_KERNEL));
+    for (unsigned i = 0; i < s->objects; ++i) b.push_back(sys.Alloc(s, GFP_KERNEL));
+    body(sys, s, cpu, c, a, b);
+    sys.slub().FlushSheaves(s, cpu);
+    EXPECT_TRUE(sys.CheckInvariants());
+  });
+  t.join();
+  EXPECT_EQ(sys.DestroyCache(s), 0);
+}
+
 // DETACHED (slub.h): while the cpu allocates from its sheaf, the exhausted
 // active slab's own frees join the sheaf instead of the cpu freelist; once the
 // sheaf is full, the next own free trades it at the barn for an empty one,
 // and when that runs dry the allocation takes the full one back instead of a
 // slab. The invariants hold in every state.
 TEST(SlubSheaves, AnExhaustedActiveSlabIsDetachedWhileTheSheafServes) {
-  testing::SlabEnv env(AllocatorKind::kSlub, 64 << 20);
-  SlabSystem& sys = env.sys();
-  kmem_cache* s = sys.CreateCache("detach", 64, 0, 0, nullptr);
-  ASSERT_NE(s, nullptr);
-  std::thread t([&] {
-    const unsigned cpu = platform::FastCpuId();
-    SlubCpu* c = S::CpuOf(s, cpu);
-    std::vector<void*> a, b;  // two slabs' worth: a's slab parks, b's is active
-    for (unsigned i = 0; i < s->objects; ++i) a.push_back(sys.Alloc(s, GFP_KERNEL));
-    for (unsigned i = 0; i < s->objects; ++i) b.push_back(sys.Alloc(s, GFP_KERNEL));
+  WithTwoExhaustedSlabs("detach", [](SlabSystem& sys, kmem_cache* s, unsigned, SlubCpu* c,
+                                     std::vector<void*>& a, std::vector<void*>& b) {
     ASSERT_NE(c->slab, nullptr);
     ASSERT_EQ(c->freelist, nullptr);
     const page* active = c->slab;
@@ -1222,25 +1239,14 @@ TEST(SlubSheaves, AnExhaustedActiveSlabIsDetachedWhileTheSheafServes) {
     sys.Kfree(a[next - 1]);
     for (size_t i = next; i < a.size(); ++i) sys.Kfree(a[i]);
     for (size_t i = 1; i < b.size(); ++i) sys.Kfree(b[i]);
-    sys.slub().FlushSheaves(s, cpu);
-    EXPECT_TRUE(sys.CheckInvariants());
   });
-  t.join();
-  EXPECT_EQ(sys.DestroyCache(s), 0);
 }
 
 // A detached active slab whose remote stack AllocSlow takes (another cpu
 // flushed its frees there) is re-attached with that stack as its freelist.
 TEST(SlubSheaves, ADetachedSlabTakingItsRemoteFreesIsReattached) {
-  testing::SlabEnv env(AllocatorKind::kSlub, 64 << 20);
-  SlabSystem& sys = env.sys();
-  kmem_cache* s = sys.CreateCache("detachr", 64, 0, 0, nullptr);
-  ASSERT_NE(s, nullptr);
-  std::thread t([&] {
-    SlubCpu* c = S::CpuOf(s, platform::FastCpuId());
-    std::vector<void*> a, b;
-    for (unsigned i = 0; i < s->objects; ++i) a.push_back(sys.Alloc(s, GFP_KERNEL));
-    for (unsigned i = 0; i < s->objects; ++i) b.push_back(sys.Alloc(s, GFP_KERNEL));
+  WithTwoExhaustedSlabs("detachr", [](SlabSystem& sys, kmem_cache* s, unsigned, SlubCpu* c,
+                                      std::vector<void*>& a, std::vector<void*>& b) {
     sys.Kfree(a[0]);
     EXPECT_EQ(sys.Alloc(s, GFP_KERNEL), a[0]);  // from the sheaf: detached, sheaf empty
     ASSERT_EQ(c->slab_bytes, 0u);
@@ -1260,11 +1266,7 @@ TEST(SlubSheaves, ADetachedSlabTakingItsRemoteFreesIsReattached) {
     for (void* p : {got, p1, p2}) sys.Kfree(p);
     for (size_t i = 3; i < b.size(); ++i) sys.Kfree(b[i]);
     for (void* p : a) sys.Kfree(p);
-    sys.slub().FlushSheaves(s, platform::FastCpuId());
-    EXPECT_TRUE(sys.CheckInvariants());
   });
-  t.join();
-  EXPECT_EQ(sys.DestroyCache(s), 0);
 }
 
 // CheckCache (S8) catches a sheaf entry that is not an allocated object.
